@@ -1,0 +1,5 @@
+import sys
+
+from connex.cli import main
+
+sys.exit(main())

@@ -1,0 +1,155 @@
+"""The connector protocol: what a source and a target must be able to do.
+
+Plugins register subclasses of these through the ``connex_sources`` / ``connex_targets`` hooks
+(see ``connex.hookspecs``). The engine only ever talks to these methods, so a new back office or accounting
+system is one plugin away.
+
+Reads are generators of ``Page`` objects: the engine processes a page, records the results, and only then
+persists ``page.checkpoint``, so a crash never skips a record and memory stays flat however large the account.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from connex.documents import Document, Party, PostResult, StockLevel
+
+
+class KeyValueStore(Protocol):
+    """Durable storage a connector may use for its own state (rotated OAuth tokens, sessions)."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, value: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class OrderQuery:
+    """Which orders to read. ``mode`` is "processed" (the default) or "open" (an empty status filter).
+    ``statuses`` narrows by status name (e.g. "PAID"); empty means every status."""
+
+    mode: str = "processed"
+    statuses: tuple[str, ...] = ()
+    from_date: dt.datetime | None = None
+    to_date: dt.datetime | None = None
+    cursor: Mapping[str, Any] | None = None
+    order_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WindowQuery:
+    """A date window plus the cursor persisted after the last completed page."""
+
+    from_date: dt.datetime | None = None
+    to_date: dt.datetime | None = None
+    cursor: Mapping[str, Any] | None = None
+
+
+@dataclass
+class Page:
+    """One page of source records and the cursor to persist once they are all recorded."""
+
+    records: list[dict]
+    checkpoint: dict | None = None
+
+
+@dataclass
+class InventoryLevel:
+    sku: str
+    quantity_on_hand: int
+    name: str | None = None
+
+
+@dataclass
+class ConnectorInfo:
+    name: str
+    version: str
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class Connector(abc.ABC):
+    """Common life cycle: built from its validated config block, closed when the run ends."""
+
+    #: the name used as ``plugin:`` in the config
+    name: ClassVar[str]
+    #: JSON Schema (a dict) for the connector's config block, ``plugin`` excluded; ``additionalProperties: false``
+    config_schema: ClassVar[dict] = {"type": "object"}
+    #: keys of the config block holding secrets: never printed, never logged
+    secret_keys: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config: Mapping[str, Any], *, state: KeyValueStore | None = None):
+        self.config = dict(config)
+        self.state = state
+
+    def close(self) -> None:
+        """Release sessions and sockets."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class SourceConnector(Connector):
+    """A back office the orders come from (Linnworks, ...)."""
+
+    @abc.abstractmethod
+    def read_orders(self, query: OrderQuery) -> Iterator[Page]:
+        """Yield pages of full order records (header, customer, totals and lines), oldest first."""
+
+    @abc.abstractmethod
+    def read_purchase_orders(self, query: WindowQuery) -> Iterator[Page]:
+        """Yield pages of purchase orders, each with its header, items, supplier and location name."""
+
+    @abc.abstractmethod
+    def read_suppliers(self) -> list[dict]:
+        """Return every supplier record."""
+
+    @abc.abstractmethod
+    def read_refunds(self, query: WindowQuery) -> Iterator[Page]:
+        """Yield pages of *actioned* refunds only; a booked refund is not yet a refund."""
+
+    @abc.abstractmethod
+    def read_stock_locations(self) -> list[dict]:
+        """Return every stock location (id and name at least)."""
+
+    @abc.abstractmethod
+    def write_stock_levels(self, levels: Iterable[StockLevel]) -> list[PostResult]:
+        """Set absolute stock levels, each at the location named in it; one result per level."""
+
+
+class TargetConnector(Connector):
+    """An accounting system the documents go to (QuickBooks Online, QuickBooks Desktop, ...)."""
+
+    @abc.abstractmethod
+    def find_or_create_customer(self, customer: Party) -> str:
+        """Return the target id of the customer with this display name and currency, creating it if needed."""
+
+    @abc.abstractmethod
+    def find_or_create_vendor(self, vendor: Party) -> str:
+        """Return the target id of the vendor with this display name, creating it if needed."""
+
+    @abc.abstractmethod
+    def find_or_create_item(self, sku: str, description: str | None = None) -> str:
+        """Return the target id of the item for ``sku``, applying the connector's missing-item policy
+        (fail the document, or create a non-inventory or inventory item)."""
+
+    @abc.abstractmethod
+    def post_documents(self, documents: list[Document]) -> list[PostResult]:
+        """Post sales receipts, invoices, purchase orders, bills and refunds; one result per document, in order.
+        Must be idempotent by ``Document.key``: posting a document twice yields ``exists``, never a duplicate."""
+
+    @abc.abstractmethod
+    def find_posted(self, document: Document) -> PostResult | None:
+        """Look a document up in the target (by idempotency key, document number or memo) to resolve a post
+        whose outcome is unknown after a crash; None when the target does not have it."""
+
+    @abc.abstractmethod
+    def read_inventory(self, skus: Iterable[str] | None = None) -> Iterator[InventoryLevel]:
+        """Yield quantity on hand per inventory item, optionally restricted to ``skus``."""

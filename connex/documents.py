@@ -1,0 +1,143 @@
+"""The canonical documents: what mappings produce and what target connectors post.
+
+A source connector yields raw-but-normalised records in the source system's own shape (Linnworks field names,
+``Decimal`` money, ``None`` for sentinel dates). Mappings and rules turn each record into one of these documents,
+which are target-neutral: the QuickBooks Online connector turns them into JSON, the Desktop connector into qbXML.
+Money is always ``Decimal`` already rounded to the currency's places; dates are ``datetime.date``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+SalesKind = Literal["sales_receipt", "invoice"]
+DocumentKind = Literal["sales_receipt", "invoice", "purchase_order", "bill", "refund_receipt", "credit_memo"]
+LineKind = Literal["item", "shipping", "discount", "rounding"]
+
+
+@dataclass
+class Address:
+    line1: str | None = None
+    line2: str | None = None
+    line3: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+    country_code: str | None = None  # ISO 3166-1 alpha-2, derived from ``country``
+
+
+@dataclass
+class Party:
+    """A customer (sales side) or a vendor (purchase side). ``display_name`` is the matching key."""
+
+    display_name: str
+    currency: str | None = None
+    company: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    billing_address: Address | None = None
+    shipping_address: Address | None = None
+
+
+@dataclass
+class Line:
+    """A document line. ``amount`` is the line total before tax; ``unit_price`` times ``quantity``
+    equals ``amount`` up to rounding of the unit price."""
+
+    kind: LineKind = "item"
+    sku: str | None = None
+    description: str | None = None
+    quantity: Decimal = Decimal(1)
+    unit_price: Decimal = Decimal(0)
+    amount: Decimal = Decimal(0)
+    tax_amount: Decimal = Decimal(0)
+    tax_code: str | None = None
+    class_name: str | None = None
+    item_name: str | None = None  # the target item to use for shipping/discount/rounding lines
+    manufacturer: str | None = None
+    inventory_site: str | None = None
+    source_line_id: str | None = None
+
+
+@dataclass
+class Document:
+    """Fields every posted document shares."""
+
+    kind: DocumentKind
+    source_id: str
+    doc_number: str
+    txn_date: dt.date | None
+    currency: str
+    lines: list[Line] = field(default_factory=list)
+    exchange_rate: Decimal | None = None
+    total_tax: Decimal = Decimal(0)
+    total: Decimal = Decimal(0)
+    memo: str | None = None
+    class_name: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Stable identity of this document across runs: the basis of idempotency keys."""
+        return f"{self.kind}:{self.source_id}"
+
+
+@dataclass
+class SalesDocument(Document):
+    """A sales receipt or an invoice for one Linnworks order."""
+
+    customer: Party | None = None
+    store_name: str | None = None
+    ship_date: dt.date | None = None
+    billing_address: Address | None = None
+    shipping_address: Address | None = None
+    deposit_account: str | None = None
+    payment_method: str | None = None
+    tax_code: str | None = None
+    ship_via: str | None = None
+    source_reference: str | None = None  # the channel's own order number
+
+
+@dataclass
+class PurchaseDocument(Document):
+    """A purchase order, or a bill received against one (``kind == "bill"``)."""
+
+    vendor: Party | None = None
+    status: str | None = None
+    store_name: str | None = None  # Linnworks location name; None when no location is identified
+    due_date: dt.date | None = None
+    linked_po_number: str | None = None  # for bills: the purchase order they settle
+
+
+@dataclass
+class RefundDocument(Document):
+    """A refund receipt (QuickBooks Online) or credit memo (Desktop) for an actioned refund."""
+
+    customer: Party | None = None
+    original_doc_number: str | None = None
+    deposit_account: str | None = None
+
+
+@dataclass
+class StockLevel:
+    """An absolute stock quantity for a SKU at a named source location."""
+
+    sku: str
+    level: int
+    location_name: str = "Default"
+
+
+@dataclass
+class PostResult:
+    """What a target did with one document."""
+
+    key: str
+    status: Literal["posted", "exists", "queued", "failed"]
+    target_id: str | None = None
+    error: str | None = None
+    code: str | None = None

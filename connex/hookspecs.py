@@ -1,0 +1,50 @@
+"""The hooks a Connex plugin can implement.
+
+A plugin is a module (or package) exposed through the setuptools entry-point group ``connex.plugins`` whose
+functions are decorated with ``connex.hookimpl`` and named after the hooks below. Every hook returns a dict
+from a name to the thing registered; names must be unique across plugins. See docs/plugins.md.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("connex")
+hookimpl = pluggy.HookimplMarker("connex")
+
+
+@hookspec
+def connex_sources():
+    """Register source connectors: return ``{name: cls}`` where ``cls`` subclasses
+    ``connex.connectors.SourceConnector``. A source reads orders, purchase orders, suppliers, refunds and stock
+    locations, and writes stock levels. ``name`` is what users write as ``source: {plugin: name}``."""
+
+
+@hookspec
+def connex_targets():
+    """Register target connectors: return ``{name: cls}`` where ``cls`` subclasses
+    ``connex.connectors.TargetConnector``. A target finds or creates customers, vendors and items, posts sales
+    documents, purchase orders, bills and refunds, and reads inventory levels."""
+
+
+@hookspec
+def connex_simulators():
+    """Register simulators of the systems a plugin connects to: return ``{connector_name: factory}`` where
+    ``factory()`` returns an unstarted ``connex.simulation.SimulatorServer`` holding a seeded account.
+    ``connex demo`` starts these when no credentials are configured."""
+
+
+@hookspec
+def connex_rule_actions():
+    """Register rule actions: return ``{type_name: connex.rules.actions.Action}``. The action's JSON Schema
+    becomes one branch of the rules schema, selected by its ``type``."""
+
+
+@hookspec
+def connex_comparisons():
+    """Register rule comparisons: return ``{name: fn}`` where ``fn(field_value, rule_value) -> bool``."""
+
+
+@hookspec
+def connex_jinja_filters():
+    """Register Jinja filters usable in mappings: return ``{name: fn}``. Filters run inside the sandbox."""
