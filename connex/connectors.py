@@ -86,7 +86,7 @@ class Connector(abc.ABC):
         self.config = dict(config)
         self.state = state
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: most connectors have nothing to release
         """Release sessions and sockets."""
 
     def __enter__(self):

@@ -1,0 +1,82 @@
+"""``connex [--config PATH] COMMAND``: the command line, also reachable as ``python run.py`` and ``python -m connex``.
+
+Exit codes: 0 success; 1 the run finished but some documents failed (each is named with its reason);
+2 configuration or usage error; 3 the run could not complete (a remote system stayed unreachable, or a bug).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+
+from connex import __version__
+from connex.errors import ConfigError, ConfigErrors, ConnexError, TransientError
+
+EXIT_OK, EXIT_FAILED_DOCUMENTS, EXIT_CONFIG, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+# command name -> (module in connex.commands, help text)
+COMMANDS = {
+    "validate": ("validate", "check the configuration, rules and mappings; every problem as file:line:col"),
+    "sync": ("sync", "run the enabled flows once"),
+    "daemon": ("daemon", "run the flows on sync.schedule until stopped"),
+    "qbwc": ("qbwc", "serve the QuickBooks Web Connector endpoint, or write its .qwc file"),
+    "plugins": ("plugins", "list plugins, their versions, hooks and load errors"),
+    "explain": ("explain", "show how one order maps, and which rules fired"),
+    "test": ("test", "run rule fixtures (input record and expected mapped output)"),
+    "status": ("status", "counts per flow, last runs and failures"),
+    "demo": ("demo", "sync the built-in simulators end to end and print a summary"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="connex",
+        description="Keep Linnworks and QuickBooks Online / Desktop in step, driven by YAML rules.",
+        epilog="Exit codes: 0 ok, 1 some documents failed, 2 configuration or usage error, 3 run incomplete.",
+    )
+    parser.add_argument("--config", "-c", metavar="PATH", help="configuration file (default ./connex.yaml)")
+    parser.add_argument("--version", action="version", version=f"connex {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (module, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(f"connex.commands.{module}").add_arguments(command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors and 0 on --help
+        return int(exc.code or 0)
+    module = importlib.import_module(f"connex.commands.{COMMANDS[args.command][0]}")
+    try:
+        return int(module.run(args) or 0)
+    except ConfigErrors as exc:
+        for error in exc.errors:
+            print(str(error), file=sys.stderr)
+        print(f"{len(exc.errors)} problem{'s' if len(exc.errors) != 1 else ''} found", file=sys.stderr)
+        return EXIT_CONFIG
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except TransientError as exc:
+        print(f"error: the run could not complete: {exc}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    except ConnexError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception:
+        traceback.print_exc()
+        print("error: internal error (a bug in Connex or a plugin); the traceback above says where", file=sys.stderr)
+        return EXIT_INCOMPLETE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

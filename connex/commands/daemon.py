@@ -1,0 +1,11 @@
+"""`connex daemon`."""
+
+from connex.commands._pending import not_yet
+
+
+def add_arguments(parser):
+    pass
+
+
+def run(args):
+    return not_yet("daemon", "the scheduled daemon", 7)

@@ -1,0 +1,167 @@
+"""JSON Schema validation that reports every problem at once, each at ``file:line:col``, with did-you-mean.
+
+jsonschema's raw messages are written for programmers ("Additional properties are not allowed ('sceduel' was
+unexpected)"); these are rewritten for the person editing the YAML file, pointing at the offending key or value.
+Schemas that dispatch on a ``type`` discriminator (``oneOf`` branches with ``properties.type.const``) are
+descended into, so a rule with a bad field reports that field, not "is not valid under any of the given schemas".
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from connex.errors import ConfigError
+from connex.yamlfile import YamlFile, dotted, to_plain
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    choices = list(choices)
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in choices}
+        close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+        close = [lowered[c] for c in close]
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+@functools.cache
+def load_schema(path: str) -> dict:
+    schema = json.loads(Path(path).read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return schema
+
+
+def validate(
+    yaml_file: YamlFile, schema: dict, *, data: Any = None, prefix: Sequence[str | int] = ()
+) -> list[ConfigError]:
+    """Validate ``data`` (default: the whole file) against ``schema``; ``prefix`` is where ``data`` sits in
+    the file, for positions."""
+    if data is None:
+        data = yaml_file.data
+    plain = to_plain(data)
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    errors: list[ConfigError] = []
+    for error in sorted(validator.iter_errors(plain), key=lambda e: list(map(str, e.absolute_path))):
+        errors.extend(_explain(yaml_file, error, plain, tuple(prefix)))
+    return _dedupe(errors)
+
+
+def _dedupe(errors: list[ConfigError]) -> list[ConfigError]:
+    seen: set[str] = set()
+    out = []
+    for e in errors:
+        if str(e) not in seen:
+            seen.add(str(e))
+            out.append(e)
+    return out
+
+
+def _discriminated_branch(error: ValidationError) -> dict | None:
+    """For a oneOf/anyOf over ``type``-tagged branches, the branch whose ``type`` matches the instance."""
+    if not isinstance(error.instance, dict) or "type" not in error.instance:
+        return None
+    for branch in error.validator_value or ():
+        const = (branch.get("properties", {}).get("type", {}) or {}).get("const")
+        if const is not None and const == error.instance["type"]:
+            return branch
+    return None
+
+
+def _branch_types(error: ValidationError) -> list[str]:
+    return [
+        b["properties"]["type"]["const"]
+        for b in error.validator_value or ()
+        if isinstance(b, dict) and "const" in (b.get("properties", {}).get("type") or {})
+    ]
+
+
+def _explain(yf: YamlFile, error: ValidationError, root: Any, prefix: tuple) -> Iterator[ConfigError]:
+    path = prefix + tuple(error.absolute_path)
+    kind = error.validator
+    if kind in ("oneOf", "anyOf"):
+        branch = _discriminated_branch(error)
+        if branch is not None:
+            sub = Draft202012Validator(branch, format_checker=Draft202012Validator.FORMAT_CHECKER)
+            for inner in sub.iter_errors(error.instance):
+                yield from _explain(yf, inner, root, path)
+            return
+        types = _branch_types(error)
+        if types and isinstance(error.instance, dict):
+            given = error.instance.get("type")
+            if given is None:
+                yield yf.error(path, f"missing 'type'; one of: {', '.join(types)}")
+            else:
+                hint = did_you_mean(str(given), types)
+                yield yf.error(path + ("type",), f"unknown type '{given}'{hint}; one of: {', '.join(types)}")
+            return
+        if error.context:
+            yield from _explain(yf, best_match(error.context), root, prefix)
+            return
+    if kind == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list(error.schema.get("properties", {}))
+        patterns = list(error.schema.get("patternProperties", {}))
+        for name in error.instance:
+            if name in allowed or any(re.search(p, name) for p in patterns):
+                continue
+            yield yf.error(path + (name,), f"unknown key '{name}'{did_you_mean(name, allowed)}", key=True)
+        return
+    if kind == "required":
+        missing = [r for r in error.validator_value if r not in error.instance]
+        for name in missing:
+            yield yf.error(path + (name,), "missing required key")
+        return
+    if kind == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        yield yf.error(path, f"expected {_article(expected)}, got {_describe(error.instance)}")
+        return
+    if kind == "enum":
+        choices = [str(c) for c in error.validator_value]
+        hint = did_you_mean(str(error.instance), choices)
+        yield yf.error(path, f"'{error.instance}' is not allowed{hint}; one of: {', '.join(choices)}")
+        return
+    if kind == "const":
+        yield yf.error(path, f"must be {error.validator_value!r}")
+        return
+    if kind == "format":
+        yield yf.error(path, f"'{error.instance}' is not a valid {error.validator_value}")
+        return
+    if kind == "pattern":
+        hint = error.schema.get("description") or f"must match {error.validator_value}"
+        yield yf.error(path, f"'{error.instance}' is not valid: {hint}")
+        return
+    yield yf.error(path, error.message)
+
+
+def _article(type_name: str) -> str:
+    words = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
+             "number": "a number", "boolean": "true or false", "null": "nothing"}
+    return words.get(type_name, type_name)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, int):
+        return f"integer {value}"
+    if isinstance(value, float):
+        return f"number {value}"
+    return f"'{value}'"
+
+
+__all__ = ["did_you_mean", "load_schema", "validate", "dotted"]
