@@ -69,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConnexError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INCOMPLETE
+    except BrokenPipeError:  # output piped into `head` and friends: not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

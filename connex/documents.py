@@ -119,6 +119,7 @@ class RefundDocument(Document):
     """A refund receipt (QuickBooks Online) or credit memo (Desktop) for an actioned refund."""
 
     customer: Party | None = None
+    store_name: str | None = None
     original_doc_number: str | None = None
     deposit_account: str | None = None
 

@@ -1,8 +1,11 @@
-"""`connex validate`: load the configuration (and, once the rules engine lands, every rule and mapping) and
-report every problem at once as file:line:col."""
+"""`connex validate`: the configuration, then every rule and mapping file, every problem at once as
+file:line:col (Jinja syntax errors and unknown variables included)."""
 
+from connex.commands._setup import rule_paths
 from connex.config import load_config
+from connex.errors import ConfigErrors
 from connex.plugin_manager import get_plugins
+from connex.rules.loader import load_rules
 
 
 def add_arguments(parser):
@@ -10,6 +13,24 @@ def add_arguments(parser):
 
 
 def run(args):
-    config = load_config(args.config, get_plugins())
+    plugins = get_plugins()
+    problems = []
+    config = None
+    try:
+        config = load_config(args.config, plugins)
+    except ConfigErrors as exc:
+        problems.extend(exc.errors)
+    paths = rule_paths(config)
+    try:
+        rules = load_rules(paths, plugins)
+    except ConfigErrors as exc:
+        problems.extend(exc.errors)
+        rules = None
+    if problems:
+        raise ConfigErrors(problems)
     print(f"{config.path}: OK (source {config.source_plugin}, target {config.target_plugin})")
+    print(f"rules: {len(rules.files)} files, {len(rules.ruleset.rules)} rules, mappings for "
+          f"{', '.join(sorted(rules.mappings))}")
+    for note in rules.overridden:
+        print(f"note: mapping {note}")
     return 0

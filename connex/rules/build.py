@@ -1,0 +1,99 @@
+"""Plain mapped dicts to canonical documents, with the totals made to add up to the cent.
+
+Every amount was rounded to the currency's places when mapped; the sum of rounded lines and tax can still differ
+from the source's own rounded total by a cent or two. Within ``rounding_tolerance`` the difference becomes a
+"rounding" line (as the product we match does); beyond it the document fails, because then a line is missing or
+wrong and posting it would put a wrong figure in the books.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+from connex import documents as docs
+from connex.rules.mapping import DOCUMENT_TYPES, NESTED_TYPES
+from connex.rules.money import round_places
+
+DEFAULT_ROUNDING_TOLERANCE = Decimal("0.05")
+
+
+class BuildError(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _construct(cls: type, data: dict):
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in data.items():
+        if key not in names:
+            continue
+        if key in NESTED_TYPES and isinstance(value, dict):
+            value = _construct(NESTED_TYPES[key], value)
+        values[key] = value
+    return cls(**values)
+
+
+def plain_decimal(value: Decimal) -> Decimal:
+    """Trailing zeros dropped but never exponent notation: 10.000000 -> 10, 3.500000 -> 3.5."""
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.normalize()
+
+
+def _line(data: dict, index: int) -> docs.Line:
+    line = _construct(docs.Line, {k: v for k, v in data.items() if v is not None})
+    if line.quantity is None or line.quantity <= 0:
+        raise BuildError(f"lines[{index}].quantity", f"must be more than 0, got {line.quantity}")
+    if "unit_price" not in data or data["unit_price"] is None:
+        line.unit_price = plain_decimal(round_places(line.amount / line.quantity, 6))
+    return line
+
+
+def build(document_type: str, data: dict, *, rounding_tolerance: Decimal = DEFAULT_ROUNDING_TOLERANCE):
+    """Build the document for ``document_type`` (sales, purchase, refund, stock) from a mapped dict."""
+    cls = DOCUMENT_TYPES[document_type]
+    if cls is docs.StockLevel:
+        for key in ("sku", "level"):
+            if data.get(key) in (None, ""):
+                raise BuildError(key, "is required")
+        return _construct(cls, {k: v for k, v in data.items() if v is not None})
+    for key in ("source_id", "doc_number", "currency", "kind"):
+        if data.get(key) in (None, ""):
+            raise BuildError(key, "is required")
+    if len(str(data["currency"])) != 3:
+        raise BuildError("currency", f"'{data['currency']}' is not a three-letter currency code")
+    lines = [_line(line, i) for i, line in enumerate(data.get("lines") or [])]
+    if not lines:
+        raise BuildError("lines", "the document has no lines")
+    fields = {k: v for k, v in data.items() if k != "lines" and not k.startswith("_")}
+    document = _construct(cls, {k: v for k, v in fields.items() if v is not None or k in ("store_name",)})
+    document.lines = lines
+    balance(document, rounding_tolerance)
+    return document
+
+
+def balance(document: docs.Document, tolerance: Decimal) -> None:
+    lines_total = sum((line.amount for line in document.lines), Decimal(0))
+    difference = document.total - (lines_total + document.total_tax)
+    if not difference:
+        return
+    if abs(difference) > tolerance:
+        raise BuildError(
+            "total",
+            f"the lines ({lines_total}) plus tax ({document.total_tax}) make {lines_total + document.total_tax}, "
+            f"but the source total is {document.total} (a difference of {difference}, more than the "
+            f"{tolerance} rounding tolerance)",
+        )
+    document.lines.append(docs.Line(kind="rounding", description="Rounding", quantity=Decimal(1),
+                                    unit_price=difference, amount=difference))
+
+
+def companion_bill(po: docs.PurchaseDocument) -> docs.PurchaseDocument:
+    """The bill that goes with a purchase order that is no longer pending (same lines, linked to the PO)."""
+    bill = dataclasses.replace(po, kind="bill", linked_po_number=po.doc_number,
+                               lines=[dataclasses.replace(line) for line in po.lines])
+    return bill

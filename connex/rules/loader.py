@@ -1,0 +1,266 @@
+"""Loading rule and mapping files: every file checked, every problem collected, each at ``file:line:col``.
+
+A folder contributes its ``*.yaml`` files and those of its ``mappings/`` sub-folder, in name order; ``tests/``
+(fixtures) and ``examples/`` are not loaded as rules. Each file says what it is with ``kind:`` (``rules``,
+``mapping`` or ``fixture``). A later mapping for the same flow replaces an earlier one, so a user's own
+``sales_order`` mapping overrides the shipped default.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from connex import lint
+from connex.errors import ConfigError, ConfigErrors, Location
+from connex.paths import schema_path
+from connex.rules.actions import BUILTIN_ACTIONS, Action
+from connex.rules.comparisons import BUILTIN_COMPARISONS, VALUELESS
+from connex.rules.conditions import compile_condition
+from connex.rules.fieldpath import parse_field
+from connex.rules.mapping import Mapping, MappingCompiler
+from connex.rules.ruleset import Rule, RuleSet
+from connex.rules.templates import TemplateProblem, compile_template, is_template, make_environment
+from connex.yamlfile import YamlFile, load_yaml, to_plain
+
+FILE_KINDS = ("rules", "mapping", "fixture")
+FLOW_RECORDS = {"orders": "order", "refunds": "refund", "purchases": "po", "inventory": "level"}
+TEMPLATE_GLOBALS = {"sync"}
+
+
+@dataclass
+class Registry:
+    actions: dict[str, Action] = field(default_factory=lambda: dict(BUILTIN_ACTIONS))
+    comparisons: dict[str, Any] = field(default_factory=lambda: dict(BUILTIN_COMPARISONS))
+    filters: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_plugins(cls, plugins) -> Registry:
+        registry = cls()
+        if plugins is not None:
+            registry.actions.update({k: v for k, v in plugins.rule_actions().items() if isinstance(v, Action)})
+            registry.comparisons.update(plugins.comparisons())
+            registry.filters.update(plugins.jinja_filters())
+        return registry
+
+    def rules_schema(self) -> dict:
+        """The shipped rules schema, with a branch for every plugin action and comparison added."""
+        schema = copy.deepcopy(lint.load_schema(str(schema_path("rules.schema.json"))))
+        known = {b["properties"]["type"]["const"] for b in schema["$defs"]["rule"]["oneOf"]}
+        for name, action in self.actions.items():
+            if name in known:
+                continue
+            props: dict[str, Any] = {
+                "type": {"const": name}, "id": {"type": "string"}, "description": {"type": "string"},
+                "flows": {"type": "array"}, "connections": {"type": "array"}, "when": {"$ref": "#/$defs/condition"},
+            }
+            if action.needs_value:
+                props["value"] = action.value_schema or {}
+            schema["$defs"]["rule"]["oneOf"].append(
+                {"type": "object", "additionalProperties": False, "required": ["type"], "properties": props})
+        comparisons = schema["$defs"]["comparison"]
+        comparisons["enum"] = sorted(set(comparisons["enum"]) | set(self.comparisons))
+        return schema
+
+
+def rule_files(paths: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            candidates = sorted(path.glob("*.yaml")) + sorted((path / "mappings").glob("*.yaml"))
+        else:
+            candidates = [path]
+        for candidate in candidates:
+            if candidate.resolve() not in [f.resolve() for f in files]:
+                files.append(candidate)
+    return files
+
+
+@dataclass
+class LoadedRules:
+    mappings: dict[str, Mapping]
+    ruleset: RuleSet
+    env: Any
+    files: list[str]
+    aliases: dict[str, dict[str, str]]
+    overridden: list[str] = field(default_factory=list)
+
+
+class RulesLoader:
+    def __init__(self, registry: Registry | None = None):
+        self.registry = registry or Registry()
+        self.env = make_environment(self.registry.filters)
+        self.errors: list[ConfigError] = []
+
+    def _validate(self, yf: YamlFile, kind: str) -> bool:
+        if kind == "rules":
+            schema = self.registry.rules_schema()
+        else:
+            schema = lint.load_schema(str(schema_path(f"{kind}.schema.json")))
+        problems = lint.validate(yf, schema)
+        self.errors.extend(problems)
+        return not problems
+
+    def read(self, path: Path) -> tuple[YamlFile, str] | None:
+        try:
+            yf = load_yaml(path)
+        except ConfigErrors as exc:
+            self.errors.extend(exc.errors)
+            return None
+        except ConfigError as exc:
+            self.errors.append(exc)
+            return None
+        kind = yf.data.get("kind") if isinstance(yf.data, MappingABC) else None
+        if kind not in FILE_KINDS:
+            hint = lint.did_you_mean(str(kind), FILE_KINDS) if kind else ""
+            self.errors.append(yf.error(("kind",), f"'kind' must be one of: {', '.join(FILE_KINDS)}{hint}"
+                                        if kind else f"missing 'kind:' (one of: {', '.join(FILE_KINDS)})",
+                                        key=False))
+            return None
+        return yf, kind
+
+    def load(self, paths: Iterable[Path]) -> LoadedRules:
+        files = rule_files(paths)
+        mappings: dict[str, Mapping] = {}
+        overridden: list[str] = []
+        rule_docs: list[YamlFile] = []
+        for path in files:
+            loaded = self.read(path)
+            if loaded is None:
+                continue
+            yf, kind = loaded
+            if kind == "fixture" or not self._validate(yf, kind):
+                continue
+            if kind == "mapping":
+                mapping = self.compile_mapping(yf)
+                if mapping.flow in mappings:
+                    overridden.append(f"{mappings[mapping.flow].source_file} (replaced by {yf.path})")
+                mappings[mapping.flow] = mapping
+            else:
+                rule_docs.append(yf)
+        aliases = {flow: dict(m.aliases) for flow, m in mappings.items()}
+        line_aliases = {m.flow: next((g.alias for g in m.lines if g.alias), "item") for m in mappings.values()}
+        rules = [rule for yf in rule_docs for rule in self.compile_rules(yf, aliases, line_aliases, mappings)]
+        return LoadedRules(mappings, RuleSet(rules), self.env, [str(f) for f in files], aliases, overridden)
+
+    def compile_mapping(self, yf: YamlFile) -> Mapping:
+        def on_error(path: tuple, message: str) -> None:
+            self.errors.append(yf.error(path, message))
+
+        return MappingCompiler(self.env, on_error).compile(to_plain(yf.data), yf.path, TEMPLATE_GLOBALS)
+
+    def compile_rules(self, yf: YamlFile, aliases: dict[str, dict[str, str]], line_aliases: dict[str, str],
+                      mappings: dict[str, Mapping]) -> list[Rule]:
+        data = to_plain(yf.data)
+        rules: list[Rule] = []
+        seen_ids: dict[str, int] = {}
+        for index, spec in enumerate(data.get("rules") or []):
+            path = ("rules", index)
+
+            def on_error(sub: tuple, message: str, _path=path) -> None:
+                self.errors.append(yf.error(_path + sub, message))
+
+            action = self.registry.actions[spec["type"]]
+            rule_id = spec.get("id") or f"{Path(yf.path).stem}.{index + 1}"
+            if rule_id in seen_ids:
+                on_error(("id",), f"duplicate rule id '{rule_id}' (also rule {seen_ids[rule_id] + 1} of this file)")
+            seen_ids[rule_id] = index
+            flows = tuple(spec.get("flows") or action.flows)
+            level = spec.get("level", action.level)
+            allowed = TEMPLATE_GLOBALS | {"doc"}
+            when = {}
+            reported: set[str] = set()
+
+            def once(sub: tuple, message: str, _report=on_error, _seen=reported) -> None:
+                if message not in _seen:
+                    _seen.add(message)
+                    _report(sub, message)
+
+            for flow in flows:
+                names = {FLOW_RECORDS[flow]} | set(mappings[flow].binds if flow in mappings else ())
+                if level == "line":
+                    names |= {"line", line_aliases.get(flow, "item")}
+                allowed |= names
+                expanded = self._expand_aliases(spec.get("when"), aliases.get(flow, {}), names | TEMPLATE_GLOBALS
+                                                | {"doc"}, once)
+                when[flow] = compile_condition(expanded, self.registry.comparisons, once, ("when",))
+            if spec.get("value") is None and action.needs_value:
+                passthrough = self._has_map_all(spec.get("when"))
+                if not passthrough:
+                    on_error(("value",) if "value" in spec else (),
+                             f"'{action.type}' needs a 'value' (or a condition with comparison map_all, whose "
+                             "field's value is then used)")
+            value = self._template_or_literal(spec.get("value"), allowed, on_error, ("value",))
+            sets = {key: self._template_or_literal(v, allowed, on_error, ("set", key))
+                    for key, v in (spec.get("set") or {}).items()}
+            rules.append(Rule(
+                id=rule_id, action=action, when=when, value=value, sets=sets, flows=flows,
+                connections=tuple(spec.get("connections") or ()), level=level,
+                where=yf.locate(path),
+            ))
+        return rules
+
+    @staticmethod
+    def _has_map_all(spec: Any) -> bool:
+        if not isinstance(spec, dict):
+            return False
+        if spec.get("comparison") in VALUELESS:
+            return True
+        return any(RulesLoader._has_map_all(c) for key in ("all", "any") for c in spec.get(key, ()))
+
+    def _expand_aliases(self, spec: Any, aliases: dict[str, str], allowed: set[str], on_error, path=()) -> Any:
+        """Replace alias field names (sub_source) with their paths and check every field's root is in scope."""
+        if not isinstance(spec, dict):
+            return spec
+        if "field" in spec:
+            text = str(spec["field"])
+            head = text.split(".")[0].split("[")[0]
+            if head in aliases:
+                text = aliases[head] + text[len(head):]
+            try:
+                root = parse_field(text).root
+            except ValueError as exc:
+                on_error(("when", *path, "field"), str(exc))
+                return {**spec, "field": text}
+            if root not in allowed:
+                choices = sorted(allowed | set(aliases))
+                on_error(("when", *path, "field"),
+                         f"'{spec['field']}' starts with an unknown name '{root}'{lint.did_you_mean(root, choices)};"
+                         f" use one of: {', '.join(choices)}")
+            return {**spec, "field": text}
+        out = dict(spec)
+        for key in ("all", "any"):
+            if key in spec:
+                out[key] = [self._expand_aliases(c, aliases, allowed, on_error, (*path, key, i))
+                            for i, c in enumerate(spec[key])]
+        if "not" in spec:
+            out["not"] = self._expand_aliases(spec["not"], aliases, allowed, on_error, (*path, "not"))
+        return out
+
+    def _template_or_literal(self, value: Any, allowed: set[str], on_error, path: tuple) -> Any:
+        if not is_template(value):
+            return value
+        try:
+            return compile_template(self.env, str(value), allowed)
+        except TemplateProblem as problem:
+            on_error(path, problem.message)
+            return None
+
+
+def load_rules(paths: Iterable[Path], plugins=None) -> LoadedRules:
+    """Load and compile every rule and mapping file; raise ``ConfigErrors`` listing every problem."""
+    paths = list(paths)
+    loader = RulesLoader(Registry.from_plugins(plugins))
+    loaded = loader.load(paths)
+    missing = [flow for flow in ("orders",) if flow not in loaded.mappings]
+    if missing and not loader.errors:
+        loader.errors.append(ConfigError(f"no mapping for the {missing[0]} flow in any rules folder",
+                                         where=Location(str(paths[0]) if paths else "rules")))
+    if loader.errors:
+        raise ConfigErrors(loader.errors)
+    return loaded

@@ -1,0 +1,349 @@
+"""Mappings: YAML field specs whose values are Jinja templates over the source record, compiled once.
+
+A field spec is one of:
+
+* a template string (``"{{ order.TotalsInfo.Currency }}"``) or a literal;
+* ``{value: TEMPLATE, type: T, default: V, max_length: N, places: N}``: ``type`` is one of string, decimal,
+  money, date, datetime, int, bool; without it the type declared by the document contract
+  (``connex/documents.py``) applies. A value the record lacks takes ``default`` when one is given; otherwise the
+  document fails with a message naming the field;
+* ``{fields: {...}}`` for a nested object (customer, vendor, addresses).
+
+``lines:`` is a list of line groups: ``{each: EXPRESSION, as: NAME, when: TEMPLATE, fields: {...}}``; ``each``
+repeats the group per element (order items), ``when`` keeps a one-off line (shipping, discount) only when true.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import typing
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from connex import documents as docs
+from connex.lint import did_you_mean
+from connex.rules import filters
+from connex.rules.money import round_money, round_places, to_decimal
+from connex.rules.templates import (
+    CompiledTemplate,
+    Missing,
+    SecurityError,
+    TemplateProblem,
+    compile_template,
+    is_template,
+)
+
+DOCUMENT_TYPES: dict[str, type] = {
+    "sales": docs.SalesDocument,
+    "purchase": docs.PurchaseDocument,
+    "refund": docs.RefundDocument,
+    "stock": docs.StockLevel,
+}
+NESTED_TYPES: dict[str, type] = {
+    "customer": docs.Party,
+    "vendor": docs.Party,
+    "billing_address": docs.Address,
+    "shipping_address": docs.Address,
+}
+MONEY_FIELDS = {"total", "total_tax", "amount", "tax_amount"}
+VALUE_TYPES = ("string", "decimal", "money", "date", "datetime", "int", "bool", "any")
+
+
+class FieldFailure(Exception):
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def contract_type(owner: type, name: str) -> str:
+    """The value type the document contract declares for ``owner.name``."""
+    if name in MONEY_FIELDS:
+        return "money"
+    hints = typing.get_type_hints(owner, vars(docs))
+    hint = str(hints.get(name, Any))
+    if "Decimal" in hint:
+        return "decimal"
+    if "datetime.date" in hint:
+        return "date"
+    if "int" in hint and "str" not in hint:
+        return "int"
+    if "str" in hint:
+        return "string"
+    return "any"
+
+
+def coerce(value: Any, value_type: str, *, currency: str | None, places: int | None) -> Any:
+    """Turn a template result into the declared type, or raise ValueError saying why it cannot."""
+    if value_type == "any":
+        return value
+    if value is None or (value == "" and value_type != "string"):
+        return None
+    if value_type == "string":
+        return value if isinstance(value, str) else _text(value)
+    if value_type == "money":
+        return round_money(value, currency) if places is None else round_places(value, places)
+    if value_type == "decimal":
+        return to_decimal(value) if places is None else round_places(value, places)
+    if value_type == "int":
+        number = to_decimal(value)
+        if number != number.to_integral_value():
+            raise ValueError(f"expected a whole number, got {value!r}")
+        return int(number)
+    if value_type == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "yes", "1"):
+            return True
+        if text in ("false", "no", "0", "none"):
+            return False
+        raise ValueError(f"expected true or false, got {value!r}")
+    if value_type == "date":
+        try:
+            return filters.to_date(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a date, got {value!r}") from None
+    if value_type == "datetime":
+        try:
+            return filters.to_datetime(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a date and time, got {value!r}") from None
+    raise ValueError(f"unknown type {value_type}")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+_NO_DEFAULT = object()
+SOURCE_ITEM = "_item"
+
+
+@dataclasses.dataclass
+class ValueSpec:
+    name: str
+    template: CompiledTemplate | None
+    constant: Any
+    value_type: str
+    default: Any = _NO_DEFAULT
+    max_length: int | None = None
+    places: int | None = None
+
+    def evaluate(self, context: dict, currency: str | None) -> Any:
+        if self.template is None:
+            raw = self.constant
+        else:
+            try:
+                raw = self.template(context)
+            except Missing as exc:
+                if self.default is _NO_DEFAULT:
+                    raise FieldFailure(self.name, f"{exc} (in {self.template.source.strip()})") from None
+                raw = self.default
+            except SecurityError as exc:
+                raise FieldFailure(self.name, f"refused by the template sandbox: {exc}") from None
+            except Exception as exc:  # a filter or an operator failing on odd data fails this document only
+                source = self.template.source.strip()
+                raise FieldFailure(self.name, f"{type(exc).__name__}: {exc} (in {source})") from None
+        try:
+            value = coerce(raw, self.value_type, currency=currency, places=self.places)
+            if value in (None, "") and self.default is not _NO_DEFAULT:
+                # an optional field the record leaves empty takes its default, so targets see "absent", not ""
+                value = coerce(self.default, self.value_type, currency=currency, places=self.places)
+        except (ValueError, ArithmeticError) as exc:
+            raise FieldFailure(self.name, str(exc)) from None
+        if self.max_length is not None and isinstance(value, str):
+            value = filters.fit(value, self.max_length)
+        return value
+
+
+@dataclasses.dataclass
+class ObjectSpec:
+    name: str
+    fields: dict[str, Any]  # name -> ValueSpec | ObjectSpec
+
+    def evaluate(self, context: dict, currency: str | None, errors: list[FieldFailure], skip: tuple = ()) -> dict:
+        out: dict[str, Any] = {}
+        for key, spec in self.fields.items():
+            if key in skip:
+                continue
+            try:
+                if isinstance(spec, ObjectSpec):
+                    out[key] = spec.evaluate(context, currency, errors)
+                else:
+                    out[key] = spec.evaluate(context, currency)
+            except FieldFailure as failure:
+                errors.append(failure)
+        return out
+
+
+@dataclasses.dataclass
+class LineGroup:
+    each: CompiledTemplate | None
+    alias: str | None
+    when: CompiledTemplate | None
+    fields: ObjectSpec
+
+    def evaluate(self, context: dict, currency: str | None, errors: list[FieldFailure], start: int) -> list[dict]:
+        if self.when is not None:
+            try:
+                if not self.when(context):
+                    return []
+            except Missing:
+                return []
+        if self.each is None:
+            return [self._line(context, currency, errors, start)]
+        try:
+            items = self.each(context)
+        except Missing:
+            items = []
+        if items is None:
+            items = []
+        if not isinstance(items, (list, tuple)):
+            errors.append(FieldFailure(f"lines[{start}]", f"'each' must give a list, got {type(items).__name__}"))
+            return []
+        return [self._line({**context, self.alias: item}, currency, errors, start + i, item)
+                for i, item in enumerate(items)]
+
+    def _line(self, context, currency, errors, index, item=None) -> dict:
+        local: list[FieldFailure] = []
+        line = self.fields.evaluate(context, currency, local)
+        errors.extend(FieldFailure(f"lines[{index}].{f.field}", f.message) for f in local)
+        line[SOURCE_ITEM] = item  # the source item behind the line, for line-level rules; removed before building
+        return line
+
+
+@dataclasses.dataclass
+class Mapping:
+    name: str
+    flow: str
+    record: str
+    document: str
+    fields: ObjectSpec
+    lines: list[LineGroup]
+    bill_when: CompiledTemplate | None
+    aliases: dict[str, str]
+    source_file: str
+    binds: dict[str, CompiledTemplate] = dataclasses.field(default_factory=dict)
+
+    def context_for(self, record: dict, extra_context: dict) -> dict:
+        """The names templates (and rules) see for ``record``: the record, the globals and the binds."""
+        context = {**extra_context, self.record: record}
+        for name, template in self.binds.items():
+            try:
+                context[name] = template(context)
+            except Missing:
+                context[name] = None
+        return context
+
+    def evaluate(self, context: dict) -> tuple[dict, list[FieldFailure]]:
+        """The mapped document as a plain dict (before rules), and every field that failed."""
+        errors: list[FieldFailure] = []
+        # the currency comes first: every money field rounds to its places
+        currency = None
+        currency_spec = self.fields.fields.get("currency")
+        if isinstance(currency_spec, ValueSpec):
+            try:
+                currency = currency_spec.evaluate(context, None)
+            except FieldFailure as failure:
+                errors.append(failure)
+        out = self.fields.evaluate(context, currency, errors, skip=("currency",))
+        if currency_spec is not None:
+            out["currency"] = currency
+        lines: list[dict] = []
+        for group in self.lines:
+            lines.extend(group.evaluate(context, currency, errors, len(lines)))
+        if self.lines:
+            out["lines"] = lines
+        if self.bill_when is not None:
+            try:
+                out["_bill"] = bool(self.bill_when(context))
+            except Missing as exc:
+                errors.append(FieldFailure("bill.when", str(exc)))
+        return out, errors
+
+
+class MappingCompiler:
+    """Compiles mapping YAML (already schema-validated) into a ``Mapping``; problems go to ``on_error``."""
+
+    def __init__(self, env, on_error: Callable[[tuple, str], None]):
+        self.env = env
+        self.on_error = on_error
+
+    def template(self, source: str, allowed: set[str], path: tuple) -> CompiledTemplate | None:
+        try:
+            return compile_template(self.env, source, allowed)
+        except TemplateProblem as problem:
+            self.on_error(path, problem.message)
+            return None
+
+    def value(self, name: str, spec: Any, owner: type, allowed: set[str], path: tuple) -> ValueSpec:
+        declared = contract_type(owner, name.split(".")[-1]) if owner is not None else "any"
+        if isinstance(spec, dict) and "value" in spec:
+            source = spec["value"]
+            value_type = spec.get("type", declared)
+            default = spec.get("default", _NO_DEFAULT)
+            max_length, places = spec.get("max_length"), spec.get("places")
+            value_path = path + ("value",)
+        else:
+            source, value_type, default, max_length, places, value_path = spec, declared, _NO_DEFAULT, None, None, path
+        if is_template(source):
+            template = self.template(str(source), allowed, value_path)
+            return ValueSpec(name, template, None, value_type, default, max_length, places)
+        return ValueSpec(name, None, source, value_type, default, max_length, places)
+
+    def object(self, name: str, spec: dict, owner: type, allowed: set[str], path: tuple) -> ObjectSpec:
+        known = {f.name for f in dataclasses.fields(owner)}
+        fields: dict[str, Any] = {}
+        for key, sub in (spec or {}).items():
+            sub_path = path + (key,)
+            if key not in known or key == "lines":
+                self.on_error(sub_path, f"'{key}' is not a field of {owner.__name__}{did_you_mean(key, known)}")
+                continue
+            if key in NESTED_TYPES:
+                inner = sub.get("fields") if isinstance(sub, dict) else None
+                if inner is None:
+                    self.on_error(sub_path, f"'{key}' is an object: give its fields under 'fields:'")
+                    continue
+                fields[key] = self.object(f"{name}.{key}" if name else key, inner, NESTED_TYPES[key], allowed,
+                                          sub_path + ("fields",))
+            else:
+                fields[key] = self.value(f"{name}.{key}" if name else key, sub, owner, allowed, sub_path)
+        return ObjectSpec(name, fields)
+
+    def compile(self, data: dict, source_file: str, allowed_globals: set[str]) -> Mapping:
+        document = data["document"]
+        owner = DOCUMENT_TYPES[document]
+        record = data.get("record", "record")
+        allowed = allowed_globals | {record}
+        binds = {}
+        for name, expression in (data.get("bind") or {}).items():
+            template = self.template("{{ " + expression + " }}", allowed, ("bind", name))
+            if template is not None:
+                binds[name] = template
+        allowed = allowed | set(binds)
+        fields = self.object("", data.get("fields") or {}, owner, allowed, ("fields",))
+        lines = []
+        for i, group in enumerate(data.get("lines") or []):
+            path = ("lines", i)
+            alias = group.get("as")
+            each = self.template("{{ " + group["each"] + " }}", allowed, path + ("each",)) if "each" in group else None
+            when = self.template(group["when"], allowed, path + ("when",)) if "when" in group else None
+            inner_allowed = allowed | ({alias} if alias else set())
+            line_fields = self.object("", group.get("fields") or {}, docs.Line, inner_allowed, path + ("fields",))
+            lines.append(LineGroup(each, alias, when, line_fields))
+        bill = (data.get("bill") or {}).get("when")
+        bill_when = self.template(bill, allowed, ("bill", "when")) if bill else None
+        return Mapping(
+            name=data.get("name", document), flow=data["flow"], record=record, document=document, fields=fields,
+            lines=lines, bill_when=bill_when, aliases=dict(data.get("aliases") or {}), source_file=source_file,
+            binds=binds,
+        )

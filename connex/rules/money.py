@@ -1,0 +1,43 @@
+"""Money as Decimal, rounded half-up to the currency's minor units (ISO 4217)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+# ISO 4217 currencies whose minor unit is not 2 places; every other code uses 2.
+MINOR_UNITS = {
+    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
+                     "VUV", "XAF", "XOF", "XPF"), 0),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+    "CLF": 4, "UYW": 4,
+}
+_QUANTA = {places: Decimal(1).scaleb(-places) for places in range(5)}
+
+
+def places_for(currency: str | None) -> int:
+    return MINOR_UNITS.get((currency or "").upper(), 2)
+
+
+def to_decimal(value) -> Decimal:
+    """Exact conversion: floats go through their shortest repr, so 23.325 stays 23.325, not 23.3249999..."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    if isinstance(value, float):
+        value = repr(value)
+    try:
+        result = Decimal(str(value).strip().replace(",", "")) if isinstance(value, str) else Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValueError(f"expected a number, got {value!r}") from None
+    if not result.is_finite():
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return result
+
+
+def round_money(value, currency: str | None = None) -> Decimal:
+    return to_decimal(value).quantize(_QUANTA[places_for(currency)], rounding=ROUND_HALF_UP)
+
+
+def round_places(value, places: int) -> Decimal:
+    return to_decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)

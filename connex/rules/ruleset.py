@@ -1,0 +1,168 @@
+"""Rules applied to a mapped document, top-down in file order, each leaving a trace.
+
+Order: the files in the order the config lists them (shipped defaults first), and within a file, top to bottom.
+When two rules write the same field the later one wins; the trace records both writes and which one was
+overridden, so ``connex explain`` shows the whole story.
+
+Connection scoping follows the product we match: when no rule names a connection, every rule runs everywhere;
+once any rule is associated with a connection, only the rules associated with the current connection run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from connex.errors import Location
+from connex.rules.actions import Action
+from connex.rules.conditions import Always, Condition, Leaf, LeafTrace
+from connex.rules.templates import CompiledTemplate, Missing, SecurityError
+
+
+@dataclass
+class Write:
+    field: str
+    value: Any
+    overrides: str | None = None  # id of the earlier rule whose value this replaced
+
+
+@dataclass
+class RuleTrace:
+    rule_id: str
+    action: str
+    where: Location
+    fired: bool
+    conditions: list[LeafTrace] = field(default_factory=list)
+    writes: list[Write] = field(default_factory=list)
+    skipped: str | None = None  # why the rule did not run at all (flow, connection)
+    line: int | None = None  # for line-level rules: which line
+    error: str | None = None
+
+
+@dataclass
+class Rule:
+    id: str
+    action: Action
+    when: dict[str, Condition]  # per flow: aliases such as "sku" mean different fields in different flows
+    value: Any  # literal or CompiledTemplate; None with map_all means "the compared field's value"
+    sets: dict[str, Any]  # for map_fields: field path -> literal or CompiledTemplate
+    flows: tuple[str, ...]
+    connections: tuple[str, ...]
+    level: str
+    where: Location
+
+
+class RuleError(Exception):
+    pass
+
+
+def _resolve(value: Any, context: dict) -> Any:
+    if isinstance(value, CompiledTemplate):
+        try:
+            return value(context)
+        except (Missing, SecurityError) as exc:
+            raise RuleError(str(exc)) from None
+    return value
+
+
+def _set_path(target: dict, path: str, value: Any) -> None:
+    parts = path.split(".")
+    node = target
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[parts[-1]] = value
+
+
+@dataclass
+class RuleSet:
+    rules: list[Rule]
+
+    def applicable(self, flow: str, connection: str | None) -> tuple[list[Rule], dict[str, str]]:
+        scoped = any(rule.connections for rule in self.rules)
+        run, skipped = [], {}
+        for rule in self.rules:
+            if flow not in rule.flows:
+                continue
+            if scoped and (connection is None or connection not in rule.connections):
+                skipped[rule.id] = (f"not associated with connection '{connection}'" if connection
+                                    else "rules are scoped to connections and sync.connection is not set")
+                continue
+            run.append(rule)
+        return run, skipped
+
+    def apply(self, flow: str, document: dict, context: dict, line_items: list[Any], line_alias: str,
+              connection: str | None = None) -> tuple[list[RuleTrace], str | None]:
+        """Apply the rules to ``document`` in place; return the traces and, if a rule said so, why the document
+        is not to be imported. ``line_items`` are the source items behind document lines (None for lines with no
+        source item, such as shipping)."""
+        traces: list[RuleTrace] = []
+        writers: dict[str, str] = {}
+        context = {**context, "_flow": flow}
+        skip_reason: str | None = None
+        run, skipped = self.applicable(flow, connection)
+        for rule_id, why in skipped.items():
+            rule = next(r for r in self.rules if r.id == rule_id)
+            if flow in rule.flows:
+                traces.append(RuleTrace(rule.id, rule.action.type, rule.where, False, skipped=why))
+        for rule in run:
+            if rule.level == "line":
+                for index, line in enumerate(document.get("lines") or []):
+                    if rule.action.line_filter and line.get("kind") != rule.action.line_filter:
+                        continue
+                    item = line_items[index] if index < len(line_items) else None
+                    local = {**context, line_alias: item, "line": line}
+                    trace = self._run(rule, line, local, writers, f"lines[{index}].")
+                    trace.line = index
+                    traces.append(trace)
+                continue
+            trace = self._run(rule, document, {**context, "doc": document}, writers, "")
+            traces.append(trace)
+            if trace.fired and rule.action.type == "do_not_import":
+                skip_reason = f"rule {rule.id} ({rule.where}): do not import"
+        return traces, skip_reason
+
+    def _run(self, rule: Rule, target: dict, context: dict, writers: dict[str, str], prefix: str) -> RuleTrace:
+        trace = RuleTrace(rule.id, rule.action.type, rule.where, False)
+        fired = rule.when[context["_flow"]].evaluate(context, trace.conditions)
+        trace.fired = fired
+        if not fired:
+            return trace
+        try:
+            if rule.action.uses_set:
+                updates = {path: _resolve(value, context) for path, value in rule.sets.items()}
+            elif not rule.action.needs_value:
+                updates = {}
+            else:
+                value = rule.value
+                if value is None:  # map_all: the compared field's value passes through
+                    passthrough = next((c for c in trace.conditions if c.comparison == "map_all"), None)
+                    value = passthrough.value if passthrough else None
+                value = _resolve(value, context)
+                updates = {rule.action.writes: value} if rule.action.writes else {}
+                if rule.action.apply is not None:
+                    rule.action.apply(target, value, context)
+        except RuleError as exc:
+            trace.fired = False
+            trace.error = str(exc)
+            return trace
+        for path, value in updates.items():
+            if isinstance(value, str):
+                value = value.strip()
+            key = prefix + path
+            trace.writes.append(Write(path, value, overrides=writers.get(key)))
+            writers[key] = rule.id
+            _set_path(target, path, value)
+        return trace
+
+
+def compile_value(value: Any, compile_fn: Callable[[str], CompiledTemplate | None]) -> Any:
+    from connex.rules.templates import is_template
+
+    return compile_fn(value) if is_template(value) else value
+
+
+__all__ = ["Always", "Leaf", "Rule", "RuleSet", "RuleTrace", "Write", "compile_value"]

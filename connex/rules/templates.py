@@ -1,0 +1,119 @@
+"""Sandboxed, strict Jinja templates compiled once at load time.
+
+* ``SandboxedEnvironment`` with ``StrictUndefined`` and no globals (no ``range``, ``lipsum``, ``cycler``...).
+* A template that is one expression (``"{{ order.TotalsInfo.Tax }}"``) is compiled as a Jinja *expression* and
+  yields the native value (a Decimal stays a Decimal); anything else renders to text.
+* At load time every template is parsed: syntax errors, names outside the allowed variables, and any reach for a
+  private attribute (``__class__``, ``__globals__``, ``_anything``) are reported with the file position. The
+  sandbox refuses such access at render time too, as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, meta, nodes
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from connex.rules.filters import BUILTIN_FILTERS
+
+_SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
+
+
+class TemplateProblem(Exception):
+    """A template that cannot be compiled; ``line`` is relative to the template text (1-based)."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+class Missing(Exception):
+    """The template reached a value the record does not have (an undefined name, key or attribute)."""
+
+
+def make_environment(extra_filters: Mapping[str, Callable] | None = None) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    env.globals.clear()
+    env.filters.update(BUILTIN_FILTERS)
+    if extra_filters:
+        env.filters.update(extra_filters)
+    return env
+
+
+def is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+@dataclass
+class CompiledTemplate:
+    source: str
+    _fn: Callable[[dict], Any]
+    is_expression: bool
+
+    def __call__(self, context: dict) -> Any:
+        """Evaluate; raise ``Missing`` for undefined values, ``SecurityError`` for sandbox violations."""
+        try:
+            result = self._fn(context)
+        except UndefinedError as exc:
+            raise Missing(exc.message or "undefined value") from None
+        if isinstance(result, Undefined):
+            raise Missing(_undefined_hint(result))
+        return result
+
+
+def _undefined_hint(value: Undefined) -> str:
+    try:
+        str(value)
+    except UndefinedError as exc:
+        return exc.message or "undefined value"
+    return "undefined value"
+
+
+def _private_access(tree: nodes.Node) -> list[str]:
+    found = []
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+        if isinstance(name, str) and name.startswith("_"):
+            found.append(name)
+    return found
+
+
+def compile_template(
+    env: SandboxedEnvironment, source: str, allowed: Iterable[str]
+) -> CompiledTemplate:
+    """Compile ``source``; raise ``TemplateProblem`` for syntax errors, unknown variables and unsafe access."""
+    match = _SINGLE_EXPRESSION.match(source)
+    expression = match.group("expr") if match and "{{" not in match.group("expr") and "{%" not in source else None
+    try:
+        tree = env.parse(source)
+    except TemplateSyntaxError as exc:
+        raise TemplateProblem(f"Jinja syntax error: {exc.message}", exc.lineno) from None
+    unsafe = _private_access(tree)
+    if unsafe:
+        raise TemplateProblem(f"refused: access to private attribute '{unsafe[0]}' is not allowed in templates")
+    allowed = set(allowed)
+    unknown = sorted(meta.find_undeclared_variables(tree) - allowed)
+    if unknown:
+        raise TemplateProblem(
+            f"unknown variable '{unknown[0]}'; the variables here are: {', '.join(sorted(allowed))}"
+        )
+    for node in tree.find_all(nodes.Filter):
+        if node.name not in env.filters:
+            raise TemplateProblem(f"unknown filter '{node.name}'")
+    if expression is not None:
+        try:
+            fn = env.compile_expression(expression, undefined_to_none=False)
+        except TemplateSyntaxError as exc:
+            raise TemplateProblem(f"Jinja syntax error: {exc.message}", exc.lineno) from None
+        return CompiledTemplate(source, lambda ctx: fn(**ctx), True)
+    template = env.from_string(source)
+    return CompiledTemplate(source, lambda ctx: template.render(ctx), False)
+
+
+__all__ = ["CompiledTemplate", "Missing", "SecurityError", "TemplateProblem", "compile_template", "is_template",
+           "make_environment"]
