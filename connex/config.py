@@ -173,7 +173,9 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
             rule_paths.append(candidate)
 
     if errors:
-        raise ConfigErrors(errors)
+        failure = ConfigErrors(errors)
+        failure.rule_paths = rule_paths  # so `connex validate` can still check the rule files the config names
+        raise failure
     log = data.get("log") or {}
     return Config(
         path=path,

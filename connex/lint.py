@@ -51,7 +51,7 @@ def validate(
     validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     errors: list[ConfigError] = []
     for error in sorted(validator.iter_errors(plain), key=lambda e: list(map(str, e.absolute_path))):
-        errors.extend(_explain(yaml_file, error, plain, tuple(prefix)))
+        errors.extend(_explain(yaml_file, error, schema, tuple(prefix)))
     return _dedupe(errors)
 
 
@@ -65,15 +65,26 @@ def _dedupe(errors: list[ConfigError]) -> list[ConfigError]:
     return out
 
 
-def _discriminated_branch(error: ValidationError) -> dict | None:
-    """For a oneOf/anyOf over ``type``-tagged branches, the branch whose ``type`` matches the instance."""
-    if not isinstance(error.instance, dict) or "type" not in error.instance:
+def _deref(branch: dict, root: dict) -> dict:
+    ref = branch.get("$ref", "") if isinstance(branch, dict) else ""
+    if ref.startswith("#/$defs/") and len(branch) == 1:
+        return root.get("$defs", {}).get(ref.removeprefix("#/$defs/"), branch)
+    return branch
+
+
+def _discriminated_branch(error: ValidationError, root: dict) -> dict | None:
+    """The branch of a oneOf/anyOf the user evidently meant: the one whose ``type`` const matches the instance's
+    ``type``, or else the only one whose required keys the instance all has."""
+    if not isinstance(error.instance, dict):
         return None
-    for branch in error.validator_value or ():
-        const = (branch.get("properties", {}).get("type", {}) or {}).get("const")
-        if const is not None and const == error.instance["type"]:
-            return branch
-    return None
+    branches = [_deref(b, root) for b in error.validator_value or ()]
+    if "type" in error.instance:
+        for branch in branches:
+            const = (branch.get("properties", {}).get("type", {}) or {}).get("const")
+            if const is not None and const == error.instance["type"]:
+                return branch
+    keyed = [b for b in branches if b.get("required") and all(k in error.instance for k in b["required"])]
+    return keyed[0] if len(keyed) == 1 else None
 
 
 def _branch_types(error: ValidationError) -> list[str]:
@@ -84,13 +95,15 @@ def _branch_types(error: ValidationError) -> list[str]:
     ]
 
 
-def _explain(yf: YamlFile, error: ValidationError, root: Any, prefix: tuple) -> Iterator[ConfigError]:
+def _explain(yf: YamlFile, error: ValidationError, root: dict, prefix: tuple) -> Iterator[ConfigError]:
     path = prefix + tuple(error.absolute_path)
     kind = error.validator
     if kind in ("oneOf", "anyOf"):
-        branch = _discriminated_branch(error)
+        branch = _discriminated_branch(error, root)
         if branch is not None:
-            sub = Draft202012Validator(branch, format_checker=Draft202012Validator.FORMAT_CHECKER)
+            # the branch is checked on its own, with the root's $defs so its $refs still resolve
+            sub = Draft202012Validator({**branch, "$defs": root.get("$defs", {})},
+                                       format_checker=Draft202012Validator.FORMAT_CHECKER)
             for inner in sub.iter_errors(error.instance):
                 yield from _explain(yf, inner, root, path)
             return

@@ -16,11 +16,13 @@ def run(args):
     plugins = get_plugins()
     problems = []
     config = None
+    paths = None
     try:
         config = load_config(args.config, plugins)
     except ConfigErrors as exc:
         problems.extend(exc.errors)
-    paths = rule_paths(config)
+        paths = getattr(exc, "rule_paths", None)
+    paths = paths or rule_paths(config)
     try:
         rules = load_rules(paths, plugins)
     except ConfigErrors as exc:

@@ -49,7 +49,8 @@ BUILTIN_ACTIONS: dict[str, Action] = {a.type: a for a in (
     Action("map_line_tax_code", "the tax code of a line", writes="tax_code", level="line", value_schema=_TEXT),
     Action("map_inventory_site", "the inventory site of a line", writes="inventory_site", level="line",
            value_schema=_TEXT),
+    # purchases and inventory have fields of their own: a rule for them names its flow explicitly
     Action("map_fields", "set any fields of the document (or of each line with level: line)", uses_set=True,
-           needs_value=False, flows=("orders", "refunds", "purchases", "inventory")),
-    Action("do_not_import", "do not sync this document", needs_value=False, flows=("orders", "refunds", "purchases")),
+           needs_value=False),
+    Action("do_not_import", "do not sync this document", needs_value=False),
 )}

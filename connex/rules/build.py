@@ -1,21 +1,24 @@
 """Plain mapped dicts to canonical documents, with the totals made to add up to the cent.
 
 Every amount was rounded to the currency's places when mapped; the sum of rounded lines and tax can still differ
-from the source's own rounded total by a cent or two. Within ``rounding_tolerance`` the difference becomes a
-"rounding" line (as the product we match does); beyond it the document fails, because then a line is missing or
+from the source's own rounded total by a cent or two. Within a tolerance (a few of the currency's minor units,
+and never less than the worst case of rounding every amount, half a unit each) the difference becomes a
+"rounding" line, as the product we match does; beyond it the document fails, because then a line is missing or
 wrong and posting it would put a wrong figure in the books.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from decimal import Decimal
 
 from connex import documents as docs
 from connex.rules.mapping import DOCUMENT_TYPES, NESTED_TYPES
-from connex.rules.money import round_places
+from connex.rules.money import places_for, round_places
 
-DEFAULT_ROUNDING_TOLERANCE = Decimal("0.05")
+# in the currency's minor units: 5 is 0.05 GBP, 5 JPY, 0.005 KWD
+DEFAULT_ROUNDING_UNITS = 5
 
 
 class BuildError(ValueError):
@@ -53,7 +56,7 @@ def _line(data: dict, index: int) -> docs.Line:
     return line
 
 
-def build(document_type: str, data: dict, *, rounding_tolerance: Decimal = DEFAULT_ROUNDING_TOLERANCE):
+def build(document_type: str, data: dict, *, rounding_units: int = DEFAULT_ROUNDING_UNITS):
     """Build the document for ``document_type`` (sales, purchase, refund, stock) from a mapped dict."""
     cls = DOCUMENT_TYPES[document_type]
     if cls is docs.StockLevel:
@@ -72,15 +75,18 @@ def build(document_type: str, data: dict, *, rounding_tolerance: Decimal = DEFAU
     fields = {k: v for k, v in data.items() if k != "lines" and not k.startswith("_")}
     document = _construct(cls, {k: v for k, v in fields.items() if v is not None or k in ("store_name",)})
     document.lines = lines
-    balance(document, rounding_tolerance)
+    balance(document, rounding_units)
     return document
 
 
-def balance(document: docs.Document, tolerance: Decimal) -> None:
+def balance(document: docs.Document, rounding_units: int = DEFAULT_ROUNDING_UNITS) -> None:
     lines_total = sum((line.amount for line in document.lines), Decimal(0))
     difference = document.total - (lines_total + document.total_tax)
     if not difference:
         return
+    quantum = Decimal(1).scaleb(-places_for(document.currency))
+    worst_case_drift = math.ceil((len(document.lines) + 2) / 2)  # every rounded amount is off by <= half a unit
+    tolerance = quantum * max(rounding_units, worst_case_drift)
     if abs(difference) > tolerance:
         raise BuildError(
             "total",

@@ -14,7 +14,7 @@ from typing import Any
 
 from connex.documents import Document, PurchaseDocument
 from connex.errors import DocumentError, DocumentRef
-from connex.rules.build import DEFAULT_ROUNDING_TOLERANCE, BuildError, build, companion_bill
+from connex.rules.build import DEFAULT_ROUNDING_UNITS, BuildError, build, companion_bill
 from connex.rules.customers import MatchingError, customer_display_name
 from connex.rules.loader import LoadedRules
 from connex.rules.mapping import SOURCE_ITEM
@@ -45,7 +45,7 @@ class EngineSettings:
     customer_matching: str = "store_name_currency"
     single_customer_name: str = "Web Store"
     connection: str | None = None
-    rounding_tolerance: Decimal = DEFAULT_ROUNDING_TOLERANCE
+    rounding_units: int = DEFAULT_ROUNDING_UNITS
 
     @classmethod
     def from_sync(cls, sync) -> EngineSettings:
@@ -103,7 +103,7 @@ class RulesEngine:
         if mapping.document == "purchase" and isinstance(data.get("vendor"), dict):
             data["vendor"].setdefault("currency", data.get("currency"))
         try:
-            document = build(mapping.document, data, rounding_tolerance=self.settings.rounding_tolerance)
+            document = build(mapping.document, data, rounding_units=self.settings.rounding_units)
         except BuildError as exc:
             return fail(exc.field, exc.message)
         result.documents.append(document)

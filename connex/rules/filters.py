@@ -66,10 +66,10 @@ def fit(value, limit: int) -> str:
     text = "" if value is None else str(value)
     if len(text) <= limit:
         return text
-    cut = text[:limit]
-    while cut and unicodedata.combining(cut[-1]):
-        cut = cut[:-1]
-    return cut.rstrip()
+    # back off while the first character left out is a combining mark, so no base loses its accent
+    while limit > 0 and unicodedata.combining(text[limit]):
+        limit -= 1
+    return text[:limit].rstrip()
 
 
 def money(value, currency: str | None = None):

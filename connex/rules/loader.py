@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 from connex import lint
 from connex.errors import ConfigError, ConfigErrors, Location
 from connex.paths import schema_path
@@ -128,24 +130,34 @@ class RulesLoader:
         files = rule_files(paths)
         mappings: dict[str, Mapping] = {}
         overridden: list[str] = []
-        rule_docs: list[YamlFile] = []
+        rule_docs: list[tuple[YamlFile, bool]] = []
         for path in files:
             loaded = self.read(path)
             if loaded is None:
                 continue
             yf, kind = loaded
-            if kind == "fixture" or not self._validate(yf, kind):
+            if kind == "fixture":
                 continue
+            valid = self._validate(yf, kind)
             if kind == "mapping":
-                mapping = self.compile_mapping(yf)
+                # compiled even when the schema found problems, so every problem is reported in one pass
+                try:
+                    mapping = self.compile_mapping(yf)
+                except (KeyError, TypeError, AttributeError, ValueError):
+                    if valid:
+                        raise
+                    continue
+                if not valid:
+                    continue
                 if mapping.flow in mappings:
                     overridden.append(f"{mappings[mapping.flow].source_file} (replaced by {yf.path})")
                 mappings[mapping.flow] = mapping
             else:
-                rule_docs.append(yf)
+                rule_docs.append((yf, valid))
         aliases = {flow: dict(m.aliases) for flow, m in mappings.items()}
         line_aliases = {m.flow: next((g.alias for g in m.lines if g.alias), "item") for m in mappings.values()}
-        rules = [rule for yf in rule_docs for rule in self.compile_rules(yf, aliases, line_aliases, mappings)]
+        rules = [rule for yf, valid in rule_docs for rule in self.compile_rules(yf, aliases, line_aliases, mappings,
+                                                                                 strict=valid)]
         return LoadedRules(mappings, RuleSet(rules), self.env, [str(f) for f in files], aliases, overridden)
 
     def compile_mapping(self, yf: YamlFile) -> Mapping:
@@ -155,12 +167,17 @@ class RulesLoader:
         return MappingCompiler(self.env, on_error).compile(to_plain(yf.data), yf.path, TEMPLATE_GLOBALS)
 
     def compile_rules(self, yf: YamlFile, aliases: dict[str, dict[str, str]], line_aliases: dict[str, str],
-                      mappings: dict[str, Mapping]) -> list[Rule]:
+                      mappings: dict[str, Mapping], strict: bool = True) -> list[Rule]:
+        """Compile every rule of a file. With ``strict=False`` (the file failed its schema) rules the schema
+        rejected are skipped rather than compiled, but the others are still checked for deeper problems."""
         data = to_plain(yf.data)
         rules: list[Rule] = []
         seen_ids: dict[str, int] = {}
         for index, spec in enumerate(data.get("rules") or []):
             path = ("rules", index)
+            if not strict and (not isinstance(spec, dict) or spec.get("type") not in self.registry.actions
+                               or not self._rule_is_valid(spec)):
+                continue
 
             def on_error(sub: tuple, message: str, _path=path) -> None:
                 self.errors.append(yf.error(_path + sub, message))
@@ -174,11 +191,12 @@ class RulesLoader:
             level = spec.get("level", action.level)
             allowed = TEMPLATE_GLOBALS | {"doc"}
             when = {}
-            reported: set[str] = set()
+            reported: set[tuple] = set()
 
             def once(sub: tuple, message: str, _report=on_error, _seen=reported) -> None:
-                if message not in _seen:
-                    _seen.add(message)
+                # a rule for several flows is compiled once per flow: report each place once
+                if sub not in _seen:
+                    _seen.add(sub)
                     _report(sub, message)
 
             for flow in flows:
@@ -204,6 +222,11 @@ class RulesLoader:
                 where=yf.locate(path),
             ))
         return rules
+
+    def _rule_is_valid(self, spec: dict) -> bool:
+        branch = {"$ref": "#/$defs/rule"}
+        schema = self.registry.rules_schema()
+        return not any(Draft202012Validator({**branch, "$defs": schema["$defs"]}).iter_errors(spec))
 
     @staticmethod
     def _has_map_all(spec: Any) -> bool:

@@ -199,12 +199,19 @@ class LineGroup:
                     return []
             except Missing:
                 return []
+            except Exception as exc:  # odd data fails this document, never the run
+                errors.append(FieldFailure(f"lines[{start}].when", f"{type(exc).__name__}: {exc} "
+                                                                   f"(in {self.when.source.strip()})"))
+                return []
         if self.each is None:
             return [self._line(context, currency, errors, start)]
         try:
             items = self.each(context)
         except Missing:
             items = []
+        except Exception as exc:
+            errors.append(FieldFailure(f"lines[{start}].each", f"{type(exc).__name__}: {exc}"))
+            return []
         if items is None:
             items = []
         if not isinstance(items, (list, tuple)):
@@ -266,8 +273,8 @@ class Mapping:
         if self.bill_when is not None:
             try:
                 out["_bill"] = bool(self.bill_when(context))
-            except Missing as exc:
-                errors.append(FieldFailure("bill.when", str(exc)))
+            except Exception as exc:
+                errors.append(FieldFailure("bill.when", f"{type(exc).__name__}: {exc}"))
         return out, errors
 
 

@@ -1,6 +1,7 @@
 """Sandboxed, strict Jinja templates compiled once at load time.
 
-* ``SandboxedEnvironment`` with ``StrictUndefined`` and no globals (no ``range``, ``lipsum``, ``cycler``...).
+* ``SandboxedEnvironment`` with a ``StrictUndefined`` (falsy, so ``or`` fallbacks work) and no globals (no
+  ``range``, ``lipsum``, ``cycler``...).
 * A template that is one expression (``"{{ order.TotalsInfo.Tax }}"``) is compiled as a Jinja *expression* and
   yields the native value (a Decimal stays a Decimal); anything else renders to text.
 * At load time every template is parsed: syntax errors, names outside the allowed variables, and any reach for a
@@ -18,6 +19,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
+from connex.lint import did_you_mean
 from connex.rules.filters import BUILTIN_FILTERS
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
@@ -36,8 +38,27 @@ class Missing(Exception):
     """The template reached a value the record does not have (an undefined name, key or attribute)."""
 
 
+class FallbackStrictUndefined(StrictUndefined):
+    """StrictUndefined that is falsy and chains through attribute access, so ``a.b or c.d`` and ``x is defined``
+    work as fallbacks; rendering, iterating, comparing or calculating with it still raises, so a missing value
+    can never turn silently into an empty string or a zero."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str):
+        if name[:2] == "__":
+            raise AttributeError(name)
+        return self
+
+    def __getitem__(self, key):
+        return self
+
+
 def make_environment(extra_filters: Mapping[str, Callable] | None = None) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    env = SandboxedEnvironment(undefined=FallbackStrictUndefined, autoescape=False, keep_trailing_newline=False)
     env.globals.clear()
     env.filters.update(BUILTIN_FILTERS)
     if extra_filters:
@@ -95,16 +116,23 @@ def compile_template(
         raise TemplateProblem(f"Jinja syntax error: {exc.message}", exc.lineno) from None
     unsafe = _private_access(tree)
     if unsafe:
-        raise TemplateProblem(f"refused: access to private attribute '{unsafe[0]}' is not allowed in templates")
+        names = ", ".join(f"'{name}'" for name in sorted(set(unsafe)))
+        raise TemplateProblem(f"refused: access to private attribute {names} is not allowed in templates")
+    for node in tree.find_all(nodes.Filter):
+        if node.name not in env.filters:
+            raise TemplateProblem(f"unknown filter '{node.name}'{did_you_mean(node.name, env.filters)}")
+    for node in tree.find_all(nodes.Test):
+        if node.name not in env.tests:
+            raise TemplateProblem(f"unknown test '{node.name}'{did_you_mean(node.name, env.tests)}")
     allowed = set(allowed)
-    unknown = sorted(meta.find_undeclared_variables(tree) - allowed)
+    try:
+        unknown = sorted(meta.find_undeclared_variables(tree) - allowed)
+    except TemplateSyntaxError as exc:  # the code generator's own checks (TemplateAssertionError)
+        raise TemplateProblem(f"Jinja error: {exc.message}", exc.lineno) from None
     if unknown:
         raise TemplateProblem(
             f"unknown variable '{unknown[0]}'; the variables here are: {', '.join(sorted(allowed))}"
         )
-    for node in tree.find_all(nodes.Filter):
-        if node.name not in env.filters:
-            raise TemplateProblem(f"unknown filter '{node.name}'")
     if expression is not None:
         try:
             fn = env.compile_expression(expression, undefined_to_none=False)

@@ -9,7 +9,7 @@ from tests.conftest import REPO, run_connex
 
 def fake_distribution(site, dist_name, entry_name, module_name, module_source):
     """An installed distribution in ``site``: dist-info metadata with an entry point, plus its module."""
-    info = site / f"{dist_name}-0.9.dist-info"
+    info = site / f"{dist_name.replace('-', '_')}-0.9.dist-info"  # as wheels escape it
     info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist_name}\nVersion: 0.9\n")
     (info / "entry_points.txt").write_text(f"[connex.plugins]\n{entry_name} = {module_name}\n")
@@ -40,12 +40,14 @@ def test_builtin_and_third_party_plugins_are_listed(with_example_plugin):
 
 def test_plugin_that_raises_on_import_is_reported_and_others_work(tmp_path, example_plugin_path):
     site = tmp_path / "site"
-    fake_distribution(site, "connex-broken", "broken", "connex_broken", "raise RuntimeError('database driver missing')\n")
+    fake_distribution(site, "connex-broken", "broken", "connex_broken",
+                      "raise RuntimeError('database driver missing')\n")
     env = env_with(site, example_plugin_path)
     found = plugins_json(env)
     assert found["broken"]["status"] == "error"
     assert "RuntimeError: database driver missing" in found["broken"]["errors"][0]
     assert found["jsonl"]["status"] == "ok"
+    assert found["linnworks"]["status"] == "ok"
     text = run_connex("plugins", env=env)
     assert "broken 0.9 (connex_broken) [error]" in text.stdout
     (tmp_path / "connex.yaml").write_text("source: {plugin: jsonl, folder: a}\ntarget: {plugin: jsonl, folder: b}\n")
