@@ -142,3 +142,36 @@ class PostResult:
     target_id: str | None = None
     error: str | None = None
     code: str | None = None
+
+
+_CLASSES = {cls.__name__: cls for cls in (SalesDocument, PurchaseDocument, RefundDocument, StockLevel)}
+_NESTED = {"customer": Party, "vendor": Party, "billing_address": Address, "shipping_address": Address}
+
+
+def to_record(document) -> dict:
+    """A document as plain data plus its class name, for storage (see connex.state.codec for the types)."""
+    import dataclasses
+
+    return {"type": type(document).__name__, "data": dataclasses.asdict(document)}
+
+
+def from_record(record: dict):
+    """The inverse of ``to_record``."""
+    cls = _CLASSES[record["type"]]
+    return _build(cls, record["data"])
+
+
+def _build(cls, data: dict):
+    import dataclasses
+
+    values = {}
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key, value in data.items():
+        if key not in names:
+            continue
+        if key in _NESTED and isinstance(value, dict):
+            value = _build(_NESTED[key], value)
+        elif key == "lines" and isinstance(value, list):
+            value = [_build(Line, line) for line in value]
+        values[key] = value
+    return cls(**values)

@@ -1,11 +1,19 @@
-"""`connex daemon`."""
+"""`connex daemon`: run the enabled flows on sync.schedule until SIGTERM or SIGINT."""
 
-from connex.commands._pending import not_yet
+from connex.config import load_config
+from connex.daemon.service import Daemon
+from connex.logs import setup_logging
+from connex.plugin_manager import get_plugins
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("--health", metavar="HOST:PORT", help="where /healthz and /status listen (daemon.health)")
 
 
 def run(args):
-    return not_yet("daemon", "the scheduled daemon", 7)
+    plugins = get_plugins()
+    config = load_config(args.config, plugins)
+    if args.health:
+        config.health_listen = args.health
+    setup_logging(config.log_level, config.log_format, config.secrets)
+    return Daemon(config, plugins).run()

@@ -1,11 +1,54 @@
-"""`connex status`."""
+"""`connex status`: documents per flow and status, the last runs, and every failure with its reason."""
 
-from connex.commands._pending import not_yet
+import json
+
+from connex.config import load_config
+from connex.plugin_manager import get_plugins
+from connex.state import open_state
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--runs", type=int, default=10, help="how many recent runs to show")
+
+
+def status_data(state, runs: int = 10) -> dict:
+    failures = [
+        {"flow": r.flow, "document": f"{r.kind} {r.number or r.source_id}", "key": r.key, "error": r.error,
+         "attempts": r.attempts, "updated_at": r.updated_at}
+        for r in state.rows(status="failed")
+    ]
+    changed = [{"flow": r.flow, "document": f"{r.kind} {r.number}", "note": r.error}
+               for r in state.rows(status="changed")]
+    return {"counts": state.counts(), "runs": state.last_runs(runs), "failures": failures, "changed": changed,
+            "in_flight": len(state.rows(status="in_flight")), "queued": len(state.rows(status="queued"))}
 
 
 def run(args):
-    return not_yet("status", "the state ledger", 7)
+    config = load_config(args.config, get_plugins())
+    state = open_state(config.state_path)
+    data = status_data(state, args.runs)
+    state.close()
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+        return 0
+    print(f"state: {config.state_path}")
+    if not data["counts"]:
+        print("nothing synced yet")
+    for flow, counts in sorted(data["counts"].items()):
+        print(f"{flow}: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    if data["in_flight"] or data["queued"]:
+        print(f"in flight: {data['in_flight']}, queued for QuickBooks Desktop: {data['queued']}")
+    if data["runs"]:
+        print("last runs:")
+        for run_ in data["runs"]:
+            counts = ", ".join(f"{v} {k}" for k, v in (run_["counts"] or {}).items())
+            print(f"  #{run_['id']} {run_['flow']} {run_['started_at']} {run_['status']}"
+                  f"{': ' + counts if counts else ''}{' (' + run_['message'] + ')' if run_['message'] else ''}")
+    if data["failures"]:
+        print(f"failures ({len(data['failures'])}):")
+        for f in data["failures"]:
+            print(f"  {f['flow']}: {f['document']}: {f['error']} (attempts: {f['attempts']})")
+    for c in data["changed"]:
+        print(f"  changed: {c['document']}: {c['note']}")
+    return 0

@@ -235,7 +235,9 @@ class SimulatorServer:
     def start(self) -> SimulatorServer:
         self._httpd = ThreadingHTTPServer((self.host, self.port), _make_handler(self))
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name=f"{self.name}-sim", daemon=True)
+        # a short poll keeps stop() quick; the default 0.5 s adds up over a test suite
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"{self.name}-sim", daemon=True)
         self._thread.start()
         return self
 
@@ -255,6 +257,8 @@ class SimulatorServer:
 def _make_handler(sim: SimulatorServer):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # headers and body are separate sends: without TCP_NODELAY each answer waits ~40 ms for a delayed ACK
+        disable_nagle_algorithm = True
 
         def _handle(self):
             parts = urlsplit(self.path)

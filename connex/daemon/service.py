@@ -1,0 +1,149 @@
+"""The daemon: a loop that beats, schedules passes, and stops gracefully.
+
+* A pass runs every enabled flow in a worker thread; the loop keeps its heartbeat (``/healthz``) meanwhile.
+* After downtime the first pass starts at once: cursors are persisted, so one pass catches up everything missed.
+* SIGTERM / SIGINT: no new pass starts; the running one finishes its current page, checkpoints and returns; the
+  process exits within ``STOP_GRACE`` seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+import time
+
+import schedule
+
+from connex.config import Config
+from connex.daemon.health import HealthServer
+from connex.daemon.scheduling import GuardedJob
+from connex.errors import ConfigError
+from connex.plugin_manager import Plugins
+from connex.state import open_state
+from connex.sync.engine import SyncEngine, enabled_flows
+from connex.sync.report import RunOptions
+
+log = logging.getLogger(__name__)
+STOP_GRACE = 25.0
+LOOP_SECONDS = 0.5
+
+
+class Daemon:
+    def __init__(self, config: Config, plugins: Plugins, *, engine: SyncEngine | None = None):
+        if config.sync.schedule is None:
+            raise ConfigError("the daemon needs sync.schedule (e.g. 'every 15 minutes') in the configuration")
+        self.config = config
+        self.plugins = plugins
+        self.state = open_state(config.state_path)
+        self.engine = engine or SyncEngine(config, plugins, self.state)
+        self.flows = enabled_flows(config)
+        self.stop_event = threading.Event()
+        self.worker: threading.Thread | None = None
+        self.heartbeat = time.monotonic()
+        self.passes = 0
+        self.skipped_triggers = 0
+        self.last_pass: dict | None = None
+        self.scheduler = schedule.Scheduler()
+        self.job: GuardedJob | None = None
+        self.extra_services: list = []  # e.g. the Web Connector endpoint when the target is QuickBooks Desktop
+
+    # --- passes --------------------------------------------------------------------------------------------
+    def trigger(self) -> None:
+        if self.stop_event.is_set():
+            return
+        if self.worker is not None and self.worker.is_alive():
+            self.skipped_triggers += 1
+            log.warning("a pass is still running; this scheduled pass is skipped, not overlapped")
+            return
+        self.worker = threading.Thread(target=self._pass, name="sync-pass", daemon=True)
+        self.worker.start()
+
+    def _pass(self) -> None:
+        started = dt.datetime.now(dt.UTC)
+        number = self.passes + 1
+        log.info("pass %d: starting flows %s", number, ", ".join(self.flows))
+        try:
+            reports = self.engine.run(self.flows, RunOptions(stop=self.stop_event))
+            summary = {r.flow: {"status": r.status, "counts": dict(r.counts), "failures": len(r.failures)}
+                       for r in reports}
+            error = None
+        except Exception as exc:  # a pass that crashes is logged; the schedule goes on
+            log.exception("pass %d crashed", number)
+            summary, error = {}, f"{type(exc).__name__}: {exc}"
+        self.passes = number
+        self.last_pass = {"number": number, "started_at": started.isoformat(timespec="seconds"),
+                          "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                          "flows": summary, "error": error}
+        log.info("pass %d: finished %s", number, summary)
+
+    def _overdue(self) -> bool:
+        """True when the last finished run is older than one schedule period (or there is none)."""
+        finished = [r for r in self.state.last_runs(50) if r.get("finished_at")]
+        if not finished:
+            return True
+        last = dt.datetime.fromisoformat(finished[0]["finished_at"]).replace(tzinfo=None)
+        spec = self.config.sync.schedule
+        return spec.next_after(last) <= dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+    # --- health --------------------------------------------------------------------------------------------
+    def healthz(self) -> tuple[bool, dict]:
+        age = time.monotonic() - self.heartbeat
+        ok = age < 30 and not self.stop_event.is_set()
+        return ok, {"status": "ok" if ok else "unhealthy", "heartbeat_age_seconds": round(age, 2),
+                    "passes": self.passes, "running": bool(self.worker and self.worker.is_alive())}
+
+    def status(self) -> dict:
+        from connex.commands.status import status_data
+
+        data = status_data(self.state)
+        data["daemon"] = {
+            "passes": self.passes, "last_pass": self.last_pass, "skipped_triggers": self.skipped_triggers,
+            "running": bool(self.worker and self.worker.is_alive()), "flows": self.flows,
+            "schedule": self.config.sync.schedule.text,
+            "next_run": self.job.next_run.isoformat() if self.job and self.job.next_run else None,
+        }
+        return data
+
+    # --- the loop ------------------------------------------------------------------------------------------
+    def request_stop(self, signum=None, frame=None) -> None:
+        if not self.stop_event.is_set():
+            log.info("stop requested (signal %s): finishing the current page", signum)
+        self.stop_event.set()
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+        health = HealthServer(self.config.health_listen, self.healthz, self.status).start()
+        for service in self.extra_services:
+            service.start()
+        log.info("daemon: flows %s on '%s'; health on %s", ", ".join(self.flows), self.config.sync.schedule.text,
+                 health.url)
+        print(f"connex daemon: {', '.join(self.flows)} {self.config.sync.schedule.text}; health on {health.url}",
+              flush=True)
+        self.job = GuardedJob(self.scheduler, self.config.sync.schedule, self.trigger)
+        if self._overdue():
+            self.trigger()  # catch up at once: the persisted cursors make one pass cover the downtime
+        try:
+            while not self.stop_event.is_set():
+                self.heartbeat = time.monotonic()
+                self.scheduler.run_pending()
+                self.job.correct()
+                self.stop_event.wait(LOOP_SECONDS)
+        finally:
+            self._shutdown(health)
+        return 0
+
+    def _shutdown(self, health: HealthServer) -> None:
+        deadline = time.monotonic() + STOP_GRACE
+        if self.worker is not None:
+            self.worker.join(max(deadline - time.monotonic(), 0))
+            if self.worker.is_alive():
+                log.error("the running pass did not stop within %ss; its last checkpoint stands", STOP_GRACE)
+        for service in self.extra_services:
+            service.stop()
+        health.stop()
+        self.engine.close()
+        self.state.close()
+        log.info("daemon stopped after %d passes", self.passes)

@@ -1,0 +1,249 @@
+"""Orders, purchases and refunds: read a page, map it, group by customer/vendor, post, record, checkpoint.
+
+Exactly once, crash or not:
+
+1. Before anything new is read, documents a previous run left *in flight* (intent recorded, outcome unknown) are
+   looked up in the target (``find_posted``: idempotency key, document number, memo); found ones are recorded as
+   posted, the others are posted again. Targets are idempotent by ``Document.key`` as a second line of defence.
+2. Intent (status ``in_flight`` with the document itself) is committed before a post; the outcome after it.
+3. A page's cursor is committed only after every document of the page is recorded, and an empty cursor never
+   replaces a stored one: a crash re-reads at most one page, and the ledger turns that page into no-ops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+
+from connex.connectors import OrderQuery, Page, SourceConnector, TargetConnector, WindowQuery
+from connex.documents import Document, from_record, to_record
+from connex.errors import ConnexError, TransientError
+from connex.rules.engine import FLOW_KIND, MapResult, RulesEngine
+from connex.state.store import LedgerEntry, StateStore
+from connex.sync import classify
+from connex.sync.parties import PartyResolver, party_of
+from connex.sync.report import FlowReport, RunOptions
+
+log = logging.getLogger(__name__)
+
+FLOW_PREFIX = {"orders": "order", "purchases": "purchase", "refunds": "refund"}
+
+
+def reason(error) -> str:
+    """A document error's message with its field, without repeating the document (the report names it)."""
+    field = getattr(error.where, "field", None)
+    return f"field {field}: {error.message}" if field else error.message
+
+
+def label(document: Document) -> str:
+    return f"{document.kind.replace('_', ' ')} {document.doc_number}"
+
+
+class DocumentFlow:
+    def __init__(self, flow: str, *, source: SourceConnector, target: TargetConnector, rules: RulesEngine,
+                 state: StateStore, settings, report: FlowReport, options: RunOptions, progress=None):
+        self.flow = flow
+        self.source = source
+        self.target = target
+        self.rules = rules
+        self.state = state
+        self.settings = settings
+        self.report = report
+        self.options = options
+        self.progress = progress
+        self.parties = PartyResolver(target)
+
+    # --- reading -------------------------------------------------------------------------------------------
+    def _from_date(self) -> dt.datetime | None:
+        day = self.settings.from_date
+        return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) if day else None
+
+    def pages(self, cursor) -> Iterator[Page]:
+        if self.flow == "orders":
+            query = OrderQuery(mode=self.settings.order_mode, statuses=self.settings.statuses,
+                               from_date=self._from_date(), cursor=cursor, order_ids=self.options.order_ids)
+            return self.source.read_orders(query)
+        query = WindowQuery(from_date=self._from_date(), cursor=cursor)
+        if self.flow == "purchases":
+            return self.source.read_purchase_orders(query)
+        return self.source.read_refunds(query)
+
+    def retry_pages(self) -> Iterator[Page]:
+        """Failed documents again: orders are read afresh by id (the user may have fixed them in Linnworks);
+        purchase orders and refunds from the source record stored when they failed."""
+        failed = self.state.rows(self.flow, "failed")
+        if not failed:
+            return
+        if self.flow == "orders":
+            ids = tuple(dict.fromkeys(row.source_id for row in failed))
+            for start in range(0, len(ids), 100):
+                query = OrderQuery(mode=self.settings.order_mode, order_ids=ids[start:start + 100])
+                yield from self.source.read_orders(query)
+        else:
+            records = {row.source_id: row.record for row in failed if row.record is not None}
+            yield Page(list(records.values()), None)
+
+    # --- the flow ------------------------------------------------------------------------------------------
+    def run(self) -> None:
+        if not self.options.dry_run:
+            self.resolve_in_flight()
+        if self.options.retry_failed:
+            pages, checkpointing = self.retry_pages(), False
+        elif self.options.order_ids:
+            pages, checkpointing = self.pages(None), False
+        else:
+            pages, checkpointing = self.pages(self.state.get_cursor(self.flow)), not self.options.dry_run
+        for page in pages:
+            self.process(page.records)
+            if checkpointing and page.checkpoint:
+                self.state.save_cursor(self.flow, page.checkpoint)
+            if self.progress:
+                self.progress.update(self.flow, self.report.counts)
+            if self.options.stopping():
+                self.report.incomplete = "stop requested; resumes from the last checkpoint"
+                break
+
+    def process(self, records: list[dict]) -> None:
+        results = [self.rules.map(self.flow, record) for record in records]
+        self.report.counts["read"] += len(records)
+        documents: list[tuple[Document, dict]] = []
+        unmapped: list[LedgerEntry] = []
+        mapped_ok: list[str] = []
+        for record, result in zip(records, results):
+            key = f"{FLOW_PREFIX[self.flow]}:{result.source_id}"
+            if result.error is not None:
+                self.report.fail(f"{FLOW_KIND[self.flow]} {result.number or result.source_id}", reason(result.error))
+                unmapped.append(self._entry(key, result, "failed", error=str(result.error), record=record))
+            elif result.skipped is not None:
+                self.report.counts["skipped"] += 1
+                unmapped.append(self._entry(key, result, "skipped", error=result.skipped))
+            else:
+                mapped_ok.append(key)
+                documents.extend((doc, record) for doc in result.documents)
+        if self.options.dry_run:
+            self._plan(documents)
+            return
+        self.state.record(unmapped, self.report.run_id)
+        # a record that failed to map before and maps now: its failure is history
+        stale = [row for row in self.state.lookup(mapped_ok).values() if row.status in ("failed", "skipped")]
+        if stale:
+            self.state.record([LedgerEntry(r.key, r.flow, r.kind, r.source_id, r.number, None, "superseded")
+                               for r in stale], self.report.run_id)
+        self.post(documents)
+
+    def _entry(self, key: str, result: MapResult, status: str, **extra) -> LedgerEntry:
+        return LedgerEntry(key, self.flow, FLOW_KIND[self.flow], result.source_id, result.number, status=status,
+                           **extra)
+
+    def _plan(self, documents: list[tuple[Document, dict]]) -> None:
+        existing = self.state.lookup(doc.key for doc, _ in documents)
+        for doc, _ in documents:
+            verdict = classify.decide(existing.get(doc.key), classify.content_hash(doc),
+                                      retry_failed=self.options.retry_failed, forced=bool(self.options.order_ids))
+            if verdict == classify.POST:
+                party = party_of(doc)
+                who = f" for {party.display_name}" if party else ""
+                self.report.planned.append(f"{label(doc)}{who}: {doc.total} {doc.currency}, {len(doc.lines)} lines")
+                self.report.counts["would_post"] += 1
+            else:
+                self.report.counts[verdict] += 1
+
+    def post(self, documents: list[tuple[Document, dict]]) -> None:
+        existing = self.state.lookup(doc.key for doc, _ in documents)
+        to_post: list[Document] = []
+        records: dict[str, dict] = {}
+        digests: dict[str, str] = {}
+        changed: list[LedgerEntry] = []
+        for doc, record in documents:
+            digest = classify.content_hash(doc)
+            row = existing.get(doc.key)
+            verdict = classify.decide(row, digest, retry_failed=self.options.retry_failed,
+                                      forced=bool(self.options.order_ids))
+            if verdict == classify.POST:
+                to_post.append(doc)
+                records[doc.key], digests[doc.key] = record, digest
+            elif verdict == classify.CHANGED:
+                self._changed(doc, row, digest, changed)
+            else:
+                self.report.counts[verdict] += 1
+        self.state.record(changed, self.report.run_id)
+        ready = self.parties.resolve(to_post, lambda doc, reason: self._failed(doc, reason, records, digests))
+        if ready:
+            self._post_batch(ready, records, digests)
+
+    def _changed(self, doc: Document, row, digest: str, out: list[LedgerEntry]) -> None:
+        """The source changed after the document was posted: reported (``on_change``), never posted twice."""
+        self.report.counts["changed"] += 1
+        how = self.settings.on_change
+        note = f"source changed after it was posted as {row.target_id}"
+        if how != "report":
+            note += f"; on_change={how} needs target support that {self.target.name} does not offer, so it is reported"
+        self.report.changes.append((label(doc), note))
+        out.append(LedgerEntry(doc.key, self.flow, doc.kind, doc.source_id, doc.doc_number, digest, "changed",
+                               target_id=row.target_id, error=note))
+
+    def _failed(self, doc: Document, reason: str, records: dict, digests: dict) -> None:
+        self.report.fail(label(doc), reason)
+        self.state.record([LedgerEntry(doc.key, self.flow, doc.kind, doc.source_id, doc.doc_number,
+                                       digests.get(doc.key), "failed", error=reason,
+                                       record=records.get(doc.key))], self.report.run_id)
+
+    def _post_batch(self, documents: list[Document], records: dict, digests: dict) -> None:
+        intents = [LedgerEntry(doc.key, self.flow, doc.kind, doc.source_id, doc.doc_number, digests.get(doc.key),
+                               "in_flight", document=to_record(doc)) for doc in documents]
+        self.state.record(intents, self.report.run_id, attempt=True)
+        try:
+            results = self.target.post_documents(documents)
+        except TransientError:
+            raise  # left in flight: the next run resolves them before posting anything again
+        except ConnexError as exc:
+            for doc in documents:
+                self._failed(doc, str(exc), records, digests)
+            return
+        outcomes = []
+        for doc, result in zip(documents, results):
+            if result.status in ("posted", "exists"):
+                self.report.counts[result.status] += 1
+                self.report.documents[doc.kind] += 1 if result.status == "posted" else 0
+                party = party_of(doc)
+                if party is not None:
+                    self.report.customers[f"{party.display_name} ({party.currency})"] += 1
+                outcomes.append(LedgerEntry(doc.key, self.flow, doc.kind, doc.source_id, doc.doc_number,
+                                            digests.get(doc.key), result.status, target_id=result.target_id))
+            elif result.status == "queued":
+                self.report.counts["queued"] += 1
+                outcomes.append(LedgerEntry(doc.key, self.flow, doc.kind, doc.source_id, doc.doc_number,
+                                            digests.get(doc.key), "queued", document=to_record(doc)))
+            else:
+                reason = result.error or "the target rejected it"
+                self.report.fail(label(doc), reason)
+                outcomes.append(LedgerEntry(doc.key, self.flow, doc.kind, doc.source_id, doc.doc_number,
+                                            digests.get(doc.key), "failed", error=reason,
+                                            record=records.get(doc.key)))
+        self.state.record(outcomes, self.report.run_id)
+
+    # --- recovery ------------------------------------------------------------------------------------------
+    def resolve_in_flight(self) -> None:
+        rows = self.state.rows(self.flow, "in_flight")
+        if not rows:
+            return
+        log.warning("%s: resolving %d documents left in flight by an interrupted run", self.flow, len(rows))
+        repost: list[Document] = []
+        digests: dict[str, str] = {}
+        resolved = []
+        for row in rows:
+            doc = from_record(row.document)
+            found = self.target.find_posted(doc)
+            if found is not None and found.status in ("posted", "exists"):
+                self.report.counts["resolved"] += 1
+                resolved.append(LedgerEntry(row.key, row.flow, row.kind, row.source_id, row.number,
+                                            row.content_hash, "posted", target_id=found.target_id))
+            else:
+                repost.append(doc)
+                digests[doc.key] = row.content_hash
+        self.state.record(resolved, self.report.run_id)
+        if repost:
+            ready = self.parties.resolve(repost, lambda doc, reason: self._failed(doc, reason, {}, digests))
+            if ready:
+                self._post_batch(ready, {}, digests)

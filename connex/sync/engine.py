@@ -1,0 +1,101 @@
+"""Running the enabled flows once: build the connectors, run each flow, record the run, harvest async outcomes."""
+
+from __future__ import annotations
+
+import logging
+
+from connex.config import Config
+from connex.errors import ConnexError, TransientError
+from connex.plugin_manager import Plugins
+from connex.rules.engine import EngineSettings, RulesEngine
+from connex.rules.loader import load_rules
+from connex.runtime import build_source, build_target
+from connex.state.store import LedgerEntry, StateStore
+from connex.sync.document_flow import DocumentFlow
+from connex.sync.inventory_flow import InventoryFlow
+from connex.sync.report import FlowReport, RunOptions
+
+log = logging.getLogger(__name__)
+
+FLOW_ORDER = ("orders", "purchases", "refunds", "inventory")
+
+
+def enabled_flows(config: Config) -> list[str]:
+    sync = config.sync
+    wanted = {
+        "orders": sync.order_mode != "off",
+        "purchases": sync.purchases,
+        "refunds": sync.refunds,
+        "inventory": sync.inventory,
+    }
+    return [flow for flow in FLOW_ORDER if wanted[flow]]
+
+
+class SyncEngine:
+    def __init__(self, config: Config, plugins: Plugins, state: StateStore, *, rules: RulesEngine | None = None,
+                 source=None, target=None):
+        self.config = config
+        self.state = state
+        self.rules = rules or RulesEngine(load_rules(config.rule_paths, plugins), EngineSettings.from_sync(config.sync))
+        self.source = source or build_source(config, plugins, state)
+        self.target = target or build_target(config, plugins, state)
+
+    def close(self) -> None:
+        for connector in (self.source, self.target):
+            try:
+                connector.close()
+            except Exception:  # closing must not hide the run's own outcome
+                log.exception("closing %s failed", connector.name)
+
+    def run(self, flows: list[str], options: RunOptions, progress=None) -> list[FlowReport]:
+        reports = []
+        if not options.dry_run:
+            self.harvest(reports)
+        for flow in flows:
+            reports.append(self.run_flow(flow, options, progress))
+            if options.stopping():
+                break
+        if not options.dry_run:
+            self.harvest(reports)
+        return reports
+
+    def run_flow(self, flow: str, options: RunOptions, progress=None) -> FlowReport:
+        report = FlowReport(flow)
+        if not options.dry_run:
+            report.run_id = self.state.start_run(flow)
+        runner_cls = InventoryFlow if flow == "inventory" else DocumentFlow
+        runner = runner_cls(flow=flow, source=self.source, target=self.target, rules=self.rules, state=self.state,
+                            settings=self.config.sync, report=report, options=options, progress=progress)
+        try:
+            runner.run()
+        except TransientError as exc:
+            report.incomplete = str(exc)
+            log.error("%s: stopped early: %s", flow, exc)
+        except ConnexError as exc:
+            report.incomplete = str(exc)
+            log.error("%s: stopped: %s", flow, exc)
+        if report.run_id is not None:
+            message = report.incomplete or (f"{len(report.failures)} failed" if report.failures else None)
+            self.state.finish_run(report.run_id, report.status, dict(report.counts), message)
+        if progress:
+            progress.done(flow, report.counts)
+        return report
+
+    def harvest(self, reports: list[FlowReport]) -> None:
+        """Outcomes of documents an asynchronous target (QuickBooks Desktop) queued earlier."""
+        collect = getattr(self.target, "collect_results", None)
+        if collect is None:
+            return
+        outcomes = {r.key: r for r in collect()}
+        if not outcomes:
+            return
+        rows = self.state.lookup(outcomes)
+        entries = []
+        for key, result in outcomes.items():
+            row = rows.get(key)
+            if row is None or result.status not in ("posted", "exists", "failed"):
+                continue
+            entries.append(LedgerEntry(key, row.flow, row.kind, row.source_id, row.number, row.content_hash,
+                                       result.status, target_id=result.target_id, error=result.error))
+        self.state.record(entries, None)
+        log.info("harvested %d outcomes from %s", len(entries), self.target.name)

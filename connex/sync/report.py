@@ -1,0 +1,41 @@
+"""What a run did, per flow: counts, failures with reasons, and for dry runs what would be posted."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RunOptions:
+    dry_run: bool = False
+    retry_failed: bool = False
+    order_ids: tuple[str, ...] = ()
+    stop: threading.Event | None = None  # set by SIGTERM/SIGINT: finish the current page, checkpoint, stop
+
+    def stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+
+@dataclass
+class FlowReport:
+    flow: str
+    run_id: int | None = None
+    counts: Counter = field(default_factory=Counter)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (document label, reason)
+    changes: list[tuple[str, str]] = field(default_factory=list)  # source documents changed after sync
+    planned: list[str] = field(default_factory=list)  # dry run: what would be posted
+    incomplete: str | None = None  # why the flow stopped early (remote unreachable, stop requested)
+    customers: Counter = field(default_factory=Counter)  # documents per customer or vendor name
+    documents: Counter = field(default_factory=Counter)  # documents created per kind
+
+    @property
+    def status(self) -> str:
+        if self.incomplete:
+            return "incomplete"
+        return "failures" if self.failures else "ok"
+
+    def fail(self, label: str, reason: str) -> None:
+        self.counts["failed"] += 1
+        self.failures.append((label, reason))
