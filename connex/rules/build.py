@@ -56,19 +56,23 @@ def _line(data: dict, index: int) -> docs.Line:
     return line
 
 
+def require(document_type: str, data: dict) -> None:
+    """The fields without which there is no document; checked before anything is derived from them."""
+    needed = ("sku", "level") if document_type == "stock" else ("source_id", "doc_number", "currency", "kind")
+    for key in needed:
+        if data.get(key) in (None, ""):
+            raise BuildError(key, "is required (the source record has no value for it)")
+    currency = data.get("currency")
+    if document_type != "stock" and (len(str(currency)) != 3 or not str(currency).isalpha()):
+        raise BuildError("currency", f"'{currency}' is not a three-letter currency code")
+
+
 def build(document_type: str, data: dict, *, rounding_units: int = DEFAULT_ROUNDING_UNITS):
     """Build the document for ``document_type`` (sales, purchase, refund, stock) from a mapped dict."""
     cls = DOCUMENT_TYPES[document_type]
+    require(document_type, data)
     if cls is docs.StockLevel:
-        for key in ("sku", "level"):
-            if data.get(key) in (None, ""):
-                raise BuildError(key, "is required")
         return _construct(cls, {k: v for k, v in data.items() if v is not None})
-    for key in ("source_id", "doc_number", "currency", "kind"):
-        if data.get(key) in (None, ""):
-            raise BuildError(key, "is required")
-    if len(str(data["currency"])) != 3:
-        raise BuildError("currency", f"'{data['currency']}' is not a three-letter currency code")
     lines = [_line(line, i) for i, line in enumerate(data.get("lines") or [])]
     if not lines:
         raise BuildError("lines", "the document has no lines")

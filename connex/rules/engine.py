@@ -14,7 +14,7 @@ from typing import Any
 
 from connex.documents import Document, PurchaseDocument
 from connex.errors import DocumentError, DocumentRef
-from connex.rules.build import DEFAULT_ROUNDING_UNITS, BuildError, build, companion_bill
+from connex.rules.build import DEFAULT_ROUNDING_UNITS, BuildError, build, companion_bill, require
 from connex.rules.customers import MatchingError, customer_display_name
 from connex.rules.loader import LoadedRules
 from connex.rules.mapping import SOURCE_ITEM
@@ -92,6 +92,10 @@ class RulesEngine:
         broken = next((t for t in traces if t.error), None)
         if broken is not None:
             return fail(None, f"rule {broken.rule_id} ({broken.where}): {broken.error}")
+        try:
+            require(mapping.document, data)
+        except BuildError as exc:
+            return fail(exc.field, exc.message)
         if mapping.document in ("sales", "refund"):
             try:
                 name = customer_display_name(self.settings.customer_matching, data, self.settings.single_customer_name)

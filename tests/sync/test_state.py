@@ -1,0 +1,52 @@
+"""The SQLite state store: migrations, WAL, cursors that an empty value never overwrites, the ledger."""
+
+import sqlite3
+
+from connex.state import open_state
+from connex.state.migrations import MIGRATIONS
+from connex.state.store import LedgerEntry
+
+
+def test_migrations_wal_and_reopen(tmp_path):
+    path = tmp_path / "state.db"
+    store = open_state(path)
+    assert store.schema_version == len(MIGRATIONS)
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.put("quickbooks_online:refresh_token:1", "rt-1")
+    store.close()
+    again = open_state(path)
+    assert again.schema_version == len(MIGRATIONS) and again.get("quickbooks_online:refresh_token:1") == "rt-1"
+
+
+def test_an_empty_cursor_never_replaces_a_stored_one(tmp_path):
+    store = open_state(tmp_path / "s.db")
+    assert store.save_cursor("orders", {"since": "2025-01-01T00:00:00Z", "seen": ["a"]})
+    assert not store.save_cursor("orders", {})
+    assert not store.save_cursor("orders", None)
+    assert store.get_cursor("orders") == {"since": "2025-01-01T00:00:00Z", "seen": ["a"]}
+
+
+def test_ledger_counts_attempts_and_keeps_target_ids(tmp_path):
+    store = open_state(tmp_path / "s.db")
+    entry = LedgerEntry("sales_receipt:1", "orders", "sales_receipt", "1", "1001", "h1", "in_flight",
+                        document={"type": "x"})
+    store.record([entry], None, attempt=True)
+    store.record([LedgerEntry("sales_receipt:1", "orders", "sales_receipt", "1", "1001", "h1", "posted",
+                              target_id="55")], None)
+    row = store.lookup(["sales_receipt:1"])["sales_receipt:1"]
+    assert (row.status, row.target_id, row.attempts, row.document) == ("posted", "55", 1, None)
+    store.record([LedgerEntry("sales_receipt:1", "orders", "sales_receipt", "1", "1001", None, "changed")], None)
+    row = store.lookup(["sales_receipt:1"])["sales_receipt:1"]
+    assert row.target_id == "55" and row.content_hash == "h1"  # kept when the update does not say
+    assert store.counts() == {"orders": {"changed": 1}}
+
+
+def test_a_second_connection_reads_while_the_first_writes(tmp_path):
+    path = tmp_path / "s.db"
+    writer = open_state(path)
+    writer.db.execute("BEGIN IMMEDIATE")
+    writer.db.execute("INSERT INTO kv (key, value, updated_at) VALUES ('a', 'b', 'now')")
+    reader = sqlite3.connect(path)
+    assert reader.execute("SELECT COUNT(*) FROM kv").fetchone()[0] == 0  # WAL: readers see the last commit
+    writer.db.execute("COMMIT")
+    assert reader.execute("SELECT COUNT(*) FROM kv").fetchone()[0] == 1
