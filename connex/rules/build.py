@@ -10,6 +10,7 @@ wrong and posting it would put a wrong figure in the books.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from decimal import Decimal
 
@@ -28,8 +29,13 @@ class BuildError(ValueError):
         self.message = message
 
 
+@functools.cache
+def _field_names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls))
+
+
 def _construct(cls: type, data: dict):
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = _field_names(cls)
     values = {}
     for key, value in data.items():
         if key not in names:

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from jinja2 import Undefined, UndefinedError
+
 from connex import documents as docs
 from connex.lint import did_you_mean
 from connex.rules import filters
@@ -33,6 +35,7 @@ from connex.rules.templates import (
     TemplateProblem,
     compile_template,
     is_template,
+    undefined_hint,
 )
 
 DOCUMENT_TYPES: dict[str, type] = {
@@ -75,43 +78,59 @@ def contract_type(owner: type, name: str) -> str:
     return "any"
 
 
+def _as_string(value, currency, places):
+    return (value if isinstance(value, str) else _text(value)).strip()
+
+
+def _as_money(value, currency, places):
+    return round_money(value, currency) if places is None else round_places(value, places)
+
+
+def _as_decimal(value, currency, places):
+    return to_decimal(value) if places is None else round_places(value, places)
+
+
+def _as_int(value, currency, places):
+    number = to_decimal(value)
+    if number != number.to_integral_value():
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return int(number)
+
+
+def _as_bool(value, currency, places):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1"):
+        return True
+    if text in ("false", "no", "0", "none"):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _as_date(value, currency, places):
+    try:
+        return filters.to_date(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a date, got {value!r}") from None
+
+
+def _as_datetime(value, currency, places):
+    try:
+        return filters.to_datetime(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a date and time, got {value!r}") from None
+
+
+COERCERS = {"string": _as_string, "money": _as_money, "decimal": _as_decimal, "int": _as_int, "bool": _as_bool,
+            "date": _as_date, "datetime": _as_datetime, "any": lambda value, currency, places: value}
+
+
 def coerce(value: Any, value_type: str, *, currency: str | None, places: int | None) -> Any:
     """Turn a template result into the declared type, or raise ValueError saying why it cannot."""
-    if value_type == "any":
-        return value
-    if value is None or (value == "" and value_type != "string"):
+    if value is None or (value == "" and value_type != "string" and value_type != "any"):
         return None
-    if value_type == "string":
-        return value if isinstance(value, str) else _text(value)
-    if value_type == "money":
-        return round_money(value, currency) if places is None else round_places(value, places)
-    if value_type == "decimal":
-        return to_decimal(value) if places is None else round_places(value, places)
-    if value_type == "int":
-        number = to_decimal(value)
-        if number != number.to_integral_value():
-            raise ValueError(f"expected a whole number, got {value!r}")
-        return int(number)
-    if value_type == "bool":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("true", "yes", "1"):
-            return True
-        if text in ("false", "no", "0", "none"):
-            return False
-        raise ValueError(f"expected true or false, got {value!r}")
-    if value_type == "date":
-        try:
-            return filters.to_date(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"expected a date, got {value!r}") from None
-    if value_type == "datetime":
-        try:
-            return filters.to_datetime(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"expected a date and time, got {value!r}") from None
-    raise ValueError(f"unknown type {value_type}")
+    return COERCERS[value_type](value, currency, places)
 
 
 def _text(value: Any) -> str:
@@ -138,31 +157,53 @@ class ValueSpec:
     max_length: int | None = None
     places: int | None = None
 
-    def evaluate(self, context: dict, currency: str | None) -> Any:
-        if self.template is None:
-            raw = self.constant
-        else:
+    def __post_init__(self) -> None:
+        self.evaluate = self._compile()
+
+    def _compile(self) -> Callable[[dict, str | None], Any]:
+        """One closure per field doing evaluate, coerce, default and truncate: the hot path of every mapping, so
+        nothing here is decided per call that can be decided once."""
+        name, default, max_length, places = self.name, self.default, self.max_length, self.places
+        convert = COERCERS[self.value_type]
+        has_default = default is not _NO_DEFAULT
+        template = self.template
+        source = template.source.strip() if template is not None else ""
+        raw_fn = template._fn if template is not None else None
+        constant = self.constant
+
+        def finish(raw, currency):
             try:
-                raw = self.template(context)
-            except Missing as exc:
-                if self.default is _NO_DEFAULT:
-                    raise FieldFailure(self.name, f"{exc} (in {self.template.source.strip()})") from None
-                raw = self.default
+                value = None if raw is None or (raw == "" and convert is not _as_string) else convert(raw, currency,
+                                                                                                     places)
+                if has_default and (value is None or value == ""):
+                    # an optional field the record leaves empty takes its default: targets see "absent", not ""
+                    value = None if default is None else convert(default, currency, places)
+            except (ValueError, ArithmeticError) as exc:
+                raise FieldFailure(name, str(exc)) from None
+            if max_length is not None and type(value) is str and len(value) > max_length:
+                value = filters.fit(value, max_length)
+            return value
+
+        if raw_fn is None:
+            return lambda context, currency: finish(constant, currency)
+
+        def run(context: dict, currency: str | None) -> Any:
+            try:
+                raw = raw_fn(context)
+                if isinstance(raw, Undefined):
+                    raise Missing(undefined_hint(raw))
+            except (Missing, UndefinedError) as exc:
+                if not has_default:
+                    message = exc.message if isinstance(exc, UndefinedError) else str(exc)
+                    raise FieldFailure(name, f"{message or 'undefined value'} (in {source})") from None
+                raw = default
             except SecurityError as exc:
-                raise FieldFailure(self.name, f"refused by the template sandbox: {exc}") from None
+                raise FieldFailure(name, f"refused by the template sandbox: {exc}") from None
             except Exception as exc:  # a filter or an operator failing on odd data fails this document only
-                source = self.template.source.strip()
-                raise FieldFailure(self.name, f"{type(exc).__name__}: {exc} (in {source})") from None
-        try:
-            value = coerce(raw, self.value_type, currency=currency, places=self.places)
-            if value in (None, "") and self.default is not _NO_DEFAULT:
-                # an optional field the record leaves empty takes its default, so targets see "absent", not ""
-                value = coerce(self.default, self.value_type, currency=currency, places=self.places)
-        except (ValueError, ArithmeticError) as exc:
-            raise FieldFailure(self.name, str(exc)) from None
-        if self.max_length is not None and isinstance(value, str):
-            value = filters.fit(value, self.max_length)
-        return value
+                raise FieldFailure(name, f"{type(exc).__name__}: {exc} (in {source})") from None
+            return finish(raw, currency)
+
+        return run
 
 
 @dataclasses.dataclass
@@ -170,16 +211,16 @@ class ObjectSpec:
     name: str
     fields: dict[str, Any]  # name -> ValueSpec | ObjectSpec
 
+    def __post_init__(self) -> None:
+        self._items = tuple((key, spec, isinstance(spec, ObjectSpec)) for key, spec in self.fields.items())
+
     def evaluate(self, context: dict, currency: str | None, errors: list[FieldFailure], skip: tuple = ()) -> dict:
         out: dict[str, Any] = {}
-        for key, spec in self.fields.items():
-            if key in skip:
+        for key, spec, nested in self._items:
+            if skip and key in skip:
                 continue
             try:
-                if isinstance(spec, ObjectSpec):
-                    out[key] = spec.evaluate(context, currency, errors)
-                else:
-                    out[key] = spec.evaluate(context, currency)
+                out[key] = spec.evaluate(context, currency, errors) if nested else spec.evaluate(context, currency)
             except FieldFailure as failure:
                 errors.append(failure)
         return out

@@ -20,6 +20,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedErr
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from connex.lint import did_you_mean
+from connex.rules.fastpath import compile_fast
 from connex.rules.filters import BUILTIN_FILTERS
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
@@ -58,7 +59,9 @@ class FallbackStrictUndefined(StrictUndefined):
 
 
 def make_environment(extra_filters: Mapping[str, Callable] | None = None) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=FallbackStrictUndefined, autoescape=False, keep_trailing_newline=False)
+    # finalize: a None inside text renders as nothing, not as the word "None"
+    env = SandboxedEnvironment(undefined=FallbackStrictUndefined, autoescape=False, keep_trailing_newline=False,
+                               finalize=lambda value: "" if value is None else value)
     env.globals.clear()
     env.filters.update(BUILTIN_FILTERS)
     if extra_filters:
@@ -83,11 +86,11 @@ class CompiledTemplate:
         except UndefinedError as exc:
             raise Missing(exc.message or "undefined value") from None
         if isinstance(result, Undefined):
-            raise Missing(_undefined_hint(result))
+            raise Missing(undefined_hint(result))
         return result
 
 
-def _undefined_hint(value: Undefined) -> str:
+def undefined_hint(value: Undefined) -> str:
     try:
         str(value)
     except UndefinedError as exc:
@@ -104,8 +107,15 @@ def _private_access(tree: nodes.Node) -> list[str]:
     return found
 
 
+def _single_expression(tree: nodes.Template) -> nodes.Expr | None:
+    if len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):
+        return None
+    exprs = [n for n in tree.body[0].nodes if not (isinstance(n, nodes.TemplateData) and not n.data.strip())]
+    return exprs[0] if len(exprs) == 1 and not isinstance(exprs[0], nodes.TemplateData) else None
+
+
 def compile_template(
-    env: SandboxedEnvironment, source: str, allowed: Iterable[str]
+    env: SandboxedEnvironment, source: str, allowed: Iterable[str], *, fast: bool = True
 ) -> CompiledTemplate:
     """Compile ``source``; raise ``TemplateProblem`` for syntax errors, unknown variables and unsafe access."""
     match = _SINGLE_EXPRESSION.match(source)
@@ -138,9 +148,11 @@ def compile_template(
             fn = env.compile_expression(expression, undefined_to_none=False)
         except TemplateSyntaxError as exc:
             raise TemplateProblem(f"Jinja syntax error: {exc.message}", exc.lineno) from None
-        return CompiledTemplate(source, lambda ctx: fn(**ctx), True)
+        quick = compile_fast(env, tree, _single_expression(tree)) if fast else None
+        return CompiledTemplate(source, quick or (lambda ctx: fn(**ctx)), True)
     template = env.from_string(source)
-    return CompiledTemplate(source, lambda ctx: template.render(ctx), False)
+    quick = compile_fast(env, tree, None) if fast else None
+    return CompiledTemplate(source, quick or (lambda ctx: template.render(ctx)), False)
 
 
 __all__ = ["CompiledTemplate", "Missing", "SecurityError", "TemplateProblem", "compile_template", "is_template",
