@@ -48,7 +48,8 @@ def map_order(order: dict, document_kind: str = "sales_receipt") -> SalesDocumen
         quantity = Decimal(item["Quantity"]) if not isinstance(item["Quantity"], Decimal) else item["Quantity"]
         tax = item.get("Tax")
         lines.append(Line(
-            kind="item", sku=str(item["SKU"]), description=_opt(fit(item.get("Title") or item.get("ChannelTitle"), 4000)),
+            kind="item", sku=str(item["SKU"]),
+            description=_opt(fit(item.get("Title") or item.get("ChannelTitle"), 4000)),
             quantity=quantity, amount=cost, tax_amount=round_money(tax if tax is not None else 0, currency),
             source_line_id=_opt(item.get("RowId")),
             unit_price=plain_decimal(round_places(cost / quantity, 6)),
@@ -68,8 +69,8 @@ def map_order(order: dict, document_kind: str = "sales_receipt") -> SalesDocumen
     discount = totals.get("TotalDiscount")
     if discount is not None and discount > 0:
         amount = round_money(0 - discount, currency)
-        lines.append(Line(kind="discount", description="Order discount", quantity=Decimal(1), amount=amount,
-                          unit_price=plain_decimal(round_places(amount, 6))))
+        lines.append(Line(kind="discount", item_name="Discount", description="Order discount", quantity=Decimal(1),
+                          amount=amount, unit_price=plain_decimal(round_places(amount, 6))))
 
     reference = general.get("ReferenceNum")
     memo = f"{source} order {reference}" if source is not None and reference is not None else None
@@ -87,7 +88,6 @@ def map_order(order: dict, document_kind: str = "sales_receipt") -> SalesDocumen
         store_name=_opt(source),
         source_reference=_opt(str(reference)) if reference is not None else None,
         ship_date=to_date(order.get("ProcessedDateTime")),
-        payment_method=_opt(totals.get("PaymentMethod")),
         ship_via=_opt(shipping_info.get("PostalServiceName")),
         customer=Party(
             display_name=clean_name(f"{clean_name(source)} {currency}"), currency=currency,

@@ -121,7 +121,8 @@ class SourceConnector(Connector):
 
     @abc.abstractmethod
     def write_stock_levels(self, levels: Iterable[StockLevel]) -> list[PostResult]:
-        """Set absolute stock levels, each at the location named in it; one result per level."""
+        """Set absolute stock levels, each at the location named in it; one result per level. A SKU the source
+        does not stock is ``failed`` with ``code=documents.UNKNOWN_SKU`` (the flow skips it rather than failing)."""
 
 
 class TargetConnector(Connector):
@@ -153,3 +154,23 @@ class TargetConnector(Connector):
     @abc.abstractmethod
     def read_inventory(self, skus: Iterable[str] | None = None) -> Iterator[InventoryLevel]:
         """Yield quantity on hand per inventory item, optionally restricted to ``skus``."""
+
+    def collect_results(self) -> list[PostResult]:
+        """Outcomes of documents an asynchronous target returned as ``queued``, each reported exactly once;
+        synchronous targets have none. The engine calls it at the start and end of every run."""
+        return []
+
+    def services(self) -> list[Service]:
+        """Long-running endpoints the target needs served while Connex runs (the QuickBooks Web Connector's SOAP
+        endpoint); ``connex daemon`` and ``connex qbwc`` start and stop them."""
+        return []
+
+
+class Service(Protocol):
+    """Something a target needs served: ``start()`` returns it running, ``url`` says where, ``stop()`` ends it."""
+
+    url: str
+
+    def start(self) -> Service: ...
+
+    def stop(self) -> None: ...

@@ -133,6 +133,10 @@ class StockLevel:
     location_name: str = "Default"
 
 
+# PostResult.code of a stock level for a SKU the source does not stock: skipped by the inventory flow, not failed
+UNKNOWN_SKU = "unknown_sku"
+
+
 @dataclass
 class PostResult:
     """What a target did with one document."""

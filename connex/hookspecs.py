@@ -29,9 +29,11 @@ def connex_targets():
 
 @hookspec
 def connex_simulators():
-    """Register simulators of the systems a plugin connects to: return ``{connector_name: factory}`` where
-    ``factory()`` returns an unstarted ``connex.simulation.SimulatorServer`` holding a seeded account.
-    ``connex demo`` starts these when no credentials are configured."""
+    """Register simulators of the systems a plugin connects to: return ``{connector_name: factory}``. ``factory()``
+    returns an unstarted simulator with ``start()``/``stop()``: either a server (a
+    ``connex.simulation.SimulatorServer`` holding a seeded account, offering ``connector_config()``: the config block
+    that reaches it), or a client that drives the connector's own service, offering ``run_session(url, username,
+    password)`` (the QuickBooks Web Connector). ``connex demo`` and the tests use them."""
 
 
 @hookspec

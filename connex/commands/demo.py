@@ -82,6 +82,12 @@ def print_summary(reports: list[FlowReport], out=sys.stdout) -> None:
         print(f"  {flow}: {name}: {reason}", file=out)
 
 
+def _target_config(target_sim) -> dict:
+    """What the simulator says a connector needs. The simulated companies start without the Linnworks
+    catalogue, so the demo lets Connex create the items it posts."""
+    return {"missing_items": "create_non_inventory", **target_sim.connector_config()}
+
+
 def run(args):
     plugins = get_plugins()
     folder = Path(args.dir)
@@ -91,21 +97,25 @@ def run(args):
     source_sim = _simulator(plugins, "linnworks").start()
     target_sim = _simulator(plugins, args.target).start()
     try:
-        path = write_config(folder, source_sim.connector_config(), args.target, target_sim.connector_config(),
-                            args.matching)
+        target = _target_config(target_sim)
+        path = write_config(folder, source_sim.connector_config(), args.target, target, args.matching)
         config = load_config(path, plugins)
         print(f"connex demo: Linnworks simulator at {source_sim.url}, {args.target} simulator ready; "
               f"state in {config.state_path}")
         state = open_state(config.state_path)
         engine = SyncEngine(config, plugins, state)
-        pump = getattr(target_sim, "attach", None)
-        if pump is not None:
-            pump(engine.target)  # an asynchronous target (the Web Connector) needs its session driven
+        services = [service.start() for service in engine.target.services()]
         try:
             reports = engine.run(list(FLOW_ORDER), RunOptions(), Progress())
-            if pump is not None:
+            if hasattr(target_sim, "run_session"):
+                # QuickBooks Desktop: the Web Connector drains the queue, then a second pass records the outcomes
+                # (and posts the stock levels its inventory query brought back)
+                for service in services:
+                    target_sim.run_session(service.url, target["username"], target["password"])
                 reports = _merge(reports, engine.run(list(FLOW_ORDER), RunOptions(), Progress()))
         finally:
+            for service in services:
+                service.stop()
             engine.close()
             state.close()
         print_summary(reports)
@@ -118,7 +128,6 @@ def run(args):
 def _merge(first: list[FlowReport], second: list[FlowReport]) -> list[FlowReport]:
     for a, b in zip(first, second):
         a.documents.update(b.documents)
-        a.customers.update(b.customers)
         a.failures.extend(b.failures)
         a.counts.update(b.counts)
     return first

@@ -1,11 +1,48 @@
-"""`connex qbwc`."""
+"""`connex qbwc`: serve the QuickBooks Web Connector endpoint (until SIGTERM/Ctrl-C), or `--qwc PATH` to write
+the .qwc file the bookkeeper loads into the Web Connector. The daemon serves the same endpoint on its own."""
 
-from connex.commands._pending import not_yet
+import signal
+import threading
+
+from connex.config import load_config
+from connex.errors import ConfigError
+from connex.logs import setup_logging
+from connex.plugin_manager import get_plugins
+from connex.runtime import build_target
+from connex.state import open_state
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("--qwc", metavar="PATH", help="write the .qwc file for the Web Connector and exit")
 
 
 def run(args):
-    return not_yet("qbwc", "the QuickBooks Desktop Web Connector endpoint", 6)
+    plugins = get_plugins()
+    config = load_config(args.config, plugins)
+    if config.target_plugin != "quickbooks_desktop":
+        raise ConfigError(f"connex qbwc serves QuickBooks Desktop; the configured target is {config.target_plugin}")
+    if args.qwc:
+        from connex_quickbooks_desktop.qwc import write_qwc
+
+        state = open_state(config.state_path)
+        write_qwc(config.target, args.qwc, state=state)
+        state.close()
+        print(f"wrote {args.qwc}: load it in the QuickBooks Web Connector (Add an application)")
+        return 0
+    setup_logging(config.log_level, config.log_format, config.secrets)
+    state = open_state(config.state_path)
+    target = build_target(config, plugins, state)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    services = [service.start() for service in target.services()]
+    try:
+        for service in services:
+            print(f"QuickBooks Web Connector endpoint on {service.url} (Ctrl-C to stop)", flush=True)
+        stop.wait()
+    finally:
+        for service in services:
+            service.stop()
+        target.close()
+        state.close()
+    return 0

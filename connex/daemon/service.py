@@ -47,7 +47,8 @@ class Daemon:
         self.last_pass: dict | None = None
         self.scheduler = schedule.Scheduler()
         self.job: GuardedJob | None = None
-        self.extra_services: list = []  # e.g. the Web Connector endpoint when the target is QuickBooks Desktop
+        # what the target needs served meanwhile: the Web Connector endpoint for QuickBooks Desktop
+        self.extra_services: list = list(self.engine.target.services())
 
     # --- passes --------------------------------------------------------------------------------------------
     def trigger(self) -> None:

@@ -40,6 +40,7 @@ BUILTIN_ACTIONS: dict[str, Action] = {a.type: a for a in (
            value_schema={"enum": ["sales_receipt", "invoice"]}),
     Action("map_deposit_account", "the account the payment is deposited to", writes="deposit_account",
            value_schema=_TEXT),
+    Action("map_payment_method", "the QuickBooks payment method", writes="payment_method", value_schema=_TEXT),
     Action("map_class", "the QuickBooks class of the whole document", writes="class_name", value_schema=_TEXT),
     Action("map_tax_code", "the sales tax code of the document", writes="tax_code", value_schema=_TEXT),
     Action("map_shipping_item", "the QuickBooks item used for the shipping line", writes="item_name", level="line",

@@ -104,8 +104,9 @@ def balance(document: docs.Document, rounding_units: int = DEFAULT_ROUNDING_UNIT
             f"but the source total is {document.total} (a difference of {difference}, more than the "
             f"{tolerance} rounding tolerance)",
         )
-    document.lines.append(docs.Line(kind="rounding", description="Rounding", quantity=Decimal(1),
-                                    unit_price=difference, amount=difference))
+    # "Rounding" is the item the product we match books the difference to; targets resolve it like any item
+    document.lines.append(docs.Line(kind="rounding", item_name="Rounding", description="Rounding",
+                                    quantity=Decimal(1), unit_price=difference, amount=difference))
 
 
 def companion_bill(po: docs.PurchaseDocument) -> docs.PurchaseDocument:

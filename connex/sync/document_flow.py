@@ -203,12 +203,12 @@ class DocumentFlow:
             return
         outcomes = []
         for doc, result in zip(documents, results):
+            party = party_of(doc)
+            if party is not None and result.status != "failed":
+                self.report.customers[f"{party.display_name} ({party.currency})"] += 1
             if result.status in ("posted", "exists"):
                 self.report.counts[result.status] += 1
                 self.report.documents[doc.kind] += 1 if result.status == "posted" else 0
-                party = party_of(doc)
-                if party is not None:
-                    self.report.customers[f"{party.display_name} ({party.currency})"] += 1
                 outcomes.append(LedgerEntry(doc.key, self.flow, doc.kind, doc.source_id, doc.doc_number,
                                             digests.get(doc.key), result.status, target_id=result.target_id))
             elif result.status == "queued":
@@ -239,6 +239,9 @@ class DocumentFlow:
                 self.report.counts["resolved"] += 1
                 resolved.append(LedgerEntry(row.key, row.flow, row.kind, row.source_id, row.number,
                                             row.content_hash, "posted", target_id=found.target_id))
+            elif found is not None and found.status == "queued":  # an asynchronous target has it waiting
+                resolved.append(LedgerEntry(row.key, row.flow, row.kind, row.source_id, row.number,
+                                            row.content_hash, "queued", document=row.document))
             else:
                 repost.append(doc)
                 digests[doc.key] = row.content_hash

@@ -48,19 +48,19 @@ class SyncEngine:
                 log.exception("closing %s failed", connector.name)
 
     def run(self, flows: list[str], options: RunOptions, progress=None) -> list[FlowReport]:
-        reports = []
+        reports: dict[str, FlowReport] = {}
         if not options.dry_run:
             self.harvest(reports)
         for flow in flows:
-            reports.append(self.run_flow(flow, options, progress))
+            reports[flow] = self.run_flow(flow, options, progress, report=reports.get(flow))
             if options.stopping():
                 break
         if not options.dry_run:
             self.harvest(reports)
-        return reports
+        return list(reports.values())
 
-    def run_flow(self, flow: str, options: RunOptions, progress=None) -> FlowReport:
-        report = FlowReport(flow)
+    def run_flow(self, flow: str, options: RunOptions, progress=None, report: FlowReport | None = None) -> FlowReport:
+        report = report or FlowReport(flow)
         if not options.dry_run:
             report.run_id = self.state.start_run(flow)
         runner_cls = InventoryFlow if flow == "inventory" else DocumentFlow
@@ -81,12 +81,10 @@ class SyncEngine:
             progress.done(flow, report.counts)
         return report
 
-    def harvest(self, reports: list[FlowReport]) -> None:
-        """Outcomes of documents an asynchronous target (QuickBooks Desktop) queued earlier."""
-        collect = getattr(self.target, "collect_results", None)
-        if collect is None:
-            return
-        outcomes = {r.key: r for r in collect()}
+    def harvest(self, reports: dict[str, FlowReport]) -> None:
+        """Outcomes of documents an asynchronous target (QuickBooks Desktop) queued earlier: into the ledger, and
+        into this run's report of the document's flow."""
+        outcomes = {r.key: r for r in self.target.collect_results()}
         if not outcomes:
             return
         rows = self.state.lookup(outcomes)
@@ -95,6 +93,13 @@ class SyncEngine:
             row = rows.get(key)
             if row is None or result.status not in ("posted", "exists", "failed"):
                 continue
+            report = reports.setdefault(row.flow, FlowReport(row.flow))
+            if result.status == "failed":
+                report.fail(f"{row.kind.replace('_', ' ')} {row.number}", result.error or "failed in the target")
+            else:
+                report.counts[result.status] += 1
+                if result.status == "posted":
+                    report.documents[row.kind] += 1
             entries.append(LedgerEntry(key, row.flow, row.kind, row.source_id, row.number, row.content_hash,
                                        result.status, target_id=result.target_id, error=result.error))
         self.state.record(entries, None)

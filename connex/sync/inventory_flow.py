@@ -7,7 +7,7 @@ level Linnworks drifted from (sales, manual edits) is put right on the next pass
 from __future__ import annotations
 
 from connex.connectors import SourceConnector, TargetConnector
-from connex.documents import StockLevel
+from connex.documents import UNKNOWN_SKU, StockLevel
 from connex.rules.engine import RulesEngine
 from connex.state.store import LedgerEntry, StateStore
 from connex.sync.document_flow import reason
@@ -65,6 +65,11 @@ class InventoryFlow:
                 self.report.documents["stock level"] += 1
                 entries.append(LedgerEntry(key, self.flow, "stock level", level.sku, level.sku, str(level.level),
                                            "posted", target_id=level.location_name))
+            elif result.code == UNKNOWN_SKU:
+                # a QuickBooks item the source does not stock: nothing to set, and nothing the user must fix
+                self.report.counts["not_in_source"] += 1
+                entries.append(LedgerEntry(key, self.flow, "stock level", level.sku, level.sku, str(level.level),
+                                           "skipped", error=result.error))
             else:
                 reason = result.error or "rejected"
                 self.report.fail(f"stock level {level.sku} at {level.location_name}", reason)

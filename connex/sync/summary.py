@@ -7,7 +7,7 @@ import sys
 from connex.sync.report import FlowReport
 
 ORDER = ("read", "posted", "exists", "queued", "resolved", "unchanged", "changed", "skipped", "failed",
-         "failed_before", "would_post", "waiting")
+         "failed_before", "would_post", "waiting", "not_in_source")
 
 
 def print_reports(reports: list[FlowReport], out=sys.stdout, *, dry_run: bool = False) -> None:

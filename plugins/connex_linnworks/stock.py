@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from connex.documents import PostResult, StockLevel
+from connex.documents import UNKNOWN_SKU, PostResult, StockLevel
 from connex.errors import ConfigError
 from connex_linnworks.client import LinnworksClient
 
@@ -95,7 +95,7 @@ class StockWriter:
                             error=f"Linnworks Stock/SetStockLevel did not set SKU {level.sku!r} "
                             f"at {level.location_name!r}: "
                             "no stock item with that SKU",
-                            code="linnworks.unknown_sku",
+                            code=UNKNOWN_SKU,
                         ),
                     )
                 )

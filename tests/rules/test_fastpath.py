@@ -3,7 +3,6 @@ tricky ones, over realistic records and records with fields removed."""
 
 import copy
 import sys
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from workload import realistic_orders  # noqa: E402
 
 TRICKY = [
-    "{{ order.items }}", "{{ order.Items | length }}", "{{ order.GeneralInfo.Source | lower ~ '-' ~ order.NumOrderId }}",
+    "{{ order.items }}", "{{ order.Items | length }}",
+    "{{ order.GeneralInfo.Source | lower ~ '-' ~ order.NumOrderId }}",
     "{{ order.TotalsInfo.Tax * 2 - 1 }}", "{{ -order.TotalsInfo.Tax }}", "{{ order.Missing.Deeper or 'fallback' }}",
     "{{ order.Missing is defined }}", "{{ order.GeneralInfo.Source in ['EBAY', 'AMAZON'] }}",
     "{{ 'yes' if order.TotalsInfo.Tax > 5 else 'no' }}", "{{ 'only-if' if order.NumOrderId > 5 }}",

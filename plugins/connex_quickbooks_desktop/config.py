@@ -1,0 +1,143 @@
+"""The ``target:`` block of a QuickBooks Desktop connection: its schema, defaults and derived values."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from connex.errors import ConfigError, Location
+
+CONFIG_SCHEMA: dict = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["username", "password"],
+    "properties": {
+        "listen": {
+            "type": "string",
+            "pattern": r"^[^\s:]*:[0-9]{1,5}$",
+            "default": "127.0.0.1:8085",
+            "description": "host:port the Web Connector endpoint listens on",
+        },
+        "username": {"type": "string", "minLength": 1, "description": "the UserName in the .qwc"},
+        "password": {"type": "string", "minLength": 1, "description": "typed into the Web Connector; secret"},
+        "company_file": {"type": "string", "description": 'company file path to open; "" = the open one'},
+        "app_name": {"type": "string", "minLength": 1, "maxLength": 100},
+        "app_url": {"type": "string", "pattern": "^https?://", "description": "public URL of the endpoint"},
+        "owner_id": {
+            "type": "string",
+            "pattern": r"^\{?[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}\}?$",
+        },
+        "file_id": {
+            "type": "string",
+            "pattern": r"^\{?[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}\}?$",
+        },
+        "queue_db": {"type": "string", "minLength": 1},
+        "missing_items": {"enum": ["fail", "create_non_inventory"], "default": "fail"},
+        "income_account": {"type": "string", "minLength": 1},
+        "cogs_account": {"type": "string", "minLength": 1},
+        "expense_account": {"type": "string", "minLength": 1},
+        "shipping_item": {"type": "string", "minLength": 1},
+        "rounding_item": {"type": "string", "minLength": 1},
+        "batch_size": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+    },
+}
+
+SECRET_KEYS = ("password",)
+DEFAULT_APP_NAME = "Connex Linnworks Sync"
+_GUID_NAMESPACE = uuid.UUID("6b1f0c1e-2f43-4d0a-9a56-3c0f2d8e7b11")
+
+
+def _guid(value: str | None, *seed: str) -> str:
+    """``{XXXXXXXX-…}`` as the .qwc wants it. Absent ones are derived from the app identity, so the same
+    configuration always yields the same GUIDs: regenerating the .qwc does not make QuickBooks see a new
+    app."""
+    if value:
+        return "{" + value.strip("{}").upper() + "}"
+    return "{" + str(uuid.uuid5(_GUID_NAMESPACE, "|".join(seed))).upper() + "}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    port: int
+    username: str
+    password: str = field(repr=False)  # never in a repr, a log line or a traceback
+    company_file: str
+    app_name: str
+    app_url: str
+    owner_id: str
+    file_id: str
+    queue_db: str
+    missing_items: str
+    income_account: str | None
+    expense_account: str | None
+    shipping_item: str | None
+    rounding_item: str | None
+    batch_size: int
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], state: Any = None) -> Settings:
+        where = Location("target")
+        listen = str(config.get("listen", "127.0.0.1:8085"))
+        host, _, port_text = listen.rpartition(":")
+        try:
+            port = int(port_text)
+        except ValueError:
+            raise ConfigError(f"listen must be host:port, got {listen!r}", where=where) from None
+        for key in ("username", "password"):
+            if not config.get(key):
+                raise ConfigError(f"{key} is required", where=Location("target", field=key))
+        app_name = config.get("app_name") or DEFAULT_APP_NAME
+        app_url = config.get("app_url") or f"http://localhost:{port}/qbwc"
+        check_app_url(app_url)
+        missing = config.get("missing_items", "fail")
+        income = config.get("income_account")
+        if missing == "create_non_inventory" and not income:
+            raise ConfigError(
+                "missing_items: create_non_inventory needs income_account (the account new items "
+                "post sales to)",
+                where=Location("target", field="income_account"),
+            )
+        queue_db = config.get("queue_db") or getattr(state, "path", None) or "connex.db"
+        company_file = config.get("company_file") or ""
+        return cls(
+            host=host or "127.0.0.1",
+            port=port,
+            username=str(config["username"]),
+            password=str(config["password"]),
+            company_file=company_file,
+            app_name=app_name,
+            app_url=app_url,
+            owner_id=_guid(config.get("owner_id"), "owner", app_name),
+            file_id=_guid(config.get("file_id"), "file", app_name, config["username"], company_file),
+            queue_db=str(queue_db),
+            missing_items=missing,
+            income_account=income,
+            # purchase side of items Connex creates: an expense account, or COGS for goods bought to resell
+            expense_account=config.get("expense_account") or config.get("cogs_account"),
+            shipping_item=config.get("shipping_item"),
+            rounding_item=config.get("rounding_item"),
+            batch_size=int(config.get("batch_size", 50)),
+        )
+
+
+def check_app_url(app_url: str) -> None:
+    """The Web Connector refuses http for anything but localhost (QBWC1010) and refuses IP hosts (QBWC1001);
+    better to say so when the config is loaded than when the bookkeeper adds the .qwc."""
+    parts = urlsplit(app_url)
+    host = (parts.hostname or "").lower()
+    where = Location("target", field="app_url")
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(f"app_url must be an http(s) URL, got {app_url!r}", where=where)
+    if parts.scheme == "http" and host != "localhost":
+        raise ConfigError(
+            f"app_url {app_url!r}: the Web Connector only allows http for localhost; use https", where=where
+        )
+    if host.replace(".", "").isdigit() or ":" in host:
+        raise ConfigError(
+            f"app_url {app_url!r}: the Web Connector refuses an IP address host; use a name "
+            "(localhost or a DNS name)",
+            where=where,
+        )

@@ -1,0 +1,196 @@
+"""The QuickBooks Desktop target connector: the engine's side of the asynchronous Web Connector exchange."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from connex.connectors import InventoryLevel, KeyValueStore, TargetConnector
+from connex.documents import Document, Party, PostResult
+from connex.errors import DocumentError
+from connex_quickbooks_desktop import codec, qbxml
+from connex_quickbooks_desktop.config import CONFIG_SCHEMA, SECRET_KEYS, Settings
+from connex_quickbooks_desktop.queue import Job, RequestQueue
+from connex_quickbooks_desktop.workflow import INVENTORY_KEY, item_key, party_key
+
+
+class QuickBooksDesktopTarget(TargetConnector):
+    """QuickBooks Desktop, reached through the Web Connector, hence asynchronous.
+
+    * ``find_or_create_customer`` / ``find_or_create_vendor`` / ``find_or_create_item`` queue the list record
+      (CustomerAdd / VendorAdd, reusing an existing name on status 3100; ItemQuery then, under
+      ``missing_items: create_non_inventory``, ItemNonInventoryAdd) and return the name QuickBooks will know
+      it by, which is what a Desktop ``*Ref/FullName`` uses.
+    * ``post_documents`` durably enqueues each document (idempotent by ``Document.key``) and returns
+      ``queued``; ``exists`` for a document already done; ``failed`` at once for a document that cannot be
+      expressed in qbXML (no lines, no customer, a line without an item).
+    * ``collect_results()`` returns the final outcomes (``posted`` / ``exists`` / ``failed`` with QuickBooks'
+      status code and message) that Web Connector sessions produced since the last call, each exactly once.
+      The engine calls it at the start and end of a run to record what the bookkeeper's PC did meanwhile.
+    * ``find_posted`` answers from the queue's recorded outcomes: ``posted``/``exists`` with the TxnID,
+      ``queued`` while a session has not finished it, None when the document is unknown or failed.
+    * ``read_inventory`` yields the latest complete ItemInventoryQuery snapshot a session stored (nothing
+      before the first one) and queues a fresh iterated query for the next session, so levels lag by one Web
+      Connector run.
+    """
+
+    name = "quickbooks_desktop"
+    config_schema = CONFIG_SCHEMA
+    secret_keys = SECRET_KEYS
+
+    def __init__(self, config: Mapping[str, Any], *, state: KeyValueStore | None = None):
+        super().__init__(config, state=state)
+        self.settings = Settings.from_config(self.config, state)
+        self.queue = RequestQueue(self.settings.queue_db)
+        self.builder = qbxml.QbxmlBuilder(
+            shipping_item=self.settings.shipping_item,
+            rounding_item=self.settings.rounding_item,
+            income_account=self.settings.income_account,
+            expense_account=self.settings.expense_account,
+        )
+
+    def close(self) -> None:
+        self.queue.close()
+
+    def services(self) -> list:
+        """The Web Connector endpoint, served by ``connex qbwc`` and by the daemon on ``listen``."""
+        return [WebConnectorEndpoint(self.config, self.settings.queue_db, self.state)]
+
+    # --- list records ----------------------------------------------------------------------------------
+    def find_or_create_customer(self, customer: Party) -> str:
+        return self._queue_party("customer", customer)
+
+    def find_or_create_vendor(self, vendor: Party) -> str:
+        return self._queue_party("vendor", vendor)
+
+    def _queue_party(self, role: str, party: Party) -> str:
+        key = party_key(role, party)
+        self.queue.enqueue(
+            Job(key=key, kind=role, payload=codec.dumps(party), stage="add"), retry_failed=True
+        )
+        return key.split(":", 1)[1]
+
+    def find_or_create_item(self, sku: str, description: str | None = None) -> str:
+        name = qbxml.item_ref_name(sku)
+        if not name:
+            raise DocumentError(f"SKU {sku!r} gives an empty QuickBooks item name")
+        self._queue_item(name, description)
+        return name
+
+    def _queue_item(self, name: str, description: str | None) -> str:
+        key = item_key(name)
+        payload = json.dumps({"name": name, "description": description})
+        self.queue.enqueue(Job(key=key, kind="item", payload=payload, stage="query"), retry_failed=True)
+        return key
+
+    # --- documents -------------------------------------------------------------------------------------
+    def post_documents(self, documents: list[Document]) -> list[PostResult]:
+        results = []
+        for document in documents:
+            try:
+                results.append(self._enqueue(document))
+            except DocumentError as exc:
+                results.append(PostResult(document.key, "failed", error=str(exc), code=exc.code or "invalid"))
+        return results
+
+    def _enqueue(self, document: Document) -> PostResult:
+        existing = self.queue.get(document.key)
+        if existing is not None and existing.status == "done":
+            return PostResult(document.key, "exists", target_id=existing.target_id)
+        if existing is not None and existing.status == "pending":
+            return PostResult(document.key, "queued")
+        # Build the Add once now, so a document qbXML cannot express fails in this run, not in a session.
+        self.builder.document_add("probe", document, ())
+        deps = []
+        party = (
+            getattr(document, "vendor", None)
+            if document.kind in ("purchase_order", "bill")
+            else getattr(document, "customer", None)
+        )
+        if party is not None:
+            role = "vendor" if document.kind in ("purchase_order", "bill") else "customer"
+            deps.append(party_key(role, party))
+            self._queue_party(role, party)
+        for index, line in enumerate(document.lines):
+            name = self.builder.line_item(document, index, line)
+            deps.append(self._queue_item(name, line.description))
+        job = Job(
+            key=document.key,
+            kind="document",
+            payload=codec.dumps(document),
+            stage="check",
+            context={"deps": list(dict.fromkeys(deps)), "po_number": _linked_po(document)},
+            doc_kind=document.kind,
+            doc_number=document.doc_number,
+        )
+        stored, _ = self.queue.enqueue(job, retry_failed=True)
+        if stored.status == "done":
+            return PostResult(document.key, "exists", target_id=stored.target_id)
+        return PostResult(document.key, "queued")
+
+    def collect_results(self) -> list[PostResult]:
+        """Final outcomes reached by Web Connector sessions since the last call (each returned once)."""
+        return [_result(job) for job in self.queue.collect()]
+
+    def find_posted(self, document: Document) -> PostResult | None:
+        job = self.queue.get(document.key)
+        if job is None or job.status == "failed":
+            return None
+        if job.status == "pending":
+            return PostResult(document.key, "queued")
+        return PostResult(document.key, job.outcome or "posted", target_id=job.target_id)
+
+    # --- inventory -------------------------------------------------------------------------------------
+    def read_inventory(self, skus: Iterable[str] | None = None) -> Iterator[InventoryLevel]:
+        wanted = {s.lower() for s in skus} if skus is not None else None
+        snapshot = self.queue.inventory()
+        # Queued now, not when the caller starts iterating: the next session must refresh either way.
+        self.queue.enqueue(Job(key=INVENTORY_KEY, kind="inventory", payload="{}", stage="page"), refresh=True)
+        return self._levels(snapshot, wanted)
+
+    @staticmethod
+    def _levels(snapshot, wanted) -> Iterator[InventoryLevel]:
+        for name, _list_id, quantity in snapshot:
+            if wanted is not None and name.lower() not in wanted:
+                continue
+            try:
+                on_hand = int(Decimal(quantity))
+            except (InvalidOperation, ValueError):
+                on_hand = 0
+            yield InventoryLevel(sku=name, quantity_on_hand=on_hand, name=name)
+
+
+def _linked_po(document: Document) -> str | None:
+    """The purchase order a bill settles: the bill waits for it and links its lines to it."""
+    return getattr(document, "linked_po_number", None) or None if document.kind == "bill" else None
+
+
+def _result(job: Job) -> PostResult:
+    if job.status == "failed":
+        return PostResult(job.key, "failed", error=job.error, code=job.code)
+    return PostResult(job.key, job.outcome or "posted", target_id=job.target_id)
+
+
+class WebConnectorEndpoint:
+    """The SOAP endpoint as a ``connex.connectors.Service``: started and stopped by whoever runs Connex."""
+
+    def __init__(self, config: Mapping[str, Any], queue_db: str, state: KeyValueStore | None):
+        self.config, self.queue_db, self.state = dict(config), queue_db, state
+        self.server = None
+
+    @property
+    def url(self) -> str:
+        return self.server.url if self.server is not None else ""
+
+    def start(self) -> WebConnectorEndpoint:
+        from connex_quickbooks_desktop.service import serve
+
+        self.server = serve(self.config, self.queue_db, state=self.state)
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None

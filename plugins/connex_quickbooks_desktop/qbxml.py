@@ -1,0 +1,421 @@
+"""Mapped documents -> qbXML 13.0 requests, every aggregate in the XSD's element order.
+
+qbXML is order-sensitive: one child out of sequence fails the whole message set with HRESULT 0x80040400. Each
+builder below therefore appends children in exactly the order of ``qbxmlops130.xsd`` and leaves out what is
+empty. All text passes through ``limits.clip`` (ISO-8859-1 and maxLength) and all amounts through
+``limits.amount`` (two decimals), so a builder cannot produce a value the schema refuses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from lxml import etree
+
+from connex.documents import Address, Document, Line, Party, PurchaseDocument, RefundDocument, SalesDocument
+from connex.errors import DocumentError, DocumentRef
+from connex_quickbooks_desktop import limits
+
+QBXML_VERSION = "13.0"
+
+#: document kind -> (qbXML transaction name, RefNumber limit)
+TXN_TYPES = {
+    "sales_receipt": ("SalesReceipt", limits.REF_NUMBER),
+    "invoice": ("Invoice", limits.REF_NUMBER),
+    "credit_memo": ("CreditMemo", limits.REF_NUMBER),
+    "refund_receipt": ("CreditMemo", limits.REF_NUMBER),  # Desktop has no refund receipt: a credit memo
+    "purchase_order": ("PurchaseOrder", limits.REF_NUMBER),
+    "bill": ("Bill", limits.BILL_REF_NUMBER),
+}
+
+
+def _sub(parent: etree._Element, tag: str, text: str | None = None) -> etree._Element | None:
+    """Append ``<tag>text</tag>``; skip it entirely when ``text`` is None or empty (optional elements)."""
+    if text is None or text == "":
+        return None
+    node = etree.SubElement(parent, tag)
+    node.text = text
+    return node
+
+
+def _ref(parent: etree._Element, tag: str, full_name: str | None, limit: int = limits.ACCOUNT_REF) -> None:
+    name = limits.clip(full_name, limit)
+    if name:
+        etree.SubElement(etree.SubElement(parent, tag), "FullName").text = name
+
+
+def _date(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _address(
+    parent: etree._Element, tag: str, address: Address | None, first_line: str | None = None
+) -> None:
+    """BillAddress/ShipAddress/VendorAddress: Addr1..Addr5, City, State, PostalCode, Country (XSD order)."""
+    if address is None:
+        return
+    lines = [first_line, address.line1, address.line2, address.line3]
+    lines = [clipped for clipped in (limits.clip(x, limits.NAME) for x in lines) if clipped][:5]
+    fields = [
+        ("City", limits.clip(address.city, limits.CITY)),
+        ("State", limits.clip(address.region, limits.STATE)),
+        ("PostalCode", limits.clip(address.postal_code, limits.POSTAL_CODE)),
+        ("Country", limits.clip(address.country or address.country_code, limits.COUNTRY)),
+    ]
+    if not lines and not any(value for _, value in fields):
+        return
+    node = etree.SubElement(parent, tag)
+    for index, text in enumerate(lines, start=1):
+        _sub(node, f"Addr{index}", text)
+    for name, value in fields:
+        _sub(node, name, value)
+
+
+def party_name(party: Party) -> str:
+    """The Customer/Vendor Name (and so every CustomerRef/VendorRef FullName): Latin-1, at most 41."""
+    name = limits.clip(party.display_name, limits.NAME)
+    if not name:
+        raise DocumentError(
+            "customer/vendor has an empty display name", where=DocumentRef("party", "", "Name")
+        )
+    return name
+
+
+def item_ref_name(raw: str) -> str:
+    """The ItemRef FullName for a SKU or mapped item name. Plain names are cut to the 31 characters an Item
+    Name may hold (so the ref matches an item Connex creates); hierarchical "Parent:Child" names are kept
+    whole because only each segment is limited."""
+    if ":" in raw:
+        return limits.clip(raw, limits.ACCOUNT_REF) or ""
+    return limits.clip(raw, limits.ITEM_NAME) or ""
+
+
+def memo_with_number(document: Document) -> str:
+    """The Memo holds the full document number (RefNumber holds only its first 11 characters): the duplicate
+    check compares it, exactly as Connex does."""
+    number = " ".join(limits.to_latin1(document.doc_number).split())
+    memo = limits.clip(document.memo, limits.MEMO - len(number) - 4)
+    if memo and memo_mentions(memo, number):
+        return memo
+    return f"{memo} (#{number})" if memo else f"#{number}"
+
+
+def memo_mentions(memo: str | None, number: str) -> bool:
+    """True when ``memo`` carries ``number`` as a whole token (so "LW-1001" does not match "LW-10011")."""
+    if not memo or not number:
+        return False
+    return re.search(r"(?<![\w-])" + re.escape(number) + r"(?![\w-])", memo) is not None
+
+
+@dataclass(frozen=True)
+class PoLineLink:
+    """A line of the purchase order a bill settles: the bill line with the same item links to it."""
+
+    txn_id: str
+    txn_line_id: str
+    item_name: str
+
+
+class QbxmlBuilder:
+    """Builds ``*Rq`` elements from mapped documents with the connector's item and account settings."""
+
+    def __init__(
+        self,
+        *,
+        shipping_item: str | None = None,
+        rounding_item: str | None = None,
+        income_account: str | None = None,
+        expense_account: str | None = None,
+    ):
+        self.shipping_item = shipping_item
+        self.rounding_item = rounding_item
+        self.income_account = income_account
+        self.expense_account = expense_account
+
+    # --- names -------------------------------------------------------------------------------------------
+    def line_item(self, document: Document, index: int, line: Line) -> str:
+        """Which QuickBooks item a line posts to; a DocumentError naming the line when there is none."""
+        if line.kind == "shipping":
+            raw = line.item_name or self.shipping_item
+            what = "shipping line needs an item (set shipping_item in the target config or map item_name)"
+        elif line.kind == "rounding":
+            raw = line.item_name or self.rounding_item
+            what = "rounding line needs an item (set rounding_item in the target config or map item_name)"
+        else:
+            raw = line.item_name or line.sku
+            what = f"{line.kind} line has neither item_name nor sku"
+        name = item_ref_name(raw) if raw else ""
+        if not name:
+            raise DocumentError(what, where=_where(document, f"lines[{index}]"))
+        return name
+
+    def item_names(self, document: Document) -> list[str]:
+        """Distinct item names a document references, in first-use order."""
+        seen: dict[str, None] = {}
+        for index, line in enumerate(document.lines):
+            seen.setdefault(self.line_item(document, index, line), None)
+        return list(seen)
+
+    # --- lists -------------------------------------------------------------------------------------------
+    def customer_add(self, request_id: str, party: Party, currency: str | None) -> etree._Element:
+        rq = etree.Element("CustomerAddRq", requestID=request_id)
+        add = etree.SubElement(rq, "CustomerAdd")
+        self._party_fields(add, party, "BillAddress")
+        _address(add, "ShipAddress", party.shipping_address)
+        _sub(add, "Phone", limits.clip(party.phone, limits.PHONE))
+        _sub(add, "Email", limits.clip(party.email, limits.EMAIL))
+        _ref(add, "CurrencyRef", currency, limits.CURRENCY_REF)  # last child of CustomerAdd
+        return rq
+
+    def vendor_add(self, request_id: str, party: Party, currency: str | None) -> etree._Element:
+        rq = etree.Element("VendorAddRq", requestID=request_id)
+        add = etree.SubElement(rq, "VendorAdd")
+        self._party_fields(add, party, "VendorAddress")
+        _address(add, "ShipAddress", party.shipping_address)
+        _sub(add, "Phone", limits.clip(party.phone, limits.PHONE))
+        _sub(add, "Email", limits.clip(party.email, limits.EMAIL))
+        _ref(add, "CurrencyRef", currency, limits.CURRENCY_REF)
+        return rq
+
+    @staticmethod
+    def _party_fields(add: etree._Element, party: Party, address_tag: str) -> None:
+        _sub(add, "Name", party_name(party))
+        _sub(add, "CompanyName", limits.clip(party.company, limits.NAME))
+        _sub(add, "FirstName", limits.clip(party.first_name, limits.FIRST_LAST))
+        _sub(add, "LastName", limits.clip(party.last_name, limits.FIRST_LAST))
+        _address(add, address_tag, party.billing_address)
+
+    def item_query(self, request_id: str, names: Sequence[str]) -> etree._Element:
+        rq = etree.Element("ItemQueryRq", requestID=request_id)
+        for name in names:
+            _sub(rq, "FullName", name)
+        return rq
+
+    def item_non_inventory_add(self, request_id: str, name: str, description: str | None) -> etree._Element:
+        """A non-inventory item for a SKU QuickBooks does not know (``missing_items: create_non_inventory``).
+        With an expense account it is bought and sold (SalesAndPurchase), otherwise only sold."""
+        rq = etree.Element("ItemNonInventoryAddRq", requestID=request_id)
+        add = etree.SubElement(rq, "ItemNonInventoryAdd")
+        _sub(add, "Name", limits.clip(name, limits.ITEM_NAME))
+        desc = limits.clip(description, limits.DESC)
+        if self.expense_account:
+            both = etree.SubElement(add, "SalesAndPurchase")
+            _sub(both, "SalesDesc", desc)
+            _ref(both, "IncomeAccountRef", self.income_account)
+            _sub(both, "PurchaseDesc", desc)
+            _ref(both, "ExpenseAccountRef", self.expense_account)
+        else:
+            one = etree.SubElement(add, "SalesOrPurchase")
+            _sub(one, "Desc", desc)
+            _ref(one, "AccountRef", self.income_account)
+        return rq
+
+    def item_inventory_query(
+        self, request_id: str, *, iterator_id: str | None = None, max_returned: int = 100
+    ) -> etree._Element:
+        """One page of the stock flow: ``iterator="Start"`` first, then ``Continue`` with the iteratorID."""
+        if iterator_id:
+            rq = etree.Element(
+                "ItemInventoryQueryRq", requestID=request_id, iterator="Continue", iteratorID=iterator_id
+            )
+        else:
+            rq = etree.Element("ItemInventoryQueryRq", requestID=request_id, iterator="Start")
+        _sub(rq, "MaxReturned", str(max_returned))
+        _sub(rq, "ActiveStatus", "All")
+        for element in ("ListID", "Name", "FullName", "QuantityOnHand"):
+            _sub(rq, "IncludeRetElement", element)
+        return rq
+
+    # --- duplicate checks ------------------------------------------------------------------------------
+    def txn_query(
+        self, request_id: str, document: Document, *, include_lines: bool = False
+    ) -> etree._Element:
+        """Look the document up by RefNumber (its first 11 characters, 20 for bills) before adding it."""
+        txn, limit = TXN_TYPES[document.kind]
+        rq = etree.Element(f"{txn}QueryRq", requestID=request_id)
+        _sub(rq, "RefNumber", limits.ref_number(document.doc_number, limit))
+        if include_lines:
+            _sub(rq, "IncludeLineItems", "true")
+        else:
+            for element in ("TxnID", "RefNumber", "Memo"):
+                _sub(rq, "IncludeRetElement", element)
+        return rq
+
+    def purchase_order_lines_query(self, request_id: str, po_number: str) -> etree._Element:
+        """The purchase order a bill settles, with its lines, so each bill line can link to its PO line."""
+        rq = etree.Element("PurchaseOrderQueryRq", requestID=request_id)
+        _sub(rq, "RefNumber", limits.ref_number(po_number, limits.REF_NUMBER))
+        _sub(rq, "IncludeLineItems", "true")
+        return rq
+
+    # --- transactions ----------------------------------------------------------------------------------
+    def document_add(
+        self, request_id: str, document: Document, po_links: Sequence[PoLineLink] = ()
+    ) -> etree._Element:
+        if document.kind in ("sales_receipt", "invoice"):
+            return self.sales_add(request_id, document)  # type: ignore[arg-type]
+        if document.kind in ("credit_memo", "refund_receipt"):
+            return self.credit_memo_add(request_id, document)  # type: ignore[arg-type]
+        if document.kind == "purchase_order":
+            return self.purchase_order_add(request_id, document)  # type: ignore[arg-type]
+        if document.kind == "bill":
+            return self.bill_add(request_id, document, po_links)  # type: ignore[arg-type]
+        raise DocumentError(
+            f"QuickBooks Desktop cannot post a {document.kind!r}", where=_where(document, "kind")
+        )
+
+    def sales_add(self, request_id: str, document: SalesDocument) -> etree._Element:
+        txn = "SalesReceipt" if document.kind == "sales_receipt" else "Invoice"
+        rq = etree.Element(f"{txn}AddRq", requestID=request_id)
+        add = etree.SubElement(rq, f"{txn}Add")
+        _ref(add, "CustomerRef", self._party(document, document.customer, "customer"))
+        _ref(add, "ClassRef", document.class_name)
+        _sub(add, "TxnDate", _date(document.txn_date))
+        _sub(add, "RefNumber", limits.ref_number(document.doc_number))
+        _address(add, "BillAddress", document.billing_address)
+        _address(add, "ShipAddress", document.shipping_address)
+        if txn == "SalesReceipt":
+            _ref(add, "PaymentMethodRef", document.payment_method, 31)
+            _sub(add, "ShipDate", _date(document.ship_date))
+        else:
+            _sub(add, "PONumber", limits.clip(document.source_reference, 25))
+            _sub(add, "ShipDate", _date(document.ship_date))
+        _sub(add, "Memo", memo_with_number(document))
+        if txn == "SalesReceipt":
+            _ref(add, "DepositToAccountRef", document.deposit_account)
+            _sub(add, "Other", limits.clip(document.source_reference, 29))
+        else:
+            _sub(add, "Other", limits.clip(document.source_reference, 29))
+        _sub(add, "ExchangeRate", _rate(document.exchange_rate))
+        self._sales_lines(add, f"{txn}LineAdd", document, document.tax_code)
+        return rq
+
+    def credit_memo_add(self, request_id: str, document: RefundDocument) -> etree._Element:
+        rq = etree.Element("CreditMemoAddRq", requestID=request_id)
+        add = etree.SubElement(rq, "CreditMemoAdd")
+        _ref(add, "CustomerRef", self._party(document, document.customer, "customer"))
+        _ref(add, "ClassRef", document.class_name)
+        _sub(add, "TxnDate", _date(document.txn_date))
+        _sub(add, "RefNumber", limits.ref_number(document.doc_number))
+        _sub(add, "PONumber", limits.clip(document.original_doc_number, 25))
+        _sub(add, "Memo", memo_with_number(document))
+        _sub(add, "ExchangeRate", _rate(document.exchange_rate))
+        self._sales_lines(add, "CreditMemoLineAdd", document, None)
+        return rq
+
+    def _sales_lines(
+        self, add: etree._Element, tag: str, document: Document, default_tax: str | None
+    ) -> None:
+        if not document.lines:
+            raise DocumentError("document has no lines", where=_where(document, "lines"))
+        for index, line in enumerate(document.lines):
+            node = etree.SubElement(add, tag)
+            _ref(node, "ItemRef", self.line_item(document, index, line))
+            _sub(node, "Desc", limits.clip(line.description, limits.DESC))
+            if line.kind == "item":
+                _sub(node, "Quantity", limits.quantity(line.quantity))
+                _sub(node, "Rate", limits.price(line.unit_price))
+            _ref(node, "ClassRef", line.class_name)
+            _sub(node, "Amount", limits.amount(line.amount))
+            if line.tax_amount:
+                _sub(node, "TaxAmount", limits.amount(line.tax_amount))
+            _ref(node, "InventorySiteRef", line.inventory_site, 31)
+            _ref(node, "SalesTaxCodeRef", line.tax_code or default_tax, limits.TAX_CODE)
+
+    def purchase_order_add(self, request_id: str, document: PurchaseDocument) -> etree._Element:
+        rq = etree.Element("PurchaseOrderAddRq", requestID=request_id)
+        add = etree.SubElement(rq, "PurchaseOrderAdd")
+        _ref(add, "VendorRef", self._party(document, document.vendor, "vendor"))
+        _ref(add, "ClassRef", document.class_name)
+        _sub(add, "TxnDate", _date(document.txn_date))
+        _sub(add, "RefNumber", limits.ref_number(document.doc_number))
+        _sub(add, "ExpectedDate", _date(document.due_date))
+        _sub(add, "Memo", memo_with_number(document))
+        _sub(add, "ExchangeRate", _rate(document.exchange_rate))
+        if not document.lines:
+            raise DocumentError("purchase order has no lines", where=_where(document, "lines"))
+        for index, line in enumerate(document.lines):
+            node = etree.SubElement(add, "PurchaseOrderLineAdd")
+            _ref(node, "ItemRef", self.line_item(document, index, line))
+            _sub(node, "Desc", limits.clip(line.description, limits.DESC))
+            if line.kind == "item":
+                _sub(node, "Quantity", limits.quantity(line.quantity))
+                _sub(node, "Rate", limits.price(line.unit_price))
+            _ref(node, "ClassRef", line.class_name)
+            _sub(node, "Amount", limits.amount(line.amount))
+            if line.tax_amount:
+                _sub(node, "TaxAmount", limits.amount(line.tax_amount))
+            _ref(node, "SalesTaxCodeRef", line.tax_code, limits.TAX_CODE)
+        return rq
+
+    def bill_add(
+        self, request_id: str, document: PurchaseDocument, po_links: Sequence[PoLineLink]
+    ) -> etree._Element:
+        """A bill; each item line links (LinkToTxn) to the first unused line of the same item on the purchase
+        order it settles, so QuickBooks marks the PO received instead of leaving it open beside the bill."""
+        rq = etree.Element("BillAddRq", requestID=request_id)
+        add = etree.SubElement(rq, "BillAdd")
+        _ref(add, "VendorRef", self._party(document, document.vendor, "vendor"))
+        _sub(add, "TxnDate", _date(document.txn_date))
+        _sub(add, "DueDate", _date(document.due_date))
+        _sub(add, "RefNumber", limits.ref_number(document.doc_number, limits.BILL_REF_NUMBER))
+        _sub(add, "Memo", memo_with_number(document))
+        _sub(add, "ExchangeRate", _rate(document.exchange_rate))
+        if not document.lines:
+            raise DocumentError("bill has no lines", where=_where(document, "lines"))
+        unused = list(po_links)
+        for index, line in enumerate(document.lines):
+            item = self.line_item(document, index, line)
+            node = etree.SubElement(add, "ItemLineAdd")
+            _ref(node, "ItemRef", item)
+            _ref(node, "InventorySiteRef", line.inventory_site, 31)
+            _sub(node, "Desc", limits.clip(line.description, limits.DESC))
+            if line.kind == "item":
+                _sub(node, "Quantity", limits.quantity(line.quantity))
+                _sub(node, "Cost", limits.price(line.unit_price))
+            _sub(node, "Amount", limits.amount(line.amount))
+            if line.tax_amount:
+                _sub(node, "TaxAmount", limits.amount(line.tax_amount))
+            _ref(node, "ClassRef", line.class_name)
+            _ref(node, "SalesTaxCodeRef", line.tax_code, limits.TAX_CODE)
+            link = next((p for p in unused if p.item_name.lower() == item.lower()), None)
+            if link is not None:
+                unused.remove(link)
+                node_link = etree.SubElement(node, "LinkToTxn")
+                _sub(node_link, "TxnID", link.txn_id)
+                _sub(node_link, "TxnLineID", link.txn_line_id)
+        return rq
+
+    @staticmethod
+    def _party(document: Document, party: Party | None, role: str) -> str:
+        if party is None:
+            raise DocumentError(f"document has no {role}", where=_where(document, role))
+        try:
+            return party_name(party)
+        except DocumentError as exc:
+            raise DocumentError(exc.message, where=_where(document, role)) from exc
+
+
+def _rate(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    return format(Decimal(value).normalize(), "f")
+
+
+def _where(document: Document, field: str) -> DocumentRef:
+    return DocumentRef(document.kind, document.source_id, field, document.doc_number)
+
+
+def message_set(requests: Iterable[etree._Element], *, on_error: str = "continueOnError") -> str:
+    """A complete qbXML request document: XML declaration, ``<?qbxml version?>`` and one QBXMLMsgsRq.
+    ``continueOnError`` so one failing document does not stop the others in the same round trip."""
+    root = etree.Element("QBXML")
+    msgs = etree.SubElement(root, "QBXMLMsgsRq", onError=on_error)
+    for request in requests:
+        msgs.append(request)
+    body = etree.tostring(root, encoding="unicode")
+    return f'<?xml version="1.0" encoding="utf-8"?>\n<?qbxml version="{QBXML_VERSION}"?>\n{body}'

@@ -1,0 +1,627 @@
+"""A simulated QuickBooks Desktop company file answering qbXML the way QuickBooks does.
+
+What it reproduces (quickbooks-desktop-qbwc.md §6, §10, §11, §13, §16): a message set that is not valid qbXML
+13.0 (element order, lengths, amount format) or carries characters outside ISO-8859-1 is refused as a whole
+with HRESULT 0x80040400 and nothing applied; otherwise each ``*Rq`` gets its ``*Rs`` with QuickBooks' status
+codes: 0, 1 (no match), 500 (some names not found), 3000 (bad iteratorID), 3100 (name in use, across
+customers, vendors and items' own list), 3120 (linked transaction not found), 3140 (invalid reference to a
+customer, vendor, item, account or currency). ``onError="stopOnError"`` stops at the first error;
+``continueOnError`` goes on. Inventory items carry a quantity on hand that sales and credit memos move and
+bills receive; ItemInventoryQuery supports iterators. ``rollbackOnError`` is treated as stopOnError (Connex
+never sends it).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import itertools
+import threading
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from lxml import etree
+
+from connex_quickbooks_desktop.safexml import parse_text
+from connex_quickbooks_desktop.validation import QbxmlValidator
+
+PARSE_ERROR = "0x80040400"
+PARSE_MESSAGE = "QuickBooks found an error when parsing the provided XML text stream."
+
+TXN_TYPES = ("SalesReceipt", "Invoice", "CreditMemo", "PurchaseOrder", "Bill")
+_SALES_LINE = {
+    "SalesReceipt": "SalesReceiptLine",
+    "Invoice": "InvoiceLine",
+    "CreditMemo": "CreditMemoLine",
+    "PurchaseOrder": "PurchaseOrderLine",
+    "Bill": "ItemLine",
+}
+#: how each transaction moves stock on hand
+_STOCK_SIGN = {"SalesReceipt": -1, "Invoice": -1, "CreditMemo": 1, "PurchaseOrder": 0, "Bill": 1}
+_HUMAN = {
+    "SalesReceipt": "Sales Receipt",
+    "Invoice": "Invoice",
+    "CreditMemo": "Credit Memo",
+    "PurchaseOrder": "Purchase Order",
+    "Bill": "Bill",
+}
+
+
+class QuickBooksParseError(Exception):
+    """The whole message set was refused: the Web Connector reports hresult/message with an empty response."""
+
+    def __init__(self, detail: str, hresult: str = PARSE_ERROR):
+        super().__init__(detail)
+        self.hresult = hresult
+        self.message = PARSE_MESSAGE
+        self.detail = detail
+
+
+@dataclass
+class ListRecord:
+    list_id: str
+    name: str
+    kind: str  # Customer | Vendor | ItemInventory | ItemNonInventory | ItemOtherCharge | ItemService
+    currency: str | None = None
+    quantity: Decimal = Decimal(0)
+    fields: dict = field(default_factory=dict)
+
+
+@dataclass
+class TxnLine:
+    line_id: str
+    item: str
+    quantity: Decimal | None
+    amount: Decimal
+    desc: str | None = None
+    received: Decimal = Decimal(0)
+    link: tuple[str, str] | None = None
+
+
+@dataclass
+class Transaction:
+    txn_id: str
+    txn_type: str
+    entity: str
+    txn_date: str
+    ref_number: str | None
+    memo: str | None
+    lines: list[TxnLine]
+    number: int
+    exchange_rate: str | None = None
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal(0))
+
+
+class SimulatedCompany:
+    """An in-memory company file. Thread-safe; ``fingerprint()`` summarises it without generated IDs, so two
+    runs that should end in the same state can be compared."""
+
+    def __init__(
+        self,
+        *,
+        path: str = r"C:\Users\Public\Documents\Intuit\QuickBooks\Company Files\Shop.QBW",
+        multicurrency: bool = True,
+        home_currency: str = "US Dollar",
+        validator: QbxmlValidator | None = None,
+    ):
+        self.path = path
+        self.multicurrency = multicurrency
+        self.home_currency = home_currency
+        self.validator = validator
+        self.lists: dict[str, ListRecord] = {}  # lower-cased name -> record (QuickBooks names are unique)
+        self.accounts: set[str] = set()
+        self.currencies: set[str] = set()
+        self.payment_methods: set[str] = set()
+        self.tax_codes: set[str] = set()
+        self.transactions: list[Transaction] = []
+        self.iterators: dict[str, list[ListRecord]] = {}
+        self.received: list[str] = []  # every message set processed, for inspection
+        self._ids = itertools.count(1)
+        self._lock = threading.RLock()
+        self._epoch = 1_700_000_000
+
+    # --- seeding -----------------------------------------------------------------------------------------
+    @classmethod
+    def seeded(cls, **kwargs) -> SimulatedCompany:
+        """A small UK/US web shop: accounts, currencies, payment methods, tax codes, service items and
+        stock."""
+        company = cls(**kwargs)
+        company.accounts |= {
+            "Sales",
+            "Merchandise Sales",
+            "Cost of Goods Sold",
+            "Purchases",
+            "Undeposited Funds",
+            "Inventory Asset",
+            "Accounts Receivable",
+            "Accounts Payable",
+            "Shipping Income",
+        }
+        company.currencies |= {
+            "US Dollar",
+            "British Pound Sterling",
+            "Euro",
+            "Canadian Dollar",
+            "Australian Dollar",
+        }
+        company.payment_methods |= {"Cash", "Check", "PayPal", "Credit Card", "Amazon"}
+        company.tax_codes |= {"S", "Z", "E", "Tax", "Non"}
+        for name in ("Shipping", "Rounding", "Discount"):
+            company.add_list_record(name, "ItemOtherCharge")
+        for name, quantity in (("SKU-ABC-001", 120), ("SKU-ABC-002", 40), ("SKU-XYZ-010", 7)):
+            company.add_list_record(name, "ItemInventory", quantity=Decimal(quantity))
+        return company
+
+    def add_list_record(
+        self, name: str, kind: str, *, currency: str | None = None, quantity: Decimal = Decimal(0)
+    ) -> ListRecord:
+        with self._lock:
+            record = ListRecord(self._list_id(), name, kind, currency, quantity)
+            self.lists[name.lower()] = record
+            return record
+
+    def _list_id(self) -> str:
+        return f"{0x80000000 + next(self._ids):X}-{self._epoch}"
+
+    def _txn_id(self) -> str:
+        return f"{next(self._ids):X}-{self._epoch}"
+
+    # --- inspection ----------------------------------------------------------------------------------------
+    def records(self, kind_prefix: str) -> list[ListRecord]:
+        return [r for r in self.lists.values() if r.kind.startswith(kind_prefix)]
+
+    def find_transactions(self, txn_type: str, ref_number: str | None = None) -> list[Transaction]:
+        return [
+            t
+            for t in self.transactions
+            if t.txn_type == txn_type and (ref_number is None or t.ref_number == ref_number)
+        ]
+
+    def fingerprint(self) -> dict:
+        with self._lock:
+            return {
+                "lists": sorted(
+                    (r.kind, r.name, r.currency or "", str(r.quantity)) for r in self.lists.values()
+                ),
+                "transactions": sorted(
+                    (
+                        t.txn_type,
+                        t.entity,
+                        t.ref_number or "",
+                        t.memo or "",
+                        t.txn_date,
+                        str(t.total),
+                        tuple(
+                            (ln.item, str(ln.quantity), str(ln.amount), str(ln.received), bool(ln.link))
+                            for ln in t.lines
+                        ),
+                    )
+                    for t in self.transactions
+                ),
+            }
+
+    def host_company_preferences(self) -> str:
+        """The strHCPResponse of a session's first sendRequestXML (HostQuery, CompanyQuery,
+        PreferencesQuery)."""
+        versions = "".join(f"<SupportedQBXMLVersion>{v}.0</SupportedQBXMLVersion>" for v in range(1, 14))
+        return (
+            '<?xml version="1.0" ?><QBXML><QBXMLMsgsRs>'
+            '<HostQueryRs requestID="0" statusCode="0" statusSeverity="Info" statusMessage="Status OK">'
+            "<HostRet>"
+            "<ProductName>QuickBooks Enterprise Solutions 23.0</ProductName><MajorVersion>33</MajorVersion>"
+            f"<MinorVersion>0</MinorVersion><Country>US</Country>{versions}<IsAutomaticLogin>false</IsAutomaticLogin>"
+            "<QBFileMode>SingleUser</QBFileMode></HostRet></HostQueryRs>"
+            '<CompanyQueryRs requestID="1" statusCode="0" statusSeverity="Info" statusMessage="Status OK">'
+            "<CompanyRet>"
+            "<IsSampleCompany>false</IsSampleCompany><CompanyName>Simulated Shop</CompanyName></CompanyRet>"
+            "</CompanyQueryRs>"
+            '<PreferencesQueryRs requestID="2" statusCode="0" statusSeverity="Info" '
+            'statusMessage="Status OK">'
+            "<PreferencesRet><MultiCurrencyPreferences>"
+            f"<IsMultiCurrencyOn>{'true' if self.multicurrency else 'false'}</IsMultiCurrencyOn>"
+            f"<HomeCurrencyRef><FullName>{self.home_currency}</FullName></HomeCurrencyRef>"
+            "</MultiCurrencyPreferences></PreferencesRet></PreferencesQueryRs>"
+            "</QBXMLMsgsRs></QBXML>"
+        )
+
+    # --- the request processor ------------------------------------------------------------------------------
+    def process(self, request: str) -> str:
+        """Answer one qbXML request document; raise QuickBooksParseError when QuickBooks would
+        refuse it whole."""
+        with self._lock:
+            self.received.append(request)
+            if any(ord(ch) > 0xFF for ch in request):
+                raise QuickBooksParseError("text outside ISO-8859-1")
+            if self.validator is not None:
+                problems = self.validator.validate(request)
+                if problems:
+                    raise QuickBooksParseError(str(problems[0]))
+            try:
+                root = parse_text(request)
+            except ValueError as exc:
+                raise QuickBooksParseError(str(exc)) from exc
+            msgs = root.find("QBXMLMsgsRq")
+            if msgs is None or msgs.get("onError") not in (
+                "stopOnError",
+                "continueOnError",
+                "rollbackOnError",
+            ):
+                raise QuickBooksParseError("QBXMLMsgsRq with onError required")
+            out_root = etree.Element("QBXML")
+            out = etree.SubElement(out_root, "QBXMLMsgsRs")
+            for rq in msgs:
+                if not isinstance(rq.tag, str):
+                    continue
+                rs = self._answer(rq)
+                out.append(rs)
+                if rs.get("statusSeverity") == "Error" and msgs.get("onError") != "continueOnError":
+                    break
+            return '<?xml version="1.0" ?>\n' + etree.tostring(out_root, encoding="unicode")
+
+    def _answer(self, rq: etree._Element) -> etree._Element:
+        name = rq.tag[:-2]  # CustomerAddRq -> CustomerAdd
+        handler = getattr(self, f"_rq_{name}", None)
+        if handler is None:
+            for txn in TXN_TYPES:
+                if name == f"{txn}Add":
+                    return self._txn_add(rq, txn)
+                if name == f"{txn}Query":
+                    return self._txn_query(rq, txn)
+            return _rs(rq, 2000, "Error", f"The request {rq.tag} is not supported by this simulator.")
+        return handler(rq)
+
+    # --- lists -------------------------------------------------------------------------------------------
+    def _name_in_use(self, rq: etree._Element, name: str) -> etree._Element | None:
+        if name.lower() in self.lists:
+            return _rs(rq, 3100, "Error", f'The name "{name}" of the list element is already in use.')
+        return None
+
+    def _party_add(self, rq: etree._Element, kind: str) -> etree._Element:
+        add = rq.find(f"{kind}Add")
+        name = add.findtext("Name")
+        clash = self._name_in_use(rq, name)
+        if clash is not None:
+            return clash
+        currency = add.findtext("CurrencyRef/FullName")
+        if currency is not None:
+            if not self.multicurrency:
+                return _rs(
+                    rq,
+                    3250,
+                    "Error",
+                    "This feature is not enabled or not available in this version of QuickBooks.",
+                )
+            if currency not in self.currencies:
+                return _rs(
+                    rq,
+                    3140,
+                    "Error",
+                    f'There is an invalid reference to QuickBooks Currency "{currency}" in the {kind}. '
+                    "QuickBooks error message: Invalid argument. The specified record does not exist "
+                    "in the list.",
+                )
+        record = self.add_list_record(name, kind, currency=currency or self.home_currency)
+        record.fields = {child.tag: child for child in add}
+        rs = _rs(rq, 0, "Info", "Status OK")
+        rs.append(self._list_ret(record, rq))
+        return rs
+
+    def _rq_CustomerAdd(self, rq):  # noqa: N802 - named after the qbXML request
+        return self._party_add(rq, "Customer")
+
+    def _rq_VendorAdd(self, rq):  # noqa: N802
+        return self._party_add(rq, "Vendor")
+
+    def _rq_CustomerQuery(self, rq):  # noqa: N802
+        return self._list_query(rq, ("Customer",))
+
+    def _rq_VendorQuery(self, rq):  # noqa: N802
+        return self._list_query(rq, ("Vendor",))
+
+    def _rq_ItemQuery(self, rq):  # noqa: N802
+        return self._list_query(rq, ("Item",))
+
+    def _rq_ItemNonInventoryAdd(self, rq):  # noqa: N802
+        add = rq.find("ItemNonInventoryAdd")
+        name = add.findtext("Name")
+        clash = self._name_in_use(rq, name)
+        if clash is not None:
+            return clash
+        for ref in add.iter("IncomeAccountRef", "ExpenseAccountRef", "AccountRef"):
+            account = ref.findtext("FullName")
+            if account not in self.accounts:
+                return _rs(
+                    rq,
+                    3140,
+                    "Error",
+                    f'There is an invalid reference to QuickBooks Account "{account}" in the '
+                    "Item Non-inventory. QuickBooks error message: Invalid argument. The specified record "
+                    "does not exist in the list.",
+                )
+        record = self.add_list_record(name, "ItemNonInventory")
+        rs = _rs(rq, 0, "Info", "Status OK")
+        rs.append(self._list_ret(record, rq))
+        return rs
+
+    def _list_query(self, rq: etree._Element, kinds: tuple[str, ...]) -> etree._Element:
+        names = [n.text or "" for n in rq.findall("FullName")]
+        matches = [r for r in self.lists.values() if r.kind.startswith(kinds)]
+        if names:
+            found = [
+                self.lists[n.lower()]
+                for n in names
+                if n.lower() in self.lists and self.lists[n.lower()].kind.startswith(kinds)
+            ]
+            missing = [
+                n
+                for n in names
+                if n.lower() not in self.lists or not self.lists[n.lower()].kind.startswith(kinds)
+            ]
+            if not found:
+                return _rs(rq, 1, "Info", "A query request did not find a matching object in QuickBooks")
+            if missing:
+                rs = _rs(
+                    rq,
+                    500,
+                    "Warn",
+                    "The query request has not been fully completed. There was a required "
+                    f'element ("{missing[0]}") that could not be found in QuickBooks.',
+                )
+            else:
+                rs = _rs(rq, 0, "Info", "Status OK")
+            matches = found
+        else:
+            matches.sort(key=lambda r: r.name.lower())
+            limit = rq.findtext("MaxReturned")
+            if limit:
+                matches = matches[: int(limit)]
+            if not matches:
+                return _rs(rq, 1, "Info", "A query request did not find a matching object in QuickBooks")
+            rs = _rs(rq, 0, "Info", "Status OK")
+        for record in matches:
+            rs.append(self._list_ret(record, rq))
+        return rs
+
+    def _rq_ItemInventoryQuery(self, rq):  # noqa: N802
+        iterator = rq.get("iterator")
+        page_size = int(rq.findtext("MaxReturned") or 0) or None
+        if iterator == "Continue":
+            iterator_id = rq.get("iteratorID", "")
+            remaining = self.iterators.get(iterator_id)
+            if remaining is None:
+                return _rs(
+                    rq,
+                    3000,
+                    "Error",
+                    f'The given object ID "{iterator_id}" in the field "iteratorID" is invalid.',
+                )
+        elif iterator == "Stop":
+            self.iterators.pop(rq.get("iteratorID", ""), None)
+            return _rs(rq, 0, "Info", "Status OK")
+        else:
+            remaining = sorted(
+                (r for r in self.lists.values() if r.kind == "ItemInventory"), key=lambda r: r.name.lower()
+            )
+            names = {n.text.lower() for n in rq.findall("FullName") if n.text}
+            if names:
+                remaining = [r for r in remaining if r.name.lower() in names]
+            iterator_id = "{" + str(uuid.uuid4()).upper() + "}" if iterator == "Start" else ""
+        page = remaining[:page_size] if (iterator and page_size) else remaining
+        rest = remaining[len(page) :]
+        if not page and iterator != "Continue":
+            return _rs(rq, 1, "Info", "A query request did not find a matching object in QuickBooks")
+        rs = _rs(rq, 0, "Info", "Status OK")
+        if iterator:
+            rs.set("iteratorRemainingCount", str(len(rest)))
+            rs.set("iteratorID", iterator_id)
+            if rest:
+                self.iterators[iterator_id] = rest
+            else:
+                self.iterators.pop(iterator_id, None)
+        for record in page:
+            rs.append(self._list_ret(record, rq))
+        return rs
+
+    def _list_ret(self, record: ListRecord, rq: etree._Element) -> etree._Element:
+        ret = etree.Element(f"{record.kind}Ret")
+        stamp = _stamp(self._epoch)
+        values = [
+            ("ListID", record.list_id),
+            ("TimeCreated", stamp),
+            ("TimeModified", stamp),
+            ("EditSequence", str(self._epoch)),
+            ("Name", record.name),
+            ("FullName", record.name),
+            ("IsActive", "true"),
+        ]
+        if record.kind == "ItemInventory":
+            values.append(("QuantityOnHand", _quantity(record.quantity)))
+        for tag, text in values:
+            etree.SubElement(ret, tag).text = text
+        if record.kind in ("Customer", "Vendor") and record.currency:
+            etree.SubElement(etree.SubElement(ret, "CurrencyRef"), "FullName").text = record.currency
+        return _only(ret, rq)
+
+    # --- transactions --------------------------------------------------------------------------------------
+    def _txn_add(self, rq: etree._Element, txn: str) -> etree._Element:
+        add = rq.find(f"{txn}Add")
+        entity_tag, entity_kind = (
+            ("VendorRef", "Vendor") if txn in ("PurchaseOrder", "Bill") else ("CustomerRef", "Customer")
+        )
+        entity = add.findtext(f"{entity_tag}/FullName")
+        record = self.lists.get((entity or "").lower())
+        if record is None or record.kind != entity_kind:
+            return _invalid_ref(rq, entity_kind, entity, txn)
+        for tag in ("DepositToAccountRef", "ARAccountRef", "APAccountRef"):
+            account = add.findtext(f"{tag}/FullName")
+            if account is not None and account not in self.accounts:
+                return _invalid_ref(rq, "Account", account, txn)
+        payment = add.findtext("PaymentMethodRef/FullName")
+        if payment is not None and payment not in self.payment_methods:
+            return _invalid_ref(rq, "Payment Method", payment, txn)
+        lines: list[TxnLine] = []
+        line_tag = _SALES_LINE[txn] + "Add"
+        for node in add.findall(line_tag):
+            item = node.findtext("ItemRef/FullName")
+            if (
+                item is None
+                or item.lower() not in self.lists
+                or not self.lists[item.lower()].kind.startswith("Item")
+            ):
+                return _invalid_ref(rq, "Item", item, txn)
+            code = node.findtext("SalesTaxCodeRef/FullName")
+            if code is not None and code not in self.tax_codes:
+                return _invalid_ref(rq, "Sales Tax Code", code, txn)
+            quantity = node.findtext("Quantity")
+            rate = node.findtext("Rate") or node.findtext("Cost")
+            amount = node.findtext("Amount")
+            if amount is None:
+                amount = str(Decimal(quantity or 1) * Decimal(rate or 0))
+            link = None
+            link_node = node.find("LinkToTxn")
+            if link_node is not None:
+                link = (link_node.findtext("TxnID"), link_node.findtext("TxnLineID"))
+                po_line = self._po_line(*link)
+                if po_line is None:
+                    return _rs(
+                        rq, 3120, "Error", f'Object "{link[0]}" specified in the request cannot be found.'
+                    )
+            lines.append(
+                TxnLine(
+                    self._txn_id(),
+                    self.lists[item.lower()].name,
+                    Decimal(quantity) if quantity is not None else None,
+                    Decimal(amount),
+                    node.findtext("Desc"),
+                    link=link,
+                )
+            )
+        # Everything checked: apply.
+        for line in lines:
+            item = self.lists[line.item.lower()]
+            if item.kind == "ItemInventory" and line.quantity is not None:
+                item.quantity += _STOCK_SIGN[txn] * line.quantity
+            if line.link:
+                self._po_line(*line.link).received += line.quantity or Decimal(0)
+        transaction = Transaction(
+            txn_id=self._txn_id(),
+            txn_type=txn,
+            entity=record.name,
+            txn_date=add.findtext("TxnDate") or dt.date(2024, 1, 1).isoformat(),
+            ref_number=add.findtext("RefNumber"),
+            memo=add.findtext("Memo"),
+            lines=lines,
+            number=len(self.transactions) + 1,
+            exchange_rate=add.findtext("ExchangeRate"),
+        )
+        self.transactions.append(transaction)
+        rs = _rs(rq, 0, "Info", "Status OK")
+        rs.append(self._txn_ret(transaction, include_lines=True, rq=None))
+        return rs
+
+    def _po_line(self, txn_id: str, line_id: str) -> TxnLine | None:
+        for t in self.transactions:
+            if t.txn_type == "PurchaseOrder" and t.txn_id == txn_id:
+                return next((ln for ln in t.lines if ln.line_id == line_id), None)
+        return None
+
+    def _txn_query(self, rq: etree._Element, txn: str) -> etree._Element:
+        refs = [r.text for r in rq.findall("RefNumber")]
+        ids = [r.text for r in rq.findall("TxnID")]
+        found = [
+            t
+            for t in self.transactions
+            if t.txn_type == txn and (not refs or t.ref_number in refs) and (not ids or t.txn_id in ids)
+        ]
+        if not found:
+            return _rs(rq, 1, "Info", "A query request did not find a matching object in QuickBooks")
+        rs = _rs(rq, 0, "Info", "Status OK")
+        include_lines = (rq.findtext("IncludeLineItems") or "").lower() in ("true", "1")
+        for t in found:
+            rs.append(self._txn_ret(t, include_lines=include_lines, rq=rq))
+        return rs
+
+    def _txn_ret(self, t: Transaction, *, include_lines: bool, rq: etree._Element | None) -> etree._Element:
+        ret = etree.Element(f"{t.txn_type}Ret")
+        stamp = _stamp(self._epoch)
+        for tag, text in (
+            ("TxnID", t.txn_id),
+            ("TimeCreated", stamp),
+            ("TimeModified", stamp),
+            ("EditSequence", str(self._epoch)),
+            ("TxnNumber", str(t.number)),
+        ):
+            etree.SubElement(ret, tag).text = text
+        entity_tag = "VendorRef" if t.txn_type in ("PurchaseOrder", "Bill") else "CustomerRef"
+        ref = etree.SubElement(ret, entity_tag)
+        etree.SubElement(ref, "ListID").text = self.lists[t.entity.lower()].list_id
+        etree.SubElement(ref, "FullName").text = t.entity
+        etree.SubElement(ret, "TxnDate").text = t.txn_date
+        if t.ref_number:
+            etree.SubElement(ret, "RefNumber").text = t.ref_number
+        if t.txn_type == "PurchaseOrder":
+            received = all(ln.received >= (ln.quantity or 0) for ln in t.lines)
+            etree.SubElement(ret, "IsFullyReceived").text = "true" if received else "false"
+        etree.SubElement(ret, "TotalAmount").text = str(t.total.quantize(Decimal("0.01")))
+        if t.memo:
+            etree.SubElement(ret, "Memo").text = t.memo
+        if include_lines:
+            for line in t.lines:
+                node = etree.SubElement(ret, _SALES_LINE[t.txn_type] + "Ret")
+                etree.SubElement(node, "TxnLineID").text = line.line_id
+                item = etree.SubElement(node, "ItemRef")
+                etree.SubElement(item, "ListID").text = self.lists[line.item.lower()].list_id
+                etree.SubElement(item, "FullName").text = line.item
+                if line.desc:
+                    etree.SubElement(node, "Desc").text = line.desc
+                if line.quantity is not None:
+                    etree.SubElement(node, "Quantity").text = _quantity(line.quantity)
+                etree.SubElement(node, "Amount").text = str(line.amount.quantize(Decimal("0.01")))
+                if t.txn_type == "PurchaseOrder":
+                    etree.SubElement(node, "ReceivedQuantity").text = _quantity(line.received)
+        return _only(ret, rq) if rq is not None else ret
+
+
+def _rs(rq: etree._Element, code: int, severity: str, message: str) -> etree._Element:
+    rs = etree.Element(rq.tag[:-2] + "Rs")
+    if rq.get("requestID") is not None:
+        rs.set("requestID", rq.get("requestID"))
+    rs.set("statusCode", str(code))
+    rs.set("statusSeverity", severity)
+    rs.set("statusMessage", message)
+    return rs
+
+
+def _invalid_ref(rq: etree._Element, what: str, name: str | None, txn: str) -> etree._Element:
+    return _rs(
+        rq,
+        3140,
+        "Error",
+        f'There is an invalid reference to QuickBooks {what} "{name}" in the {_HUMAN[txn]}. QuickBooks '
+        "error message: Invalid argument. The specified record does not exist in the list.",
+    )
+
+
+def _only(ret: etree._Element, rq: etree._Element) -> etree._Element:
+    """Honour IncludeRetElement: only the named top-level children come back."""
+    wanted = {n.text for n in rq.findall("IncludeRetElement") if n.text}
+    if not wanted:
+        return ret
+    trimmed = etree.Element(ret.tag)
+    for child in ret:
+        if child.tag in wanted:
+            trimmed.append(copy.deepcopy(child))
+    return trimmed
+
+
+def _stamp(epoch: int) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def _quantity(value: Decimal) -> str:
+    normal = value.normalize()
+    return str(int(normal)) if normal == normal.to_integral_value() else format(normal, "f")

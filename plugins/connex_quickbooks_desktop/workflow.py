@@ -1,0 +1,560 @@
+"""What each Web Connector round trip carries, and what each response does to the queue.
+
+Jobs and their stages (requests in brackets):
+
+* customer / vendor: ``add`` [CustomerAdd / VendorAdd]. Status 3100 (name in use) reuses the existing record.
+* item: ``query`` [ItemQuery by FullName] -> found: done; missing: ``add`` [ItemNonInventoryAdd] when
+  ``missing_items: create_non_inventory``, else the item fails and so do the documents that need it.
+* document: ``check`` [SalesReceiptQuery / InvoiceQuery / ... by RefNumber = first 11 characters, one query
+  for all the documents of a type in the round trip] -> duplicate found (RefNumber matches and, when the
+  number was cut, the Memo holds the full number): done as ``exists``; else ``deps`` (waits for its
+  customer/vendor and items, and a bill for the purchase order it settles when Connex queued that too) ->
+  a bill: ``link`` [PurchaseOrderQuery with lines] -> ``add`` [SalesReceiptAdd / InvoiceAdd / CreditMemoAdd /
+  PurchaseOrderAdd / BillAdd].
+* inventory: ``page`` [ItemInventoryQuery iterator Start, then Continue] until ``iteratorRemainingCount`` is
+  0, then the staged snapshot replaces the previous one.
+
+Several jobs' requests share one ``QBXMLMsgsRq`` (``continueOnError``), up to ``batch_size`` requests, so a
+round trip stays well inside the Web Connector's timeout. Requests are matched back to jobs by ``requestID``.
+
+Crash safety: requests are recorded in flight before they are handed out. When a new session starts, whatever
+was still in flight never got an answer: it is forgotten, and every document that had passed its duplicate
+check goes back to ``check``; its Add may have reached QuickBooks, and the check will then find it. A check is
+only trusted within the session that made it, so a resumed session never posts twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from connex.documents import Party
+from connex.errors import DocumentError, DocumentRef
+from connex_quickbooks_desktop import codec, limits, qbxml
+from connex_quickbooks_desktop.currencies import currency_name
+from connex_quickbooks_desktop.queue import Inflight, Job, RequestQueue
+from connex_quickbooks_desktop.safexml import parse_text
+from connex_quickbooks_desktop.validation import QbxmlValidator
+
+log = logging.getLogger(__name__)
+
+NAME_IN_USE = 3100
+NO_MATCH = 1
+NOT_FOUND_WARN = 500
+#: record locked / modified by another user / could not save: QuickBooks is busy, not the document wrong
+RETRYABLE = {3170, 3175, 3176, 3180}
+MAX_ATTEMPTS = 3
+INVENTORY_KEY = "inventory"
+#: transaction lines per message set; with ``batch_size`` this keeps a round trip well inside the Web
+#: Connector's timeout (about two minutes) even for orders with hundreds of lines
+MAX_LINES_PER_ROUND_TRIP = 500
+CHECK_GROUP_MAX = 50  # RefNumbers per duplicate-check query: small answers, far fewer requests
+
+
+class _Batch:
+    """The requests of one message set. Duplicate checks of the same transaction type share one query (one
+    RefNumber per document): a response holds every match, and each document picks out its own."""
+
+    def __init__(self, ticket: str, size: int):
+        self.ticket = ticket
+        self.size = size
+        self.requests: list[etree._Element] = []
+        self.lines = 0
+        self._checks: dict[str, tuple[str, etree._Element]] = {}
+
+    @property
+    def full(self) -> bool:
+        return len(self.requests) >= self.size or self.lines >= MAX_LINES_PER_ROUND_TRIP
+
+    def fits(self, emitted: list[tuple[str, etree._Element]]) -> bool:
+        """QuickBooks' time per message set grows with transaction lines, not only with requests: a job whose
+        lines would push the set past MAX_LINES_PER_ROUND_TRIP waits for the next round trip (a set always
+        takes at least one job, however large)."""
+        return not self.requests or self.lines + _line_count(emitted) <= MAX_LINES_PER_ROUND_TRIP
+
+    def add(self, conn, queue: RequestQueue, job: Job, part: str, element: etree._Element) -> None:
+        if part == "dup":
+            group = self._checks.get(element.tag)
+            if group is not None and len(group[1].findall("RefNumber")) < CHECK_GROUP_MAX:
+                request_id, query = group
+                ref = element.find("RefNumber")
+                if ref.text not in {r.text for r in query.findall("RefNumber")}:
+                    query.findall("RefNumber")[-1].addnext(ref)
+                queue.add_inflight(conn, Inflight(request_id, job.key, job.stage, part, self.ticket))
+                return
+        request_id = uuid.uuid4().hex[:20]
+        element.set("requestID", request_id)
+        self.lines += _line_count([(part, element)])
+        queue.add_inflight(conn, Inflight(request_id, job.key, job.stage, part, self.ticket))
+        self.requests.append(element)
+        if part == "dup":
+            self._checks[element.tag] = (request_id, element)
+
+
+def _line_count(emitted: list[tuple[str, etree._Element]]) -> int:
+    return sum(1 for _, element in emitted for node in element.iter() if str(node.tag).endswith("LineAdd"))
+
+
+def party_key(role: str, party: Party) -> str:
+    return f"{role}:{qbxml.party_name(party)}"
+
+
+def item_key(name: str) -> str:
+    return f"item:{name}"
+
+
+@dataclass
+class Reply:
+    """One ``*Rs`` element, leniently read (responses are never schema-validated: QuickBooks is
+    the authority)."""
+
+    request_id: str
+    status: int
+    severity: str
+    message: str
+    element: etree._Element
+    _txns: dict[str, list[tuple[etree._Element, str]]] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_element(cls, rs: etree._Element) -> Reply:
+        try:
+            status = int(rs.get("statusCode", "0"))
+        except ValueError:
+            status = 1000
+        return cls(
+            rs.get("requestID", ""), status, rs.get("statusSeverity", ""), rs.get("statusMessage", ""), rs
+        )
+
+    def rets(self) -> list[etree._Element]:
+        return [child for child in self.element if isinstance(child.tag, str) and child.tag.endswith("Ret")]
+
+    def txns_by_ref(self) -> dict[str, list[tuple[etree._Element, str]]]:
+        """Returned transactions grouped by RefNumber, each with its Memo; built once per reply, because a
+        grouped duplicate check is read by every document in the group."""
+        if self._txns is None:
+            self._txns = {}
+            for ret in self.rets():
+                ref, memo = _text(ret, "RefNumber") or "", _text(ret, "Memo") or ""
+                self._txns.setdefault(ref, []).append((ret, memo))
+        return self._txns
+
+    def describe(self, request_name: str) -> str:
+        return f"QuickBooks {request_name} status {self.status}: {self.message}"
+
+
+def _text(node: etree._Element, path: str) -> str | None:
+    found = node.find(path)
+    return found.text if found is not None and found.text is not None else None
+
+
+class Workflow:
+    def __init__(
+        self,
+        queue: RequestQueue,
+        builder: qbxml.QbxmlBuilder,
+        *,
+        batch_size: int = 50,
+        missing_items: str = "fail",
+        validator: QbxmlValidator | None = None,
+    ):
+        self.queue = queue
+        self.builder = builder
+        self.batch_size = max(1, int(batch_size))
+        self.missing_items = missing_items
+        self.validator = validator
+
+    # --- session boundaries ------------------------------------------------------------------------------
+    def resume(self) -> int:
+        """Start of a session: forget unanswered requests of any earlier session and re-arm checks. Returns
+        the number of requests that had been lost in flight."""
+        with self.queue.transaction() as conn:
+            lost = self.queue.inflight(conn)
+            self.queue.drop_inflight(conn, [r.request_id for r in lost])
+            for job in self._pending(conn):
+                changed = False
+                if job.kind == "document" and job.stage != "check":
+                    job.stage, changed = "check", True
+                if job.context.pop("po_links", None) is not None:
+                    changed = True
+                if job.kind == "inventory" and (job.context.get("iterator_id") or job.stage != "page"):
+                    job.context.pop("iterator_id", None)
+                    job.stage, changed = "page", True
+                if changed:
+                    self.queue.save(conn, job)
+            self.queue.clear_staging(conn)
+        if lost:
+            log.warning(
+                "QuickBooks Web Connector: %d request(s) of an interrupted session had no answer", len(lost)
+            )
+        return len(lost)
+
+    @staticmethod
+    def _pending(conn) -> list[Job]:
+        rows = conn.execute("SELECT * FROM qbd_jobs WHERE status = 'pending' ORDER BY seq").fetchall()
+        return [Job.from_row(r) for r in rows]
+
+    # --- sendRequestXML -----------------------------------------------------------------------------------
+    def next_request(self, ticket: str) -> tuple[str, int]:
+        """The next message set for ``ticket`` and how many requests it holds; ("", 0) when nothing is
+        ready. Pending jobs are scanned oldest first, a page at a time, until ``batch_size`` requests are
+        collected, so a queue of thousands of documents costs no more per round trip than one of fifty."""
+        batch = _Batch(ticket, self.batch_size)
+        with self.queue.transaction() as conn:
+            busy = {r.job_key for r in self.queue.inflight(conn, ticket)}
+            # Stock is read last, once this session's documents are in: the levels then include them.
+            postings_left = conn.execute(
+                "SELECT 1 FROM qbd_jobs WHERE status = 'pending' AND kind != 'inventory' LIMIT 1"
+            ).fetchone()
+            for job in self._scan_pending(conn):
+                if batch.full:
+                    break
+                if job.key in busy or (job.kind == "inventory" and postings_left):
+                    continue
+                solo = bool(job.context.get("solo"))
+                if solo and batch.requests:
+                    continue  # a job suspected of breaking a message set travels alone
+                emitted = self._emit(conn, job)
+                if not batch.fits(emitted):
+                    continue
+                for part, element in emitted:
+                    batch.add(conn, self.queue, job, part, element)
+                if solo and batch.requests:
+                    break
+        if not batch.requests:
+            return "", 0
+        return qbxml.message_set(batch.requests), len(batch.requests)
+
+    @staticmethod
+    def _scan_pending(conn, page: int = 200):
+        last = 0
+        while True:
+            rows = conn.execute(
+                "SELECT * FROM qbd_jobs WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?",
+                (last, page),
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield Job.from_row(row)
+            last = rows[-1]["seq"]
+
+    def _emit(self, conn, job: Job) -> list[tuple[str, etree._Element]]:
+        """The requests ``job`` needs now (none while it waits); a job that cannot be expressed in valid
+        qbXML is failed here instead of being handed to QuickBooks."""
+        try:
+            emitted = self._build(conn, job)
+        except DocumentError as exc:
+            self._fail(conn, job, str(exc), exc.code)
+            return []
+        if emitted and self.validator is not None:
+            problems = self.validator.validate(qbxml.message_set([el for _, el in emitted]))
+            if problems:
+                # Never hand QuickBooks XML its own validator would refuse: it fails the whole message set.
+                self._fail(conn, job, f"{self._label(job)}: qbXML does not validate: {problems[0]}", "xsd")
+                return []
+        return emitted
+
+    def _build(self, conn, job: Job) -> list[tuple[str, etree._Element]]:
+        if job.kind in ("customer", "vendor"):
+            party = codec.loads(job.payload)
+            currency = currency_name(party.currency) if self._multicurrency_on(conn) else None
+            build = self.builder.customer_add if job.kind == "customer" else self.builder.vendor_add
+            return [("add", build("", party, currency))]
+        if job.kind == "item":
+            spec = json.loads(job.payload)
+            if job.stage == "query":
+                return [("query", self.builder.item_query("", [spec["name"]]))]
+            return [("add", self.builder.item_non_inventory_add("", spec["name"], spec.get("description")))]
+        if job.kind == "inventory":
+            iterator_id = job.context.get("iterator_id")
+            return [("page", self.builder.item_inventory_query("", iterator_id=iterator_id))]
+        return self._build_document(conn, job)
+
+    def _build_document(self, conn, job: Job) -> list[tuple[str, etree._Element]]:
+        document = codec.loads(job.payload)
+        if job.stage == "check":
+            return [("dup", self.builder.txn_query("", document))]
+        if job.stage == "deps":
+            if not self._deps_ready(conn, job):
+                return []
+            job.stage = "link" if job.context.get("po_number") else "add"
+            self.queue.save(conn, job)
+        if job.stage == "link":
+            return [("po", self.builder.purchase_order_lines_query("", document.linked_po_number))]
+        links = [qbxml.PoLineLink(*link) for link in job.context.get("po_links", [])]
+        return [("add", self.builder.document_add("", document, links))]
+
+    def _deps_ready(self, conn, job: Job) -> bool:
+        """True when the customer/vendor, items (and a bill's purchase order, if Connex queued it) are done;
+        False while one is pending; a DocumentError naming the dependency when one failed."""
+        deps = []
+        keys = list(job.context.get("deps", []))
+        if keys:
+            marks = ",".join("?" * len(keys))
+            deps = [
+                Job.from_row(r) for r in conn.execute(f"SELECT * FROM qbd_jobs WHERE key IN ({marks})", keys)
+            ]
+        po_number = job.context.get("po_number")
+        if po_number:
+            row = conn.execute(
+                "SELECT * FROM qbd_jobs WHERE kind = 'document' AND doc_kind = 'purchase_order' "
+                "AND doc_number = ? ORDER BY seq DESC LIMIT 1",
+                (po_number,),
+            ).fetchone()
+            if row is not None:  # a purchase order Connex did not queue must already be in QuickBooks
+                deps.append(Job.from_row(row))
+        if any(dep.status == "pending" for dep in deps):
+            return False
+        for dep in deps:
+            if dep.status == "failed":
+                is_po = dep.kind == "document"
+                name = dep.doc_number if is_po else dep.key.split(":", 1)[1]
+                raise DocumentError(
+                    f"{'purchase order' if is_po else dep.kind} {name} failed: {dep.error}",
+                    where=self._where(job, "linked_po_number" if is_po else dep.kind),
+                    code=dep.code,
+                )
+        return True
+
+    @staticmethod
+    def _multicurrency_on(conn) -> bool:
+        """CurrencyRef only when the company has multicurrency on (QuickBooks refuses it otherwise); unknown
+        until a session's HostQuery/PreferencesQuery answer says, in which case Connex sends it."""
+        row = conn.execute("SELECT value FROM qbd_meta WHERE key = 'multicurrency'").fetchone()
+        return row is None or row["value"] == "true"
+
+    # --- receiveResponseXML ---------------------------------------------------------------------------------
+    def handle_response(self, ticket: str, response: str) -> int:
+        """Apply a qbXML response to the jobs of ``ticket``'s requests; return how many requests it
+        answered."""
+        root = parse_text(response)
+        replies = {}
+        for msgs in root.iter("QBXMLMsgsRs"):
+            for rs in msgs:
+                if isinstance(rs.tag, str) and rs.get("requestID") is not None:
+                    replies[rs.get("requestID")] = Reply.from_element(rs)
+        answered = 0
+        with self.queue.transaction() as conn:
+            sent = self.queue.inflight(conn, ticket)
+            per_job: dict[str, dict[str, Reply | None]] = defaultdict(dict)
+            for request in sent:
+                per_job[request.job_key][request.part] = replies.get(request.request_id)
+            self.queue.drop_inflight(conn, [r.request_id for r in sent])
+            for key, parts in per_job.items():
+                row = conn.execute("SELECT * FROM qbd_jobs WHERE key = ?", (key,)).fetchone()
+                if row is None:
+                    continue
+                job = Job.from_row(row)
+                if job.status != "pending":
+                    continue
+                if any(reply is None for reply in parts.values()):
+                    # QuickBooks stopped before these (stopOnError elsewhere): nothing happened, send again.
+                    if job.kind == "document" and job.stage == "add":
+                        job.stage = "check"
+                    self.queue.save(conn, job)
+                    continue
+                answered += len(parts)
+                job.context.pop("solo", None)
+                self._apply(conn, job, parts)  # type: ignore[arg-type]
+        return answered
+
+    def handle_failed_message_set(self, ticket: str, hresult: str, message: str) -> None:
+        """QuickBooks refused the whole message set (empty response, an HRESULT): nothing in it was applied.
+        Each job in it is retried alone; one that still fails alone after MAX_ATTEMPTS is failed with the
+        message, so one bad document never blocks the others."""
+        with self.queue.transaction() as conn:
+            sent = self.queue.inflight(conn, ticket)
+            self.queue.drop_inflight(conn, [r.request_id for r in sent])
+            for key in dict.fromkeys(r.job_key for r in sent):
+                row = conn.execute("SELECT * FROM qbd_jobs WHERE key = ?", (key,)).fetchone()
+                if row is None or row["status"] != "pending":
+                    continue
+                job = Job.from_row(row)
+                job.attempts += 1
+                if job.kind == "document" and job.stage == "add":
+                    job.stage = "check"
+                if job.attempts >= MAX_ATTEMPTS and job.context.get("solo"):
+                    self._fail(conn, job, f"QuickBooks refused the request ({hresult}): {message}", hresult)
+                    continue
+                job.context["solo"] = True
+                self.queue.save(conn, job)
+
+    def _apply(self, conn, job: Job, parts: dict[str, Reply]) -> None:
+        if job.kind in ("customer", "vendor"):
+            reply = parts["add"]
+            request_name = "CustomerAdd" if job.kind == "customer" else "VendorAdd"
+            if reply.status == 0:
+                self._done(conn, job, "posted", _text(reply.rets()[0], "ListID") if reply.rets() else None)
+            elif reply.status == NAME_IN_USE:
+                self._done(conn, job, "exists", job.key.split(":", 1)[1])
+            else:
+                self._retry_or_fail(conn, job, reply, request_name)
+        elif job.kind == "item":
+            self._apply_item(conn, job, parts)
+        elif job.kind == "inventory":
+            self._apply_inventory(conn, job, parts["page"])
+        elif job.stage == "check":
+            self._apply_check(conn, job, parts["dup"])
+        elif job.stage == "link":
+            self._apply_link(conn, job, parts["po"])
+        else:
+            reply = parts["add"]
+            txn = qbxml.TXN_TYPES[job.doc_kind][0]
+            if reply.status == 0:
+                self._done(conn, job, "posted", _text(reply.rets()[0], "TxnID") if reply.rets() else None)
+            else:
+                self._retry_or_fail(conn, job, reply, f"{txn}Add", back_to="check")
+
+    def _apply_item(self, conn, job: Job, parts: dict[str, Reply]) -> None:
+        name = json.loads(job.payload)["name"]
+        if job.stage == "query":
+            reply = parts["query"]
+            if reply.status == 0 and reply.rets():
+                self._done(conn, job, "exists", _text(reply.rets()[0], "ListID"))
+            elif reply.status in (NO_MATCH, NOT_FOUND_WARN, 0):
+                if self.missing_items == "create_non_inventory":
+                    job.stage = "add"
+                    self.queue.save(conn, job)
+                else:
+                    self._fail(
+                        conn, job, f"item {name!r} is not in QuickBooks (missing_items: fail)", "missing_item"
+                    )
+            else:
+                self._retry_or_fail(conn, job, reply, "ItemQuery")
+        else:
+            reply = parts["add"]
+            if reply.status == 0:
+                self._done(conn, job, "posted", _text(reply.rets()[0], "ListID") if reply.rets() else None)
+            elif reply.status == NAME_IN_USE:
+                self._done(conn, job, "exists", name)
+            else:
+                self._retry_or_fail(conn, job, reply, "ItemNonInventoryAdd")
+
+    def _apply_check(self, conn, job: Job, dup: Reply) -> None:
+        """Duplicate check answered: done as ``exists`` when QuickBooks has the document, else wait for the
+        customer/vendor and items (``deps``)."""
+        document = codec.loads(job.payload)
+        txn, limit = qbxml.TXN_TYPES[document.kind]
+        if dup.status not in (0, NO_MATCH):
+            self._retry_or_fail(conn, job, dup, f"{txn}Query")
+            return
+        found = self._matching_txn(dup, document.doc_number, limit)
+        if found is not None:
+            log.info("%s is already in QuickBooks as %s", self._label(job), _text(found, "TxnID"))
+            self._done(conn, job, "exists", _text(found, "TxnID"))
+            return
+        job.stage = "deps"
+        self.queue.save(conn, job)
+
+    def _apply_link(self, conn, job: Job, po_reply: Reply) -> None:
+        """The purchase order a bill settles, with its lines: remember them so each bill line links to one."""
+        document = codec.loads(job.payload)
+        if po_reply.status not in (0, NO_MATCH):
+            self._retry_or_fail(conn, job, po_reply, "PurchaseOrderQuery")
+            return
+        po = self._matching_txn(po_reply, document.linked_po_number, limits.REF_NUMBER)
+        if po is None:
+            message = f"purchase order {document.linked_po_number} is not in QuickBooks"
+            self._fail(conn, job, f"{self._label(job, 'linked_po_number')}: {message}", "missing_po")
+            return
+        txn_id = _text(po, "TxnID")
+        job.context["po_links"] = [
+            [txn_id, _text(line, "TxnLineID"), _text(line, "ItemRef/FullName") or ""]
+            for line in po.findall("PurchaseOrderLineRet")
+            if _text(line, "TxnLineID")
+        ]
+        job.stage = "add"
+        self.queue.save(conn, job)
+
+    @staticmethod
+    def _matching_txn(reply: Reply, number: str, limit: int) -> etree._Element | None:
+        """Connex's duplicate rule: RefNumber equals the first ``limit`` characters and, when the number had
+        to be cut to fit, the Memo carries the full number (two orders can share their first 11
+        characters)."""
+        ref = limits.ref_number(number, limit)
+        full = " ".join(limits.to_latin1(number).split())
+        memo_needed = limits.is_truncated(number, limit)
+        for ret, memo in reply.txns_by_ref().get(ref, []):
+            if not memo_needed or (full in memo and qbxml.memo_mentions(memo, full)):
+                return ret
+        return None
+
+    def _apply_inventory(self, conn, job: Job, reply: Reply) -> None:
+        if reply.status not in (0, NO_MATCH):
+            self._retry_or_fail(conn, job, reply, "ItemInventoryQuery")
+            return
+        rows = []
+        for ret in reply.rets():
+            name = _text(ret, "FullName") or _text(ret, "Name")
+            if name:
+                rows.append((name, _text(ret, "ListID"), _text(ret, "QuantityOnHand") or "0"))
+        self.queue.stage_inventory(conn, rows)
+        try:
+            remaining = int(reply.element.get("iteratorRemainingCount", "0"))
+        except ValueError:
+            remaining = 0
+        if remaining > 0 and reply.element.get("iteratorID"):
+            job.context["iterator_id"] = reply.element.get("iteratorID")
+            self.queue.save(conn, job)
+            return
+        self.queue.publish_inventory(conn)
+        job.context.pop("iterator_id", None)
+        self._done(conn, job, "posted", None)
+
+    # --- outcomes ----------------------------------------------------------------------------------------
+    def _retry_or_fail(
+        self, conn, job: Job, reply: Reply, request_name: str, back_to: str | None = None
+    ) -> None:
+        if reply.status in RETRYABLE and job.attempts + 1 < MAX_ATTEMPTS:
+            job.attempts += 1
+            if back_to:
+                job.stage = back_to
+            self.queue.save(conn, job)
+            return
+        self._fail(conn, job, f"{self._label(job)}: {reply.describe(request_name)}", str(reply.status))
+
+    def _done(self, conn, job: Job, outcome: str, target_id: str | None) -> None:
+        job.status, job.outcome, job.target_id, job.error, job.code = "done", outcome, target_id, None, None
+        self.queue.save(conn, job)
+
+    def _fail(self, conn, job: Job, error: str, code: str | None) -> None:
+        job.status, job.outcome, job.error, job.code = "failed", "failed", error, code
+        log.warning("QuickBooks Desktop: %s", error)
+        self.queue.save(conn, job)
+
+    @staticmethod
+    def _where(job: Job, field: str | None = None) -> DocumentRef:
+        source_id = job.key.split(":", 1)[1] if ":" in job.key else job.key
+        return DocumentRef(job.doc_kind or job.kind, source_id, field, job.doc_number)
+
+    def _label(self, job: Job, field: str | None = None) -> str:
+        if job.kind == "document":
+            return str(self._where(job, field))
+        return f"{job.kind} {job.key.split(':', 1)[-1]}"
+
+    def settle(self) -> None:
+        """Resolve what needs no request: documents whose dependencies have all finished move on (or fail
+        with the dependency's error). Run before reporting progress, so the Web Connector hears 100 exactly
+        when nothing is left to send, instead of asking once more and getting nothing."""
+        with self.queue.transaction() as conn:
+            rows = conn.execute(
+                "SELECT * FROM qbd_jobs WHERE status = 'pending' AND kind = 'document' AND stage = 'deps' "
+                "ORDER BY seq"
+            ).fetchall()
+            for job in (Job.from_row(r) for r in rows):
+                try:
+                    if self._deps_ready(conn, job):
+                        job.stage = "link" if job.context.get("po_number") else "add"
+                        self.queue.save(conn, job)
+                except DocumentError as exc:
+                    self._fail(conn, job, str(exc), exc.code)
+
+    # --- progress ----------------------------------------------------------------------------------------
+    def remaining(self) -> int:
+        with self.queue._connect() as conn:  # noqa: SLF001 - same package
+            return conn.execute("SELECT COUNT(*) FROM qbd_jobs WHERE status = 'pending'").fetchone()[0]
