@@ -1,0 +1,354 @@
+"""The QuickBooks Online target: posts mapped documents through the batch endpoint, once each."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
+
+from connex.connectors import InventoryLevel, TargetConnector
+from connex.documents import Document, Party, PostResult, PurchaseDocument, RefundDocument, SalesDocument
+from connex.errors import ConfigError, ConnexError, DocumentError
+from connex.transport import HttpClient, RetryPolicy
+from connex_quickbooks_online.batch import Create, send_creates
+from connex_quickbooks_online.client import QboClient, make_limiter, quote
+from connex_quickbooks_online.faults import fault_error
+from connex_quickbooks_online.lookups import MISSING_ITEM_POLICIES, ItemPolicy, Lookups
+from connex_quickbooks_online.oauth import TokenManager
+from connex_quickbooks_online.payloads import ENTITY_BY_KIND, Options, PayloadBuilder, carries_marker, where
+
+PRODUCTION_API = "https://quickbooks.api.intuit.com"
+TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+
+_text = {"type": "string", "minLength": 1}
+
+CONFIG_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["client_id", "client_secret", "refresh_token", "realm_id"],
+    "properties": {
+        "client_id": _text,
+        "client_secret": _text,
+        "refresh_token": _text,
+        "realm_id": {"type": ["string", "integer"]},
+        "api_url": {**_text, "default": PRODUCTION_API},
+        "token_url": {**_text, "default": TOKEN_URL},
+        "missing_items": {"enum": list(MISSING_ITEM_POLICIES), "default": "fail"},
+        "income_account": {**_text, "default": "Sales of Product Income"},
+        "expense_account": {**_text, "default": "Cost of Goods Sold"},
+        "asset_account": {**_text, "default": "Inventory Asset"},
+        "deposit_account": {**_text, "description": "omitted: sales receipts go to Undeposited Funds"},
+        "shipping_item": {**_text, "default": "Shipping"},
+        "discount_account": {**_text, "default": "Discounts given"},
+        "rounding_item": {**_text, "default": "Rounding"},
+        "rounding_tolerance": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.05},
+        "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 120, "default": 60},
+    },
+}
+
+
+class QuickBooksOnlineTarget(TargetConnector):
+    name = "quickbooks_online"
+    config_schema = CONFIG_SCHEMA
+    secret_keys = ("client_id", "client_secret", "refresh_token")
+
+    def __init__(
+        self,
+        config,
+        *,
+        state=None,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ):
+        """``retry``, ``clock`` and ``sleep`` exist so tests and the benchmark can run on a scaled clock; the
+        engine builds the connector from ``config`` and ``state`` alone."""
+        super().__init__(config, state=state)
+        missing = [k for k in CONFIG_SCHEMA["required"] if not self.config.get(k)]
+        if missing:
+            raise ConfigError(f"quickbooks_online target: missing {', '.join(missing)}")
+        self.realm = str(self.config["realm_id"])
+        self.http = HttpClient(
+            timeout=float(self.option("timeout")),
+            # Intuit asks for a minute's pause after a 429; a long budget lets a throttled run finish.
+            retry=retry or RetryPolicy(max_attempts=6, base_delay=2.0, max_delay=60.0, time_budget=300.0),
+            limiter=make_limiter(clock=clock, sleep=sleep),
+            sleep=sleep or time.sleep,
+            user_agent="connex-quickbooks-online",
+        )
+        self.tokens = TokenManager(
+            http=self.http,
+            token_url=self.option("token_url"),
+            client_id=self.config["client_id"],
+            client_secret=self.config["client_secret"],
+            refresh_token=self.config["refresh_token"],
+            realm_id=self.realm,
+            state=state,
+            clock=clock or time.monotonic,
+        )
+        self.client = QboClient(
+            api_url=self.option("api_url"), realm_id=self.realm, tokens=self.tokens, http=self.http
+        )
+        self.lookups = Lookups(
+            self.client,
+            self.realm,
+            ItemPolicy(
+                missing=self.option("missing_items"),
+                income_account=self.option("income_account"),
+                expense_account=self.option("expense_account"),
+                asset_account=self.option("asset_account"),
+            ),
+        )
+        self._builder: PayloadBuilder | None = None
+        self._posted: dict[str, str] = {}  # Document.key -> QBO Id, for this connector's life
+        self._purchase_orders: dict[str, dict | None] = {}  # DocNumber (casefolded) -> PurchaseOrder
+
+    def option(self, name: str):
+        return self.config.get(name, CONFIG_SCHEMA["properties"][name].get("default"))
+
+    def close(self) -> None:
+        self.http.close()
+
+    @property
+    def builder(self) -> PayloadBuilder:
+        """Built on first use: the home currency costs one read, and only documents need it."""
+        if self._builder is None:
+            prefs = next(iter(self.client.query("SELECT * FROM Preferences")), {})
+            home = ((prefs.get("CurrencyPrefs") or {}).get("HomeCurrency") or {}).get("value")
+            if not home:
+                raise ConfigError(f"realm {self.realm}: QuickBooks did not report a home currency")
+            options = Options(
+                home_currency=home,
+                shipping_item=self.option("shipping_item"),
+                rounding_item=self.option("rounding_item"),
+                discount_account=self.option("discount_account"),
+                deposit_account=self.config.get("deposit_account"),
+                rounding_tolerance=Decimal(str(self.option("rounding_tolerance"))),
+            )
+            self._builder = PayloadBuilder(self.lookups, options)
+        return self._builder
+
+    # --- names ---------------------------------------------------------------------------------------------
+    def find_or_create_customer(self, customer: Party) -> str:
+        return str(self.lookups.customer(customer, customer.currency)["Id"])
+
+    def find_or_create_vendor(self, vendor: Party) -> str:
+        return str(self.lookups.vendor(vendor, vendor.currency)["Id"])
+
+    def find_or_create_item(self, sku: str, description: str | None = None) -> str:
+        return str(self.lookups.item_for_sku(sku, None, description)["Id"])
+
+    # --- documents -----------------------------------------------------------------------------------------
+    def post_documents(self, documents: list[Document]) -> list[PostResult]:
+        results: list[PostResult | None] = [None] * len(documents)
+        first_seen: dict[str, int] = {}
+        repeats: list[tuple[int, int]] = []  # the same document twice in one call is posted once
+        for index, doc in enumerate(documents):
+            if doc.key in self._posted:
+                results[index] = PostResult(doc.key, "exists", target_id=self._posted[doc.key])
+            elif doc.key in first_seen:
+                repeats.append((index, first_seen[doc.key]))
+            else:
+                first_seen[doc.key] = index
+        todo = list(first_seen.values())
+        try:
+            if todo:
+                self._prefetch([documents[i] for i in todo])
+        except ConfigError:
+            raise
+        except ConnexError as exc:
+            # QuickBooks unreachable past the retry budget before anything was posted: every document fails
+            # for this run with the reason, and the engine retries them next run.
+            return [
+                r or PostResult(d.key, "failed", error=str(exc), code=exc.code)
+                for d, r in zip(documents, results)
+            ]
+        # Batch items cannot see each other, so bills go after the purchase orders they link to.
+        first = [i for i in todo if documents[i].kind != "bill"]
+        bills = [i for i in todo if documents[i].kind == "bill"]
+        self._post_phase(documents, first, results)
+        if bills:
+            self._prefetch_purchase_orders([documents[i] for i in bills])
+            self._post_phase(documents, bills, results)
+        for index, original in repeats:
+            done = results[original]
+            status = "exists" if done.status in ("posted", "exists") else done.status
+            results[index] = PostResult(done.key, status, done.target_id, done.error, done.code)
+        return results
+
+    def _prefetch(self, docs: list[Document]) -> None:
+        """One look-up per kind of name for the whole call instead of one per document."""
+        builder = self.builder
+        customers = [
+            (d.customer, d.currency)
+            for d in docs
+            if isinstance(d, SalesDocument | RefundDocument) and d.customer is not None
+        ]
+        vendors = [(d.vendor, d.currency) for d in docs if isinstance(d, PurchaseDocument) and d.vendor]
+        skus: dict[str, str | None] = {}
+        item_names = {builder.options.shipping_item, builder.options.rounding_item}
+        accounts = {builder.options.discount_account}
+        for doc in docs:
+            for line in doc.lines:
+                if line.kind == "item" and line.sku:
+                    skus.setdefault(line.sku, line.description)
+                elif line.kind == "discount":
+                    accounts.add(line.item_name or builder.options.discount_account)
+                elif line.item_name:
+                    item_names.add(line.item_name)
+            deposit = getattr(doc, "deposit_account", None) or builder.options.deposit_account
+            if isinstance(doc, RefundDocument):
+                deposit = deposit or builder.options.refund_deposit_account
+            if deposit and doc.kind in ("sales_receipt", "refund_receipt"):
+                accounts.add(deposit)
+        self.lookups.ensure_parties(
+            {kind: wanted for kind, wanted in (("Customer", customers), ("Vendor", vendors)) if wanted}
+        )
+        if skus:
+            self.lookups.ensure_items(skus)
+        self.lookups.prefetch("ItemName", item_names)
+        self.lookups.prefetch("Account", accounts)
+
+    def _prefetch_purchase_orders(self, bills: list[Document]) -> None:
+        """Purchase orders posted in earlier runs, found by number in one read (this run's are cached)."""
+        numbers = {
+            d.linked_po_number
+            for d in bills
+            if getattr(d, "linked_po_number", None)
+            and d.linked_po_number.casefold() not in self._purchase_orders
+        }
+        for row in self.client.query_in("PurchaseOrder", "DocNumber", list(numbers)):
+            self._purchase_orders[str(row.get("DocNumber", "")).casefold()] = row
+        for number in numbers:
+            self._purchase_orders.setdefault(number.casefold(), None)
+
+    def _build(self, doc: Document) -> Create:
+        entity, body = self.builder.build(doc)
+        if isinstance(doc, PurchaseDocument) and doc.kind == "bill":
+            self._link_bill(doc, body)
+        return Create(doc.key, entity, body)
+
+    def _link_bill(self, doc: PurchaseDocument, body: dict) -> None:
+        """Link each bill line to the matching purchase-order line (QBO needs the line-level TxnLineId)."""
+        if (doc.status or "").casefold() == "pending":
+            raise DocumentError(
+                "a Pending purchase order gets no bill (nothing was received yet)", where=where(doc, "status")
+            )
+        if not doc.linked_po_number:
+            return
+        po = self._purchase_orders.get(doc.linked_po_number.casefold())
+        if po is None:
+            raise DocumentError(
+                f"purchase order {doc.linked_po_number} not in QuickBooks",
+                where=where(doc, "LinkedTxn"),
+                code="2500",
+            )
+        open_lines = [
+            (str(line.get("Id")), _expense_item(line)) for line in po.get("Line", []) if _expense_item(line)
+        ]
+        linked = 0
+        for line in body["Line"]:
+            item = _expense_item(line)
+            match = next((pair for pair in open_lines if item and pair[1] == item), None)
+            if match:
+                open_lines.remove(match)
+                line["LinkedTxn"] = [
+                    {"TxnId": str(po["Id"]), "TxnType": "PurchaseOrder", "TxnLineId": match[0]}
+                ]
+                linked += 1
+        if not linked:
+            raise DocumentError(
+                f"no bill line matches an item of purchase order {doc.linked_po_number}",
+                where=where(doc, "LinkedTxn"),
+            )
+
+    def _post_phase(self, documents: list[Document], indexes: list[int], results: list) -> None:
+        creates: list[tuple[int, Create]] = []
+        for index in indexes:
+            doc = documents[index]
+            try:
+                creates.append((index, self._build(doc)))
+            except ConfigError:
+                raise
+            except ConnexError as exc:
+                results[index] = PostResult(doc.key, "failed", error=str(exc), code=exc.code)
+        by_key = {c.key: i for i, c in creates}
+        duplicates: list[tuple[int, str]] = []
+        try:
+            for outcomes in send_creates(self.client, self.realm, [c for _, c in creates]):
+                for outcome in outcomes:
+                    index = by_key[outcome.key]
+                    doc = documents[index]
+                    if outcome.created is not None:
+                        self._record(doc, outcome.created)
+                        results[index] = PostResult(doc.key, "posted", target_id=str(outcome.created["Id"]))
+                        continue
+                    fault = outcome.fault
+                    if fault.code == "6140":
+                        duplicates.append((index, outcome.entity))
+                    error = fault_error(fault, endpoint=f"POST batch create {outcome.entity}")
+                    field = "DocNumber" if fault.code == "6140" else fault.element or None
+                    results[index] = PostResult(
+                        doc.key,
+                        "failed",
+                        code=fault.code,
+                        error=str(DocumentError(error.message, where=where(doc, field))),
+                    )
+        except ConfigError:
+            raise
+        except ConnexError as exc:
+            # QuickBooks stayed unreachable past the retry budget: what was not answered is failed for this
+            # run (the deterministic requestid makes the next run's retry safe even if it did arrive).
+            for index, _ in creates:
+                if results[index] is None:
+                    results[index] = PostResult(documents[index].key, "failed", error=str(exc), code=exc.code)
+        self._resolve_duplicates(documents, duplicates, results)
+
+    def _record(self, doc: Document, created: dict) -> None:
+        self._posted[doc.key] = str(created["Id"])
+        if doc.kind == "purchase_order":
+            self._purchase_orders[doc.doc_number.casefold()] = created
+
+    def _resolve_duplicates(self, documents, duplicates: list[tuple[int, str]], results) -> None:
+        """6140 means the number is taken. It is ours ("exists") when the holder carries this document's
+        marker; otherwise another source document owns that number and this one rightly stays failed."""
+        by_entity: dict[str, list[int]] = {}
+        for index, entity in duplicates:
+            by_entity.setdefault(entity, []).append(index)
+        for entity, indexes in by_entity.items():
+            rows = list(self.client.query_in(entity, "DocNumber", [documents[i].doc_number for i in indexes]))
+            for index in indexes:
+                doc = documents[index]
+                holder = next((r for r in rows if carries_marker(r.get("PrivateNote"), doc)), None)
+                if holder is not None:
+                    self._record(doc, holder)
+                    results[index] = PostResult(doc.key, "exists", target_id=str(holder["Id"]))
+
+    def find_posted(self, document: Document) -> PostResult | None:
+        if document.key in self._posted:
+            return PostResult(document.key, "exists", target_id=self._posted[document.key])
+        entity = ENTITY_BY_KIND[document.kind]
+        for row in self.client.query(
+            f"SELECT * FROM {entity} WHERE DocNumber = {quote(document.doc_number)}"
+        ):
+            if carries_marker(row.get("PrivateNote"), document):
+                self._record(document, row)
+                return PostResult(document.key, "exists", target_id=str(row["Id"]))
+        return None
+
+    # --- stock ---------------------------------------------------------------------------------------------
+    def read_inventory(self, skus: Iterable[str] | None = None) -> Iterator[InventoryLevel]:
+        """Quantities are read fresh every time (they move with every sale), never from the look-up cache."""
+        if skus is None:
+            rows = self.client.query("SELECT * FROM Item WHERE Type = 'Inventory'")
+        else:
+            rows = self.client.query_in("Item", "Sku", list(skus))
+        for row in rows:
+            if row.get("Type") == "Inventory" and row.get("Sku"):
+                quantity = int(Decimal(str(row.get("QtyOnHand", 0))))
+                yield InventoryLevel(sku=row["Sku"], quantity_on_hand=quantity, name=row.get("Name"))
+
+
+def _expense_item(line: dict) -> str | None:
+    """The item Id of an item-based expense line (purchase order or bill), None for any other line."""
+    return (line.get("ItemBasedExpenseLineDetail") or {}).get("ItemRef", {}).get("value")

@@ -1,0 +1,238 @@
+"""Customer, vendor, item and account look-ups, cached for the life of the connector.
+
+Intuit meters reads, so names are looked up many at a time (``WHERE DisplayName IN (...)``) before a batch of
+documents is built, absences are cached too (a missing SKU is not asked about again), and whatever has to be
+created is created through the batch endpoint. Names compare case-insensitively, as QuickBooks does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from connex.documents import Party
+from connex.errors import DocumentError, DocumentRef
+from connex_quickbooks_online.batch import Create, send_creates
+from connex_quickbooks_online.client import QboClient
+from connex_quickbooks_online.faults import fault_error
+from connex_quickbooks_online.payloads import clean_display_name, party_body
+
+MISSING_ITEM_POLICIES = ("fail", "create_non_inventory", "create_inventory")
+
+
+@dataclass(frozen=True)
+class ItemPolicy:
+    """What to do about a SKU QuickBooks lacks, and the accounts items created for it use (defaults live in
+    the connector's config schema)."""
+
+    missing: str
+    income_account: str
+    expense_account: str
+    asset_account: str
+
+
+def _key(name: str) -> str:
+    return clean_display_name(name).casefold()
+
+
+def item_name_for(sku: str) -> str:
+    return sku.replace(":", "-")[:100]
+
+
+class Lookups:
+    def __init__(self, client: QboClient, realm: str, policy: ItemPolicy):
+        self.client = client
+        self.realm = realm
+        self.policy = policy
+        # name/sku (casefolded) -> entity row, or None when QuickBooks is known not to have it
+        self.cache: dict[str, dict[str, dict | None]] = {
+            "Customer": {},
+            "Vendor": {},
+            "ItemSku": {},
+            "ItemName": {},
+            "Account": {},
+        }
+        # creations QuickBooks refused, by (kind, key): not retried within the run, reported per document
+        self.failures: dict[tuple[str, str], DocumentError] = {}
+
+    # --- bulk reads ----------------------------------------------------------------------------------------
+    def prefetch(self, kind: str, values: Iterable[str]) -> None:
+        """Load every value not cached yet, many per query; remember the ones QuickBooks lacks."""
+        entity, field = {
+            "Customer": ("Customer", "DisplayName"),
+            "Vendor": ("Vendor", "DisplayName"),
+            "ItemSku": ("Item", "Sku"),
+            "ItemName": ("Item", "Name"),
+            "Account": ("Account", "Name"),
+        }[kind]
+        cache = self.cache[kind]
+        wanted = {}
+        for value in values:
+            clean = clean_display_name(value) if kind in ("Customer", "Vendor") else value
+            if clean.casefold() not in cache:
+                wanted.setdefault(clean.casefold(), clean)
+        for row in self.client.query_in(entity, field, list(wanted.values())):
+            if row.get(field):
+                cache[str(row[field]).casefold()] = row
+        for folded in wanted:
+            cache.setdefault(folded, None)
+
+    # --- parties -------------------------------------------------------------------------------------------
+    def ensure_parties(self, wanted: dict[str, list[tuple[Party, str | None]]]) -> None:
+        """Make sure every (party, currency) exists, ``wanted`` by kind ("Customer", "Vendor"): one IN query
+        per kind for the names, then one batch creating whatever is missing of either kind."""
+        creates: dict[tuple[str, str], Create] = {}
+        for kind, parties in wanted.items():
+            self.prefetch(kind, (p.display_name for p, _ in parties))
+            for party, currency in parties:
+                key = _key(party.display_name)
+                if self.cache[kind].get(key) is None and (kind, key) not in self.failures:
+                    creates.setdefault(
+                        (kind, key),
+                        Create(f"{kind.lower()}:{key}|{currency or ''}", kind, party_body(party, currency)),
+                    )
+        self._create_many(creates)
+
+    def _create_many(self, creates: dict[tuple[str, str], Create]) -> None:
+        """Create through the batch endpoint; remember what was made, and why QuickBooks refused the rest."""
+        if not creates:
+            return
+        by_key = {c.key: kind_and_key for kind_and_key, c in creates.items()}
+        for outcomes in send_creates(self.client, self.realm, list(creates.values())):
+            for outcome in outcomes:
+                kind, name_key = by_key[outcome.key]
+                if outcome.created is not None:
+                    self._remember(kind, name_key, outcome.created)
+                else:
+                    error = fault_error(outcome.fault, endpoint=f"POST batch create {outcome.entity}")
+                    self.failures[(kind, name_key)] = DocumentError(
+                        f"cannot create {outcome.entity.lower()} {name_key!r}: {error.message}",
+                        code=error.code,
+                    )
+
+    def _remember(self, kind: str, key: str, row: dict) -> None:
+        self.cache[kind][key] = row
+        if kind == "ItemSku" and row.get("Name"):
+            self.cache["ItemName"][str(row["Name"]).casefold()] = row
+
+    def _party(self, kind: str, party: Party, currency: str | None, where: DocumentRef | None) -> dict:
+        key = _key(party.display_name)
+        if key not in self.cache[kind] and (kind, key) not in self.failures:
+            self.ensure_parties({kind: [(party, currency)]})
+        if (kind, key) in self.failures:
+            failure = self.failures[(kind, key)]
+            raise DocumentError(failure.message, where=where, code=failure.code)
+        row = self.cache[kind][key]
+        have = (row.get("CurrencyRef") or {}).get("value")
+        if currency and have and have != currency:
+            label = "customer" if kind == "Customer" else "supplier"
+            raise DocumentError(
+                f"{label} {row.get('DisplayName')!r} exists in QuickBooks in {have} but this document is in "
+                f"{currency}; a QuickBooks {label} has one currency, so map {currency} documents to a "
+                f"{label} of their own (e.g. '{row.get('DisplayName')} {currency}')",
+                where=where,
+                code="currency_mismatch",
+            )
+        return row
+
+    def customer(self, party: Party, currency: str | None, where: DocumentRef | None = None) -> dict:
+        return self._party("Customer", party, currency, where)
+
+    def vendor(self, party: Party, currency: str | None, where: DocumentRef | None = None) -> dict:
+        return self._party("Vendor", party, currency, where)
+
+    # --- items ---------------------------------------------------------------------------------------------
+    def ensure_items(self, skus: dict[str, str | None]) -> None:
+        """``skus`` maps SKU -> description; looks them up together and applies the missing-item policy."""
+        self.prefetch("ItemSku", skus)
+        if self.policy.missing == "fail":
+            return
+        missing = {
+            s: d
+            for s, d in skus.items()
+            if self.cache["ItemSku"].get(s.casefold()) is None
+            and ("ItemSku", s.casefold()) not in self.failures
+        }
+        if not missing:
+            return
+        accounts = [self.policy.income_account, self.policy.expense_account]
+        if self.policy.missing == "create_inventory":
+            accounts.append(self.policy.asset_account)
+        self.prefetch("Account", accounts)
+        try:
+            bodies = {s.casefold(): self._item_body(s, d) for s, d in missing.items()}
+        except DocumentError as exc:
+            for sku in missing:
+                self.failures[("ItemSku", sku.casefold())] = exc
+            return
+        self._create_many({("ItemSku", k): Create(f"item:{k}", "Item", body) for k, body in bodies.items()})
+
+    def _item_body(self, sku: str, description: str | None) -> dict:
+        def account(name: str) -> dict:
+            row = self.cache["Account"].get(name.casefold())
+            if row is None:
+                raise DocumentError(
+                    f"account {name!r} (for creating items) not in QuickBooks; fix the connector's account "
+                    "options",
+                    code="account_missing",
+                )
+            return {"value": str(row["Id"]), "name": row["Name"]}
+
+        body = {
+            "Name": item_name_for(sku),
+            "Sku": sku[:100],
+            "IncomeAccountRef": account(self.policy.income_account),
+            "ExpenseAccountRef": account(self.policy.expense_account),
+        }
+        if description:
+            body["Description"] = description[:4000]
+        if self.policy.missing == "create_inventory":
+            body.update(
+                Type="Inventory",
+                TrackQtyOnHand=True,
+                QtyOnHand=0,
+                InvStartDate=dt.date.today().isoformat(),
+                AssetAccountRef=account(self.policy.asset_account),
+            )
+        else:
+            body["Type"] = "NonInventory"
+        return body
+
+    def item_for_sku(
+        self, sku: str, where: DocumentRef | None = None, description: str | None = None
+    ) -> dict:
+        key = sku.casefold()
+        if key not in self.cache["ItemSku"]:
+            self.ensure_items({sku: description})
+        if ("ItemSku", key) in self.failures:
+            failure = self.failures[("ItemSku", key)]
+            raise DocumentError(failure.message, where=where, code=failure.code)
+        row = self.cache["ItemSku"].get(key)
+        if row is None:
+            raise DocumentError(f"item {sku} not in QuickBooks", where=where, code="item_missing")
+        return row
+
+    def item_named(self, name: str, where: DocumentRef | None = None) -> dict:
+        if name.casefold() not in self.cache["ItemName"]:
+            self.prefetch("ItemName", [name])
+        row = self.cache["ItemName"].get(name.casefold())
+        if row is None:
+            raise DocumentError(
+                f"item {name!r} not in QuickBooks (check the connector's item options)",
+                where=where,
+                code="item_missing",
+            )
+        return row
+
+    def account_named(self, name: str, where: DocumentRef | None = None) -> dict:
+        if name.casefold() not in self.cache["Account"]:
+            self.prefetch("Account", [name])
+        row = self.cache["Account"].get(name.casefold())
+        if row is None:
+            raise DocumentError(
+                f"account {name!r} not in QuickBooks (check the connector's account options)",
+                where=where,
+                code="account_missing",
+            )
+        return row

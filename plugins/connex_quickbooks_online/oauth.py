@@ -1,0 +1,132 @@
+"""OAuth 2.0 access tokens for one QuickBooks Online company, with refresh-token rotation that survives
+restarts.
+
+Intuit rotates the refresh token on refresh and refuses the old one afterwards (``invalid_grant``). A
+connector that loses the newest token is locked out until a person reconnects the app, so the new token is
+written to the state store *before* the new access token is used, under the same lock that serialises
+refreshes.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+
+from connex.connectors import KeyValueStore
+from connex.errors import ConfigError, TransientError
+from connex.transport import HttpClient
+
+
+def state_key(realm_id: str) -> str:
+    return f"quickbooks_online:refresh_token:{realm_id}"
+
+
+def access_key(realm_id: str) -> str:
+    return f"quickbooks_online:access_token:{realm_id}"
+
+
+class TokenManager:
+    """Hands out a valid access token, refreshing ahead of expiry and on demand after a 401."""
+
+    #: refresh this long before the access token expires, so a request never leaves with a dying token
+    EARLY_SECONDS = 300.0
+
+    def __init__(
+        self,
+        *,
+        http: HttpClient,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        realm_id: str,
+        state: KeyValueStore | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self._http = http
+        self._token_url = token_url
+        self._auth = (client_id, client_secret)
+        self._realm = realm_id
+        self._state = state
+        self._clock = clock
+        self._lock = threading.Lock()
+        stored = state.get(state_key(realm_id)) if state is not None else None
+        # The config holds only the token the user pasted once; anything stored since is newer.
+        self._refresh_token = stored or refresh_token
+        self._access_token: str | None = None
+        self._expires_at = 0.0
+        self._load_access_token()
+
+    def _load_access_token(self) -> None:
+        """Reuse the access token an earlier process left, while it is still good. Every refresh may rotate the
+        refresh token, and a process killed between Intuit rotating it and the store saving it is locked out;
+        refreshing once an hour instead of once per run makes that window an hourly one, and saves a call."""
+        if self._state is None:
+            return
+        try:
+            saved = json.loads(self._state.get(access_key(self._realm)) or "null")
+        except ValueError:
+            return
+        if not isinstance(saved, dict) or not isinstance(saved.get("token"), str):
+            return
+        remaining = float(saved.get("expires_wall", 0)) - time.time()
+        if remaining > 0:
+            self._access_token = saved["token"]
+            self._expires_at = self._clock() + remaining
+
+    def access_token(self) -> str:
+        with self._lock:
+            if self._access_token is None or self._clock() >= self._expires_at:
+                self._refresh()
+            return self._access_token
+
+    def invalidate(self, token: str) -> None:
+        """Forget ``token`` after the API refused it; a concurrent caller may already have replaced it."""
+        with self._lock:
+            if self._access_token == token:
+                self._access_token = None
+                if self._state is not None:
+                    self._state.put(access_key(self._realm), "null")
+
+    def _refresh(self) -> None:
+        if self._state is not None:
+            # Another process sharing the store may have rotated the token since we read it.
+            self._refresh_token = self._state.get(state_key(self._realm)) or self._refresh_token
+        response = self._http.request(
+            "POST",
+            self._token_url,
+            endpoint="oauth:token",
+            data={"grant_type": "refresh_token", "refresh_token": self._refresh_token},
+            auth=self._auth,
+            headers={"Accept": "application/json"},
+        )
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code != 200:
+            error = body.get("error") or f"HTTP {response.status_code}"
+            description = body.get("error_description") or response.text[:200]
+            if response.status_code in (400, 401):
+                raise ConfigError(
+                    f"{self._token_url}: refresh token refused ({error}: {description}); reconnect the "
+                    f"QuickBooks Online app for realm {self._realm} and set a new refresh_token",
+                    code=str(error),
+                )
+            raise TransientError(f"{self._token_url}: token refresh failed ({error}: {description})")
+        try:
+            access, expires_in = body["access_token"], float(body.get("expires_in", 3600))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TransientError(f"{self._token_url}: malformed token response ({exc})") from exc
+        new_refresh = body.get("refresh_token") or self._refresh_token
+        if self._state is not None and new_refresh != self._refresh_token:
+            self._state.put(state_key(self._realm), new_refresh)
+        self._refresh_token = new_refresh
+        self._access_token = access
+        usable = max(expires_in - min(self.EARLY_SECONDS, expires_in / 10), 0.0)
+        self._expires_at = self._clock() + usable
+        if self._state is not None:
+            saved = {"token": access, "expires_wall": time.time() + usable}
+            self._state.put(access_key(self._realm), json.dumps(saved))

@@ -1,0 +1,198 @@
+"""The simulated company: every entity by type and Id, a seed that looks like a small online retailer, and the
+few derived numbers QuickBooks keeps (Ids, SyncTokens, QtyOnHand)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+
+#: The entities the simulator stores (the JSON wrapper key and the URL's lower-case name).
+ENTITIES = (
+    "Customer",
+    "Vendor",
+    "Employee",
+    "Item",
+    "Account",
+    "SalesReceipt",
+    "Invoice",
+    "PurchaseOrder",
+    "Bill",
+    "RefundReceipt",
+    "CreditMemo",
+    "Preferences",
+    "TaxCode",
+)
+INDEXED_FIELDS = ("DisplayName", "Name", "DocNumber")
+LIST_ENTITIES = ("Customer", "Vendor", "Employee", "Item", "Account", "TaxCode")
+TRANSACTIONS = ("SalesReceipt", "Invoice", "PurchaseOrder", "Bill", "RefundReceipt", "CreditMemo")
+
+SEED_ACCOUNTS = (
+    ("Undeposited Funds", "Other Current Asset", "UndepositedFunds"),
+    ("Checking", "Bank", "Checking"),
+    ("Accounts Receivable (A/R)", "Accounts Receivable", "AccountsReceivable"),
+    ("Accounts Payable (A/P)", "Accounts Payable", "AccountsPayable"),
+    ("Inventory Asset", "Other Current Asset", "Inventory"),
+    ("Sales of Product Income", "Income", "SalesOfProductIncome"),
+    ("Shipping Income", "Income", "OtherPrimaryIncome"),
+    ("Discounts given", "Income", "DiscountsRefundsGiven"),
+    ("Cost of Goods Sold", "Cost of Goods Sold", "SuppliesMaterialsCogs"),
+)
+
+#: SKU, name, item type, unit price, cost, quantity on hand: the catalogue of a small Linnworks shop (the same
+#: SKUs the Linnworks simulator sells, so ``connex demo`` syncs cleanly). The gift set is a bundle whose stock
+#: Linnworks tracks through its parts, so in QuickBooks it is a non-inventory item.
+SEED_PRODUCTS = (
+    ("MUG-BLU-01", "Blue Mug", "Inventory", "12.00", "3.11", 120),
+    ("TEA-EARL-250", "Earl Grey 250g", "Inventory", "18.00", "6.50", 300),
+    ("TSHIRT-M-RED", "T-shirt 红色 (M)", "Inventory", "19.99", "4.28", 80),
+    ("CANDLE-SOY-L", "Soy Candle - Large", "Inventory", "24.50", "7.80", 40),
+    ("SOCKS-3PK", "Wool Socks 3-pack", "Inventory", "14.95", "3.33", 150),
+    ("BOOK-CHAI", "Книга о чае", "Inventory", "9.99", "2.40", 60),
+    ("GIFT-SET-TEA", "Tea Lover's Gift Set", "NonInventory", "39.90", "16.11", None),
+)
+
+
+class Company:
+    def __init__(self, *, home_currency: str = "USD", realm_id: str = "9130350000000001", now=None):
+        self.realm_id = realm_id
+        self.home_currency = home_currency
+        self._now = now or (lambda: dt.datetime.now(dt.UTC))
+        self.lock = threading.RLock()
+        self.entities: dict[str, dict[str, dict]] = {name: {} for name in ENTITIES}
+        # Unique-name look-ups run on every create; an index keeps a 2,000-order sync linear.
+        self._names: dict[tuple[str, str], dict[str, dict]] = {}
+        self._next_id = 1
+        self._seed()
+
+    # --- storage -------------------------------------------------------------------------------------------
+    def new_id(self) -> str:
+        with self.lock:
+            value = self._next_id
+            self._next_id += 1
+            return str(value)
+
+    @property
+    def last_id(self) -> int:
+        return self._next_id - 1
+
+    def timestamp(self) -> str:
+        return self._now().isoformat(timespec="seconds")
+
+    def store(self, entity: str, body: dict) -> dict:
+        """Give ``body`` the fields QuickBooks adds on create and keep it."""
+        with self.lock:
+            body["Id"] = body.get("Id") or self.new_id()
+            body["SyncToken"] = "0"
+            body["domain"] = "QBO"
+            body["sparse"] = False
+            stamp = self.timestamp()
+            body["MetaData"] = {"CreateTime": stamp, "LastUpdatedTime": stamp}
+            self.entities[entity][body["Id"]] = body
+            for field in INDEXED_FIELDS:
+                if body.get(field) is not None:
+                    self._names.setdefault((entity, field), {}).setdefault(str(body[field]).casefold(), body)
+            return body
+
+    def get(self, entity: str, entity_id: str | None) -> dict | None:
+        return self.entities.get(entity, {}).get(str(entity_id)) if entity_id is not None else None
+
+    def all(self, entity: str) -> list[dict]:
+        with self.lock:
+            return list(self.entities[entity].values())
+
+    def by_name(self, entity: str, field: str, name: str) -> dict | None:
+        """The entity whose ``field`` (one of ``INDEXED_FIELDS``) equals ``name``, ignoring case as QBO
+        does."""
+        return self._names.get((entity, field), {}).get(name.casefold())
+
+    def touch(self, entity_row: dict) -> None:
+        """An update: QuickBooks bumps SyncToken and LastUpdatedTime."""
+        entity_row["SyncToken"] = str(int(entity_row.get("SyncToken", "0")) + 1)
+        entity_row["MetaData"]["LastUpdatedTime"] = self.timestamp()
+
+    # --- seed ----------------------------------------------------------------------------------------------
+    def _seed(self) -> None:
+        self.store(
+            "Preferences",
+            {
+                "CurrencyPrefs": {
+                    "MultiCurrencyEnabled": True,
+                    "HomeCurrency": {"value": self.home_currency},
+                },
+                "SalesFormsPrefs": {"CustomTxnNumbers": True},
+            },
+        )
+        accounts = {}
+        for name, account_type, sub_type in SEED_ACCOUNTS:
+            accounts[name] = self.store(
+                "Account",
+                {
+                    "Name": name,
+                    "FullyQualifiedName": name,
+                    "AccountType": account_type,
+                    "AccountSubType": sub_type,
+                    "Active": True,
+                    "CurrencyRef": {"value": self.home_currency},
+                },
+            )
+
+        def ref(name):
+            return {"value": accounts[name]["Id"], "name": name}
+
+        self.store(
+            "Item",
+            {
+                "Name": "Shipping",
+                "FullyQualifiedName": "Shipping",
+                "Type": "Service",
+                "Active": True,
+                "IncomeAccountRef": ref("Shipping Income"),
+            },
+        )
+        self.store(
+            "Item",
+            {
+                "Name": "Rounding",
+                "FullyQualifiedName": "Rounding",
+                "Type": "NonInventory",
+                "Active": True,
+                "IncomeAccountRef": ref("Sales of Product Income"),
+                "ExpenseAccountRef": ref("Cost of Goods Sold"),
+            },
+        )
+        for sku, name, item_type, price, cost, qty in SEED_PRODUCTS:
+            item = {
+                "Name": name,
+                "FullyQualifiedName": name,
+                "Sku": sku,
+                "Type": item_type,
+                "Active": True,
+                "UnitPrice": float(Decimal(price)),
+                "PurchaseCost": float(Decimal(cost)),
+                "IncomeAccountRef": ref("Sales of Product Income"),
+                "ExpenseAccountRef": ref("Cost of Goods Sold"),
+            }
+            if item_type == "Inventory":
+                item.update(
+                    TrackQtyOnHand=True,
+                    QtyOnHand=qty,
+                    InvStartDate="2025-01-01",
+                    AssetAccountRef=ref("Inventory Asset"),
+                )
+            self.store("Item", item)
+        self.store(
+            "Employee",
+            {"DisplayName": "Jane Warehouse", "GivenName": "Jane", "FamilyName": "Warehouse", "Active": True},
+        )
+        self.store(
+            "Customer",
+            {
+                "DisplayName": "Walk-in Customer",
+                "Active": True,
+                "CurrencyRef": {"value": self.home_currency},
+                "Balance": 0,
+            },
+        )
+        for code, name in (("TAX", "Taxable"), ("NON", "Non-taxable")):
+            self.store("TaxCode", {"Id": code, "Name": name, "Active": True, "Taxable": code == "TAX"})

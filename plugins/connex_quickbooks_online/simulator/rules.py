@@ -1,0 +1,461 @@
+"""What QuickBooks Online checks when something is created, and what it derives (totals, stock, PO status).
+
+Every refusal is a ``SimFault`` carrying a real QBO code, message and Detail, so the connector meets the same
+faults it would meet in production.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from connex_quickbooks_online.faults import FAULT_MESSAGES
+from connex_quickbooks_online.schema import entity_violations, field_tree
+from connex_quickbooks_online.simulator.company import Company
+
+DOC_NUMBER_MAX = 21
+DISPLAY_NAME_MAX = 500
+CENT = Decimal("0.01")
+SALES = ("SalesReceipt", "Invoice", "RefundReceipt", "CreditMemo")
+PURCHASES = ("PurchaseOrder", "Bill")
+SALES_DETAILS = (
+    "SalesItemLineDetail",
+    "DiscountLineDetail",
+    "SubTotalLineDetail",
+    "DescriptionOnly",
+    "GroupLineDetail",
+)
+PURCHASE_DETAILS = ("ItemBasedExpenseLineDetail", "AccountBasedExpenseLineDetail")
+TXN_LABEL = {
+    "SalesReceipt": "Sales Receipt",
+    "Invoice": "Invoice",
+    "RefundReceipt": "Refund Receipt",
+    "CreditMemo": "Credit Memo",
+    "PurchaseOrder": "Purchase Order",
+    "Bill": "Bill",
+}
+ITEM_TYPES = ("Inventory", "NonInventory", "Service", "Group", "Category")
+CURRENCY = re.compile(r"^[A-Z]{3}\Z")
+
+
+class SimFault(Exception):
+    def __init__(
+        self,
+        code: str,
+        detail: str = "",
+        element: str = "",
+        *,
+        status: int = 400,
+        fault_type: str = "ValidationFault",
+    ):
+        super().__init__(f"{code} {detail}")
+        self.code, self.detail, self.element, self.status, self.fault_type = (
+            code,
+            detail,
+            element,
+            status,
+            fault_type,
+        )
+
+    def fault(self) -> dict:
+        return {
+            "Error": [
+                {
+                    "Message": FAULT_MESSAGES.get(self.code, "Error"),
+                    "Detail": self.detail or FAULT_MESSAGES.get(self.code, ""),
+                    "code": self.code,
+                    "element": self.element,
+                }
+            ],
+            "type": self.fault_type,
+        }
+
+
+def decimal(value, element: str) -> Decimal:
+    if isinstance(value, bool) or value is None:
+        raise SimFault("2010", f"Property Name:{element} expects a number", element)
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise SimFault("2010", f"Property Name:{element} expects a number, got {value!r}", element) from None
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class Rules:
+    def __init__(self, company: Company):
+        self.company = company
+        field_tree()  # parse Intuit's XSDs now: a missing schema folder fails here, not on a first create
+
+    # --- entry point ---------------------------------------------------------------------------------------
+    def create(self, entity: str, body: dict, *, visible_upto: int | None = None) -> dict:
+        """Validate and store one create. ``visible_upto``: the last Id that existed when the batch started,
+        because a batch item cannot see what earlier items of the same batch created."""
+        if not isinstance(body, dict):
+            raise SimFault("2010", f"Request body for {entity} must be an object")
+        unknown = entity_violations(entity, body)
+        if unknown:
+            field = unknown[0].split(":")[0]
+            raise SimFault(
+                "2010",
+                f'Property Name:Unrecognized field "{field.split(".")[-1]}" (class '
+                f"com.intuit.schema.finance.v3.{entity}), not marked as ignorable",
+                field,
+            )
+        if body.get("Id"):
+            raise SimFault(
+                "5010",
+                f"{entity} Id {body['Id']} given on create: updates need the current SyncToken",
+                f"{entity}.Id",
+            )
+        body = copy.deepcopy(body)
+        self._visible = visible_upto
+        with self.company.lock:
+            if entity in ("Customer", "Vendor", "Employee"):
+                return self._name_entity(entity, body)
+            if entity == "Item":
+                return self._item(body)
+            if entity in SALES or entity in PURCHASES:
+                return self._transaction(entity, body)
+            if entity == "Account":
+                return self._account(body)
+        raise SimFault("2010", f"Create is not supported for {entity}")
+
+    # --- references ----------------------------------------------------------------------------------------
+    def _resolve(self, entity: str, reference, element: str) -> dict:
+        value = reference.get("value") if isinstance(reference, dict) else None
+        row = self.company.get(entity, value)
+        visible = row is not None and (
+            self._visible is None or not str(row["Id"]).isdigit() or int(row["Id"]) <= self._visible
+        )
+        if not visible:
+            raise SimFault(
+                "2500",
+                f"Invalid Reference Id : {entity} assigned to {element} with Id {value} does not exist",
+                element,
+            )
+        if row.get("Active") is False:
+            raise SimFault(
+                "610",
+                f"Object Not Found : Something you're trying to use has been made inactive. "
+                f"Check the fields with accounts, customers, items, vendors or employees. ({element})",
+                element,
+            )
+        return row
+
+    # --- names ---------------------------------------------------------------------------------------------
+    def _name_entity(self, entity: str, body: dict) -> dict:
+        name = body.get("DisplayName")
+        if not name:
+            parts = [body.get(k) for k in ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")]
+            name = " ".join(p for p in parts if p)
+            if not name:
+                raise SimFault(
+                    "2020",
+                    "Required parameter DisplayName or a name part is missing",
+                    f"{entity}.DisplayName",
+                )
+            body["DisplayName"] = name
+        if ":" in name:
+            raise SimFault("2050", "DisplayName cannot contain a colon (:)", f"{entity}.DisplayName")
+        if len(name) > DISPLAY_NAME_MAX:
+            raise SimFault(
+                "2050",
+                f"String length is either shorter or longer than supported by specification. "
+                f"DisplayName:Max:{DISPLAY_NAME_MAX}",
+                f"{entity}.DisplayName",
+            )
+        for other in ("Customer", "Vendor", "Employee"):
+            holder = self.company.by_name(other, "DisplayName", name)
+            if holder is not None:
+                raise SimFault(
+                    "6240",
+                    "The name supplied already exists. : Another customer, vendor or employee is "
+                    f"already using this name. Please use a different name. Id={holder['Id']}",
+                )
+        currency = (body.get("CurrencyRef") or {}).get("value") or self.company.home_currency
+        if not CURRENCY.match(currency):
+            raise SimFault(
+                "2500", f"Invalid Reference Id : Currency {currency} is not valid", f"{entity}.CurrencyRef"
+            )
+        body["CurrencyRef"] = {"value": currency}
+        body.setdefault("Active", True)
+        body["FullyQualifiedName"] = name
+        if entity in ("Customer", "Vendor"):
+            body["Balance"] = 0
+        return self.company.store(entity, body)
+
+    def _account(self, body: dict) -> dict:
+        if not body.get("Name"):
+            raise SimFault("2020", "Required parameter Name is missing", "Account.Name")
+        if self.company.by_name("Account", "Name", body["Name"]):
+            raise SimFault("6240", f"Another account is already using this name: {body['Name']}")
+        body.setdefault("Active", True)
+        return self.company.store("Account", body)
+
+    def _item(self, body: dict) -> dict:
+        name = body.get("Name")
+        if not name:
+            raise SimFault("2020", "Required parameter Name is missing", "Item.Name")
+        if ":" in name or len(name) > 100:
+            raise SimFault(
+                "2050", "Name cannot contain a colon (:) and has at most 100 characters", "Item.Name"
+            )
+        if len(str(body.get("Sku", ""))) > 100:
+            raise SimFault(
+                "2050", "String length is either shorter or longer than supported. Sku:Max:100", "Item.Sku"
+            )
+        if self.company.by_name("Item", "Name", name):
+            raise SimFault(
+                "6240",
+                f"The name supplied already exists. : Another product or service is already "
+                f"using this name: {name}",
+            )
+        item_type = body.get("Type") or "NonInventory"
+        if item_type not in ITEM_TYPES:
+            raise SimFault("2170", f"Invalid Enumeration : {item_type}", "Item.Type")
+        body["Type"] = item_type
+        if item_type != "Category":
+            if not body.get("IncomeAccountRef") and not body.get("ExpenseAccountRef"):
+                raise SimFault(
+                    "2020",
+                    "Required parameter An account is required (IncomeAccountRef)",
+                    "Item.IncomeAccountRef",
+                )
+            for field in ("IncomeAccountRef", "ExpenseAccountRef", "AssetAccountRef"):
+                if body.get(field):
+                    self._resolve("Account", body[field], f"Item.{field}")
+        if item_type == "Inventory":
+            for field in (
+                "TrackQtyOnHand",
+                "QtyOnHand",
+                "InvStartDate",
+                "AssetAccountRef",
+                "ExpenseAccountRef",
+            ):
+                if body.get(field) in (None, ""):
+                    raise SimFault(
+                        "2020",
+                        f"Required param missing, need to supply the required value for the API: "
+                        f"{field} (inventory item)",
+                        f"Item.{field}",
+                    )
+            if body.get("TrackQtyOnHand") is not True:
+                raise SimFault("6000", "Inventory items must track quantity on hand", "Item.TrackQtyOnHand")
+            body["QtyOnHand"] = decimal(body["QtyOnHand"], "Item.QtyOnHand")
+            body["QtyOnHand"] = (
+                int(body["QtyOnHand"])
+                if body["QtyOnHand"] == int(body["QtyOnHand"])
+                else float(body["QtyOnHand"])
+            )
+        body.setdefault("Active", True)
+        body["FullyQualifiedName"] = name
+        return self.company.store("Item", body)
+
+    # --- transactions --------------------------------------------------------------------------------------
+    def _transaction(self, entity: str, body: dict) -> dict:
+        label = TXN_LABEL[entity]
+        number = body.get("DocNumber")
+        if number is not None:
+            if len(str(number)) > DOC_NUMBER_MAX:
+                raise SimFault(
+                    "2050",
+                    "String length is either shorter or longer than supported by specification. "
+                    f"DocNumber:Max:{DOC_NUMBER_MAX}",
+                    f"{entity}.DocNumber",
+                )
+            holder = self.company.by_name(entity, "DocNumber", str(number))
+            if holder is not None:
+                raise SimFault(
+                    "6140",
+                    "Duplicate Document Number Error : You must specify a different number. "
+                    f"This number has already been used. DocNumber={number} is assigned to "
+                    f"TxnType={label} with TxnId={holder['Id']}",
+                )
+        currency = (body.get("CurrencyRef") or {}).get("value")
+        if not currency:
+            raise SimFault(
+                "2020",
+                "Required param missing, need to supply the required value for the API: "
+                "CurrencyRef (multicurrency is on)",
+                f"{entity}.CurrencyRef",
+            )
+        if entity in SALES:
+            if not body.get("CustomerRef") and entity != "SalesReceipt":
+                raise SimFault("2020", "Required parameter CustomerRef is missing", f"{entity}.CustomerRef")
+            party = (
+                self._resolve("Customer", body["CustomerRef"], f"{entity}.CustomerRef")
+                if body.get("CustomerRef")
+                else None
+            )
+        else:
+            if not body.get("VendorRef"):
+                raise SimFault("2020", "Required parameter VendorRef is missing", f"{entity}.VendorRef")
+            party = self._resolve("Vendor", body["VendorRef"], f"{entity}.VendorRef")
+        if party is not None:
+            party_currency = party["CurrencyRef"]["value"]
+            if party_currency != currency:
+                raise SimFault(
+                    "6000",
+                    f"A business validation error has occurred while processing your request: "
+                    f"Business Validation Error: The currency of {party['DisplayName']} ({party_currency}) "
+                    f"doesn't match the transaction currency ({currency})",
+                    f"{entity}.CurrencyRef",
+                )
+        if currency == self.company.home_currency:
+            body["ExchangeRate"] = 1
+        else:
+            # Faithful to QBO: an omitted rate is silently stored as 1.0.
+            rate = decimal(body.get("ExchangeRate", 1), f"{entity}.ExchangeRate")
+            if rate <= 0:
+                raise SimFault("6000", "ExchangeRate must be positive", f"{entity}.ExchangeRate")
+            body["ExchangeRate"] = rate
+        if entity == "RefundReceipt" and not body.get("DepositToAccountRef"):
+            raise SimFault(
+                "2020",
+                "Required param missing, need to supply the required value for the API: DepositToAccountRef",
+                "RefundReceipt.DepositToAccountRef",
+            )
+        if body.get("DepositToAccountRef"):
+            self._resolve("Account", body["DepositToAccountRef"], f"{entity}.DepositToAccountRef")
+        if entity == "PurchaseOrder" and body.get("POStatus", "Open") not in ("Open", "Closed"):
+            raise SimFault("2170", f"Invalid Enumeration : {body['POStatus']}", "PurchaseOrder.POStatus")
+        lines = body.get("Line")
+        if not isinstance(lines, list) or not lines:
+            raise SimFault(
+                "2020",
+                "Required param missing, need to supply the required value for the API: Line",
+                f"{entity}.Line",
+            )
+        allowed = SALES_DETAILS if entity in SALES else PURCHASE_DETAILS
+        total = Decimal(0)
+        movements: list[tuple[dict, Decimal]] = []
+        links: list[tuple[dict, dict]] = []
+        for number_in_doc, line in enumerate(lines, start=1):
+            amount, movement, link = self._line(entity, line, allowed, number_in_doc)
+            total += amount
+            if movement:
+                movements.append(movement)
+            if link:
+                links.append(link)
+        tax = decimal((body.get("TxnTaxDetail") or {}).get("TotalTax", 0), f"{entity}.TxnTaxDetail.TotalTax")
+        total = cents(total + tax)
+        if entity in ("SalesReceipt", "RefundReceipt") and total < 0:
+            raise SimFault(
+                "6000",
+                f"Business Validation Error: Transaction total can not be negative ({total})",
+                f"{entity}.TotalAmt",
+            )
+        body["TotalAmt"] = float(total)
+        if currency != self.company.home_currency:
+            body["HomeTotalAmt"] = float(cents(total * Decimal(str(body["ExchangeRate"]))))
+        if entity == "PurchaseOrder":
+            body.setdefault("POStatus", "Open")
+        if entity in ("Invoice", "Bill"):
+            body["Balance"] = float(total)
+        stored = self.company.store(entity, body)
+        self._apply_stock(entity, movements)
+        self._apply_links(stored, links)
+        return stored
+
+    def _line(self, entity: str, line: dict, allowed: tuple[str, ...], number: int):
+        where = f"{entity}.Line"
+        if not isinstance(line, dict):
+            raise SimFault("2010", "Line must be an object", where)
+        detail_type = line.get("DetailType")
+        if detail_type not in allowed:
+            raise SimFault(
+                "2170", f"Invalid Enumeration : DetailType {detail_type} on {entity}", f"{where}.DetailType"
+            )
+        detail = line.get(detail_type)
+        if detail_type != "DescriptionOnly" and not isinstance(detail, dict):
+            raise SimFault("2020", f"Required param missing: {detail_type}", f"{where}.{detail_type}")
+        if "Amount" not in line and detail_type not in ("DescriptionOnly", "SubTotalLineDetail"):
+            raise SimFault(
+                "2020",
+                "Required param missing, need to supply the required value for the API: Amount",
+                f"{where}.Amount",
+            )
+        amount = cents(decimal(line.get("Amount", 0), f"{where}.Amount"))
+        line["Id"] = str(number)
+        line["LineNum"] = number
+        movement = link = None
+        if detail_type == "DiscountLineDetail":
+            if detail.get("DiscountAccountRef"):
+                self._resolve(
+                    "Account", detail["DiscountAccountRef"], f"{where}.DiscountLineDetail.DiscountAccountRef"
+                )
+            return -abs(amount), None, None
+        if detail_type in ("DescriptionOnly", "SubTotalLineDetail"):
+            return Decimal(0), None, None
+        if detail_type == "AccountBasedExpenseLineDetail":
+            self._resolve(
+                "Account", detail.get("AccountRef"), f"{where}.AccountBasedExpenseLineDetail.AccountRef"
+            )
+            return amount, None, None
+        item = self._resolve("Item", detail.get("ItemRef"), f"{where}.{detail_type}.ItemRef")
+        if item.get("Type") == "Category":
+            raise SimFault(
+                "2500",
+                "Invalid Reference Id : Categories cannot be used in transactions",
+                f"{where}.{detail_type}.ItemRef",
+            )
+        if "TaxCodeRef" in detail:
+            self._resolve("TaxCode", detail["TaxCodeRef"], f"{where}.{detail_type}.TaxCodeRef")
+        qty = decimal(detail.get("Qty", 1), f"{where}.{detail_type}.Qty")
+        if "UnitPrice" in detail:
+            price = decimal(detail["UnitPrice"], f"{where}.{detail_type}.UnitPrice")
+            if cents(qty * price) != amount:
+                raise SimFault(
+                    "6070",
+                    f"Amount is not equal to UnitPrice * Qty. Supplied value:{amount}, computed "
+                    f"{cents(qty * price)} (line {number})",
+                    f"{where}.Amount",
+                )
+        if item.get("Type") == "Inventory":
+            sign = {"SalesReceipt": -1, "Invoice": -1, "RefundReceipt": 1, "CreditMemo": 1, "Bill": 1}.get(
+                entity, 0
+            )
+            if sign:
+                movement = (item, sign * qty)
+        for linked in line.get("LinkedTxn") or []:
+            if linked.get("TxnType") != "PurchaseOrder" or entity != "Bill":
+                continue
+            if not all(linked.get(k) for k in ("TxnId", "TxnType", "TxnLineId")):
+                raise SimFault("2020", "LinkedTxn needs TxnId, TxnType and TxnLineId", f"{where}.LinkedTxn")
+            po = self._resolve("PurchaseOrder", {"value": linked["TxnId"]}, f"{where}.LinkedTxn.TxnId")
+            po_line = next(
+                (pl for pl in po.get("Line", []) if str(pl.get("Id")) == str(linked["TxnLineId"])), None
+            )
+            if po_line is None:
+                raise SimFault(
+                    "2500",
+                    f"Invalid Reference Id : PurchaseOrder {po['Id']} has no line {linked['TxnLineId']}",
+                    f"{where}.LinkedTxn.TxnLineId",
+                )
+            link = (po, po_line)
+        return amount, movement, link
+
+    def _apply_stock(self, entity: str, movements) -> None:
+        for item, change in movements:
+            qty = Decimal(str(item.get("QtyOnHand", 0))) + change
+            item["QtyOnHand"] = int(qty) if qty == int(qty) else float(qty)
+            self.company.touch(item)
+
+    def _apply_links(self, bill: dict, links) -> None:
+        """A linked bill closes the PO lines it receives, and the PO once every line is received."""
+        for po, po_line in links:
+            po_line["Received"] = True
+            po.setdefault("LinkedTxn", [])
+            if not any(lt.get("TxnId") == bill["Id"] for lt in po["LinkedTxn"]):
+                po["LinkedTxn"].append({"TxnId": bill["Id"], "TxnType": "Bill"})
+            if all(
+                pl.get("Received")
+                for pl in po.get("Line", [])
+                if pl.get("DetailType") == "ItemBasedExpenseLineDetail"
+            ):
+                po["POStatus"] = "Closed"
+            self.company.touch(po)
