@@ -50,7 +50,12 @@ class Registry:
         return registry
 
     def rules_schema(self) -> dict:
-        """The shipped rules schema, with a branch for every plugin action and comparison added."""
+        """The shipped rules schema, with a branch for every plugin action and comparison added (built once)."""
+        if getattr(self, "_rules_schema", None) is None:
+            self._rules_schema = self._build_rules_schema()
+        return self._rules_schema
+
+    def _build_rules_schema(self) -> dict:
         schema = copy.deepcopy(lint.load_schema(str(schema_path("rules.schema.json"))))
         known = {b["properties"]["type"]["const"] for b in schema["$defs"]["rule"]["oneOf"]}
         for name, action in self.actions.items():

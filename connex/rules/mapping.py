@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import typing
 from collections.abc import Callable
 from decimal import Decimal
@@ -61,11 +62,16 @@ class FieldFailure(Exception):
         self.message = message
 
 
+@functools.cache
+def _hints(owner: type) -> dict:
+    return typing.get_type_hints(owner, vars(docs))
+
+
 def contract_type(owner: type, name: str) -> str:
     """The value type the document contract declares for ``owner.name``."""
     if name in MONEY_FIELDS:
         return "money"
-    hints = typing.get_type_hints(owner, vars(docs))
+    hints = _hints(owner)
     hint = str(hints.get(name, Any))
     if "Decimal" in hint:
         return "decimal"

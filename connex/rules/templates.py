@@ -143,16 +143,22 @@ def compile_template(
         raise TemplateProblem(
             f"unknown variable '{unknown[0]}'; the variables here are: {', '.join(sorted(allowed))}"
         )
+    # Jinja's own compilation (Python source, then bytecode) is the slow part of loading rules: it is done only
+    # for templates the fast path does not take
     if expression is not None:
+        quick = compile_fast(env, tree, _single_expression(tree)) if fast else None
+        if quick is not None:
+            return CompiledTemplate(source, quick, True)
         try:
             fn = env.compile_expression(expression, undefined_to_none=False)
         except TemplateSyntaxError as exc:
             raise TemplateProblem(f"Jinja syntax error: {exc.message}", exc.lineno) from None
-        quick = compile_fast(env, tree, _single_expression(tree)) if fast else None
-        return CompiledTemplate(source, quick or (lambda ctx: fn(**ctx)), True)
-    template = env.from_string(source)
+        return CompiledTemplate(source, lambda ctx: fn(**ctx), True)
     quick = compile_fast(env, tree, None) if fast else None
-    return CompiledTemplate(source, quick or (lambda ctx: template.render(ctx)), False)
+    if quick is not None:
+        return CompiledTemplate(source, quick, False)
+    template = env.from_string(source)
+    return CompiledTemplate(source, lambda ctx: template.render(ctx), False)
 
 
 __all__ = ["CompiledTemplate", "Missing", "SecurityError", "TemplateProblem", "compile_template", "is_template",

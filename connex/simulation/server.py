@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import threading
 import time
 from collections import Counter, deque
@@ -233,7 +234,7 @@ class SimulatorServer:
         return f"http://{host}:{port}"
 
     def start(self) -> SimulatorServer:
-        self._httpd = ThreadingHTTPServer((self.host, self.port), _make_handler(self))
+        self._httpd = _QuietServer((self.host, self.port), _make_handler(self))
         self._httpd.daemon_threads = True
         # a short poll keeps stop() quick; the default 0.5 s adds up over a test suite
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
@@ -252,6 +253,14 @@ class SimulatorServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # a client that hung up (killed, timed out) is part of what simulators are for, not a server error
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 def _make_handler(sim: SimulatorServer):

@@ -269,6 +269,10 @@ class SqliteStateStore(StateStore):
     def start_run(self, flow: str) -> int:
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
+            # one run of a flow at a time (the daemon never overlaps them): an older 'running' one was killed
+            self.db.execute("UPDATE runs SET status = 'interrupted', message = 'the process stopped mid-run; the "
+                            "next run resolved its documents in flight' WHERE flow = ? AND status = 'running'",
+                            (flow,))
             cur = self.db.execute("INSERT INTO runs (flow, started_at, status) VALUES (?, ?, 'running')",
                                   (flow, now()))
             self.db.execute("COMMIT")

@@ -7,10 +7,7 @@ paging, per-endpoint per-minute limits answered with Linnworks' own 429 body, an
 
 from __future__ import annotations
 
-import contextlib
 import math
-import socket
-import threading
 import uuid
 
 from connex.simulation.server import Request, Response, SimClock, SimulatorServer
@@ -59,26 +56,6 @@ class LinnworksSimulator(LinnworksEndpoints, SimulatorServer):
             self.add_route(method, f"/api/{endpoint}", self._wrap(endpoint, signature, handler), endpoint)
             if method == "GET":  # the v1 getters answer POST too
                 self.add_route("POST", f"/api/{endpoint}", self._wrap(endpoint, signature, handler), endpoint)
-
-    def start(self) -> LinnworksSimulator:
-        super().start()
-        # The base handler writes headers and body in separate sends; with Nagle on, the body waits for the
-        # client's delayed ACK (~40 ms a call on Linux). Real servers flush at once, so do the same.
-        self._httpd.RequestHandlerClass.disable_nagle_algorithm = True
-        return self
-
-    def stop(self) -> None:
-        """Stop without waiting out ``serve_forever``'s half-second poll: connecting wakes the loop, so a test
-        suite that starts a fresh simulator per test does not spend half a second on each teardown."""
-        httpd = self._httpd
-        if httpd is not None:
-            closing = threading.Thread(target=httpd.shutdown, daemon=True)
-            closing.start()
-            while closing.is_alive():
-                with contextlib.suppress(OSError):
-                    socket.create_connection(httpd.server_address[:2], timeout=0.2).close()
-                closing.join(0.02)
-        super().stop()
 
     # --- what connex demo and tests use --------------------------------------------------------------------
     def connector_config(self) -> dict:

@@ -1,0 +1,170 @@
+"""Exactly once under SIGKILL: `connex sync` is killed at many points, resumed, and QuickBooks ends with every
+document exactly once.
+
+Kill points mix two kinds: random moments of the run, and precise ones chosen by the simulators, which kill the
+sync process right before or right after they apply its n-th request, so the dangerous windows (QuickBooks has
+the document, the ledger does not know yet) are hit on purpose rather than by luck. Every cycle adds fresh work
+to the Linnworks account so each run has something to lose.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+
+import pytest
+from connex_linnworks.simulator import LinnworksSimulator
+from connex_quickbooks_online.simulator import QuickBooksOnlineSimulator
+
+from connex.state import open_state
+from tests.conftest import REPO
+
+KILL_POINTS = 50
+
+
+class Killer:
+    """Kills the armed process when a simulator sees its n-th matching request (before or after applying it)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.process: subprocess.Popen | None = None
+        self.plan: tuple[str, str, int] | None = None  # (simulator, "before"|"after", n)
+        self.seen: Counter = Counter()
+        self.fired = False
+
+    def arm(self, process, plan):
+        with self.lock:
+            self.process, self.plan, self.seen, self.fired = process, plan, Counter(), False
+
+    def disarm(self):
+        with self.lock:
+            self.process, self.plan = None, None
+
+    def hook(self, simulator_name: str, original):
+        def dispatch(request):
+            if request.path.startswith("/_sim/") or "oauth2" in request.path:
+                return original(request)  # token refreshes are OAuth's own hazard, not the ledger's
+            self._maybe_kill(simulator_name, "before")
+            response = original(request)
+            self._maybe_kill(simulator_name, "after")
+            return response
+
+        return dispatch
+
+    def _maybe_kill(self, simulator_name: str, moment: str):
+        with self.lock:
+            if self.plan is None or self.fired or self.plan[0] != simulator_name:
+                return
+            if moment == "before":
+                self.seen[simulator_name] += 1
+            if self.plan[1] == moment and self.seen[simulator_name] == self.plan[2]:
+                self.fired = True
+                os.kill(self.process.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def rig(tmp_path):
+    lw = LinnworksSimulator(processed_orders=10, open_orders=0, purchase_orders=4).start()
+    qbo = QuickBooksOnlineSimulator().start()
+    killer = Killer()
+    lw.dispatch = killer.hook("linnworks", lw.dispatch)
+    qbo.dispatch = killer.hook("quickbooks_online", qbo.dispatch)
+    config = {
+        "source": {"plugin": "linnworks", **lw.connector_config()},
+        "target": {"plugin": "quickbooks_online", "missing_items": "create_non_inventory",
+                   **qbo.connector_config()},
+        "sync": {"from_date": "2020-01-01", "purchases": True},
+        "state": "connex.db",
+    }
+    (tmp_path / "connex.yaml").write_text(json.dumps(config))
+    yield tmp_path, lw, qbo, killer
+    qbo.stop()
+    lw.stop()
+
+
+def start_sync(folder, flow):
+    return subprocess.Popen([sys.executable, "-m", "connex", "sync", "--once", "--no-progress", "--flow", flow],
+                            cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def add_work(lw, flow, cycle):
+    if flow == "orders":
+        base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=cycle)
+        for n in range(4):
+            lw.account.add_processed_order(processed_at=base + dt.timedelta(minutes=n))
+    else:
+        for n in range(2):
+            lw.account._seed_po(100 + cycle * 2 + n)
+
+
+def kill_cycles(rig, flow, rng):
+    folder, lw, qbo, killer = rig
+    kinds = Counter()
+    for cycle in range(KILL_POINTS):
+        add_work(lw, flow, cycle)
+        process = start_sync(folder, flow)
+        choice = rng.random()
+        if choice < 0.3:
+            killer.arm(process, None)
+            time.sleep(rng.uniform(0.05, 1.5))
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                kinds["moment"] += 1
+        else:
+            simulator = "quickbooks_online" if choice < 0.8 else "linnworks"
+            plan = (simulator, rng.choice(["before", "after"]), rng.randint(1, 4))
+            killer.arm(process, plan)
+        process.communicate(timeout=120)
+        if killer.fired:
+            kinds[f"{killer.plan[0]}:{killer.plan[1]}"] += 1
+        killer.disarm()
+    return kinds
+
+
+def finish(folder):
+    process = start_sync(folder, "orders")
+    out, err = process.communicate(timeout=180)
+    assert process.returncode in (0, 1), out + err
+    process = start_sync(folder, "purchases")
+    out, err = process.communicate(timeout=180)
+    assert process.returncode in (0, 1), out + err
+
+
+def test_orders_exactly_once_over_fifty_kill_points(rig):
+    folder, lw, qbo, _ = rig
+    kinds = kill_cycles(rig, "orders", random.Random(1729))
+    assert sum(kinds.values()) >= KILL_POINTS * 0.8, kinds  # most cycles were really killed mid-run
+    assert kinds["quickbooks_online:after"] >= 5 and kinds["quickbooks_online:before"] >= 5, kinds
+    finish(folder)
+    expected = {str(o["NumOrderId"]) for _, _, oid in lw.account.processed_index
+                if not (o := lw.account.order(oid))["GeneralInfo"].get("HoldOrCancel")}
+    numbers = Counter(r["DocNumber"] for r in qbo.entities("SalesReceipt"))
+    assert set(numbers) == expected
+    assert [n for n, count in numbers.items() if count > 1] == []
+    state = open_state(folder / "connex.db")
+    assert state.rows(status="in_flight") == []
+    assert state.counts()["orders"].get("posted", 0) + state.counts()["orders"].get("exists", 0) == len(expected)
+
+
+def test_purchases_exactly_once_over_fifty_kill_points(rig):
+    folder, lw, qbo, _ = rig
+    kinds = kill_cycles(rig, "purchases", random.Random(4242))
+    assert sum(kinds.values()) >= KILL_POINTS * 0.8, kinds
+    finish(folder)
+    pos = Counter(r["DocNumber"] for r in qbo.entities("PurchaseOrder"))
+    bills = Counter(r.get("DocNumber") for r in qbo.entities("Bill"))
+    assert [n for n, count in pos.items() if count > 1] == []
+    assert [n for n, count in bills.items() if count > 1] == []
+    headers = [po["PurchaseOrderHeader"] for po in lw.account.purchase_orders.values()]
+    assert set(pos) == {h["ExternalInvoiceNumber"] for h in headers}
+    assert set(bills) == {h["ExternalInvoiceNumber"] for h in headers if h["Status"] != "PENDING"}
+    assert open_state(folder / "connex.db").rows(status="in_flight") == []
