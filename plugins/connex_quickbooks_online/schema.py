@@ -21,11 +21,15 @@ ENTRY_FILE = "IntuitRestServiceDef.xsd"
 
 
 def default_xsd_dir() -> Path:
-    """``CONNEX_QBO_XSD_DIR`` wins; otherwise the shared reference folder next to the checkout."""
+    """``CONNEX_QBO_XSD_DIR`` wins; then the copy shipped in this package (Apache-2.0, see xsd/README.md);
+    then the shared reference folder next to a development checkout."""
     env = os.environ.get("CONNEX_QBO_XSD_DIR")
     if env:
         return Path(env)
     here = Path(__file__).resolve()
+    shipped = here.parent / "xsd"
+    if (shipped / ENTRY_FILE).is_file():
+        return shipped
     for parent in here.parents:
         candidate = parent / ".." / "shared" / "reference" / "qbo-xsd"
         if (candidate / ENTRY_FILE).is_file():
