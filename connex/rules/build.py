@@ -30,19 +30,19 @@ class BuildError(ValueError):
 
 
 @functools.cache
-def _field_names(cls: type) -> frozenset[str]:
-    return frozenset(f.name for f in dataclasses.fields(cls))
+def _plan(cls: type) -> tuple[frozenset[str], dict[str, type]]:
+    """Which keys a dataclass takes, and which of them hold a nested dataclass: decided once per class."""
+    names = frozenset(f.name for f in dataclasses.fields(cls))
+    return names, {name: NESTED_TYPES[name] for name in names if name in NESTED_TYPES}
 
 
 def _construct(cls: type, data: dict):
-    names = _field_names(cls)
-    values = {}
-    for key, value in data.items():
-        if key not in names:
-            continue
-        if key in NESTED_TYPES and isinstance(value, dict):
-            value = _construct(NESTED_TYPES[key], value)
-        values[key] = value
+    names, nested = _plan(cls)
+    values = {key: value for key, value in data.items() if key in names}
+    for key, inner in nested.items():
+        value = values.get(key)
+        if type(value) is dict:
+            values[key] = _construct(inner, value)
     return cls(**values)
 
 

@@ -95,7 +95,22 @@ class FastCompiler:
     _Tuple = _List
 
     # --- access --------------------------------------------------------------------------------------------
+    def _attribute_path(self, node: nodes.Getattr) -> tuple[str, list[str]] | None:
+        """``name.a.b.c`` as (name, [a, b, c]) when no step can be shadowed by a dict attribute."""
+        attrs = []
+        while isinstance(node, nodes.Getattr):
+            if node.attr in DICT_ATTRIBUTES:
+                return None
+            attrs.append(node.attr)
+            node = node.node
+        if not isinstance(node, nodes.Name):
+            return None
+        return node.name, attrs[::-1]
+
     def _Getattr(self, node: nodes.Getattr) -> Fn:
+        path = self._attribute_path(node)
+        if path is not None:
+            return self._walk(*path)
         target, attr, env_getattr = self.compile_expression(node.node), node.attr, self.env.getattr
         if attr in DICT_ATTRIBUTES:  # dict methods shadow keys in Jinja: keep Jinja's answer
             return lambda ctx: env_getattr(target(ctx), attr)
@@ -110,6 +125,28 @@ class FastCompiler:
             return env_getattr(obj, attr)
 
         return get
+
+    def _walk(self, root: str, attrs: list[str]) -> Fn:
+        """One closure for a whole attribute path, each step exactly as ``_Getattr`` would take it: the hot case
+        of every mapping (``order.CustomerInfo.BillingAddress.Town``), without a call per step."""
+        undefined, env_getattr, steps = self.undefined, self.env.getattr, tuple(attrs)
+
+        def walk(ctx: dict):
+            try:
+                obj = ctx[root]
+            except KeyError:
+                return undefined(name=root)
+            for attr in steps:
+                if type(obj) is dict:
+                    try:
+                        obj = obj[attr]
+                        continue
+                    except KeyError:
+                        pass
+                obj = env_getattr(obj, attr)
+            return obj
+
+        return walk
 
     def _Getitem(self, node: nodes.Getitem) -> Fn:
         if not isinstance(node.arg, nodes.Const):
