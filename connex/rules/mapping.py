@@ -193,6 +193,16 @@ class ValueSpec:
         if raw_fn is None:
             return lambda context, currency: finish(constant, currency)
 
+        def failure(exc: Exception) -> FieldFailure:
+            """Why the template could not give this field a value, for the document's error."""
+            if isinstance(exc, (Missing, UndefinedError)):
+                message = exc.message if isinstance(exc, UndefinedError) else str(exc)
+                return FieldFailure(name, f"{message or 'undefined value'} (in {source})")
+            if isinstance(exc, SecurityError):
+                return FieldFailure(name, f"refused by the template sandbox: {exc}")
+            # a filter or an operator failing on odd data fails this document only
+            return FieldFailure(name, f"{type(exc).__name__}: {exc} (in {source})")
+
         def run(context: dict, currency: str | None) -> Any:
             try:
                 raw = raw_fn(context)
@@ -200,13 +210,10 @@ class ValueSpec:
                     raise Missing(undefined_hint(raw))
             except (Missing, UndefinedError) as exc:
                 if not has_default:
-                    message = exc.message if isinstance(exc, UndefinedError) else str(exc)
-                    raise FieldFailure(name, f"{message or 'undefined value'} (in {source})") from None
+                    raise failure(exc) from None
                 raw = default
-            except SecurityError as exc:
-                raise FieldFailure(name, f"refused by the template sandbox: {exc}") from None
-            except Exception as exc:  # a filter or an operator failing on odd data fails this document only
-                raise FieldFailure(name, f"{type(exc).__name__}: {exc} (in {source})") from None
+            except Exception as exc:
+                raise failure(exc) from None
             return finish(raw, currency)
 
         if not has_default and max_length is None:
@@ -216,13 +223,8 @@ class ValueSpec:
                     raw = raw_fn(context)
                     if isinstance(raw, Undefined):
                         raise Missing(undefined_hint(raw))
-                except (Missing, UndefinedError) as exc:
-                    message = exc.message if isinstance(exc, UndefinedError) else str(exc)
-                    raise FieldFailure(name, f"{message or 'undefined value'} (in {source})") from None
-                except SecurityError as exc:
-                    raise FieldFailure(name, f"refused by the template sandbox: {exc}") from None
-                except Exception as exc:  # a filter or an operator failing on odd data fails this document only
-                    raise FieldFailure(name, f"{type(exc).__name__}: {exc} (in {source})") from None
+                except Exception as exc:
+                    raise failure(exc) from None
                 if raw is None or (raw == "" and convert is not _as_string):
                     return None
                 try:

@@ -308,10 +308,17 @@ class QbxmlBuilder:
         return rq
 
     def _sales_lines(
-        self, add: etree._Element, tag: str, document: Document, default_tax: str | None
+        self,
+        add: etree._Element,
+        tag: str,
+        document: Document,
+        default_tax: str | None,
+        *,
+        inventory_site: bool = True,
     ) -> None:
+        """Item lines in schema order; purchase order lines are the same but for the inventory site."""
         if not document.lines:
-            raise DocumentError("document has no lines", where=_where(document, "lines"))
+            raise DocumentError(f"{document.kind.replace('_', ' ')} has no lines", where=_where(document, "lines"))
         for index, line in enumerate(document.lines):
             node = etree.SubElement(add, tag)
             _ref(node, "ItemRef", self.line_item(document, index, line))
@@ -323,7 +330,8 @@ class QbxmlBuilder:
             _sub(node, "Amount", limits.amount(line.amount))
             if line.tax_amount:
                 _sub(node, "TaxAmount", limits.amount(line.tax_amount))
-            _ref(node, "InventorySiteRef", line.inventory_site, 31)
+            if inventory_site:
+                _ref(node, "InventorySiteRef", line.inventory_site, 31)
             _ref(node, "SalesTaxCodeRef", line.tax_code or default_tax, limits.TAX_CODE)
 
     def purchase_order_add(self, request_id: str, document: PurchaseDocument) -> etree._Element:
@@ -336,20 +344,7 @@ class QbxmlBuilder:
         _sub(add, "ExpectedDate", _date(document.due_date))
         _sub(add, "Memo", memo_with_number(document))
         _sub(add, "ExchangeRate", _rate(document.exchange_rate))
-        if not document.lines:
-            raise DocumentError("purchase order has no lines", where=_where(document, "lines"))
-        for index, line in enumerate(document.lines):
-            node = etree.SubElement(add, "PurchaseOrderLineAdd")
-            _ref(node, "ItemRef", self.line_item(document, index, line))
-            _sub(node, "Desc", limits.clip(line.description, limits.DESC))
-            if line.kind == "item":
-                _sub(node, "Quantity", limits.quantity(line.quantity))
-                _sub(node, "Rate", limits.price(line.unit_price))
-            _ref(node, "ClassRef", line.class_name)
-            _sub(node, "Amount", limits.amount(line.amount))
-            if line.tax_amount:
-                _sub(node, "TaxAmount", limits.amount(line.tax_amount))
-            _ref(node, "SalesTaxCodeRef", line.tax_code, limits.TAX_CODE)
+        self._sales_lines(add, "PurchaseOrderLineAdd", document, None, inventory_site=False)
         return rq
 
     def bill_add(
