@@ -30,7 +30,25 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def chosen_command(argv: list[str]) -> str | None:
+    """The command named on the line, found before parsing so only its module is imported (a quick start)."""
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token in ("--config", "-c"):
+            skip = True
+        elif token in COMMANDS:
+            return token
+        elif not token.startswith("-"):
+            return None
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """All commands are listed; only the chosen one's module is imported for its arguments (``argv`` None:
+    every one, for documentation tools)."""
+    chosen = chosen_command(argv) if argv is not None else None
     parser = argparse.ArgumentParser(
         prog="connex",
         description="Keep Linnworks and QuickBooks Online / Desktop in step, driven by YAML rules.",
@@ -42,12 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for name, (module, help_text) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
-        importlib.import_module(f"connex.commands.{module}").add_arguments(command)
+        if argv is None or name == chosen:
+            importlib.import_module(f"connex.commands.{module}").add_arguments(command)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors and 0 on --help
