@@ -175,10 +175,7 @@ class DocumentFlow:
     def _changed(self, doc: Document, row, digest: str, out: list[LedgerEntry]) -> None:
         """The source changed after the document was posted: reported (``on_change``), never posted twice."""
         self.report.counts["changed"] += 1
-        how = self.settings.on_change
-        note = f"source changed after it was posted as {row.target_id}"
-        if how != "report":
-            note += f"; on_change={how} needs target support that {self.target.name} does not offer, so it is reported"
+        note = f"source changed after it was posted as {row.target_id}; not posted again (sync.on_change: report)"
         self.report.changes.append((label(doc), note))
         out.append(LedgerEntry(doc.key, self.flow, doc.kind, doc.source_id, doc.doc_number, digest, "changed",
                                target_id=row.target_id, error=note))
