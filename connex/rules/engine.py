@@ -59,9 +59,6 @@ class RulesEngine:
         self.settings = settings or EngineSettings()
         self._sync_view = dataclasses.asdict(self.settings)
 
-    def mapping_for(self, flow: str):
-        return self.rules.mappings.get(flow)
-
     def map(self, flow: str, record: dict) -> MapResult:
         mapping = self.rules.mappings.get(flow)
         if mapping is None:

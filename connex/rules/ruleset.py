@@ -10,13 +10,12 @@ once any rule is associated with a connection, only the rules associated with th
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from connex.errors import Location
 from connex.rules.actions import Action
-from connex.rules.conditions import Always, Condition, Leaf, LeafTrace
+from connex.rules.conditions import Condition, LeafTrace
 from connex.rules.templates import CompiledTemplate, Missing, SecurityError
 
 
@@ -159,10 +158,4 @@ class RuleSet:
         return trace
 
 
-def compile_value(value: Any, compile_fn: Callable[[str], CompiledTemplate | None]) -> Any:
-    from connex.rules.templates import is_template
-
-    return compile_fn(value) if is_template(value) else value
-
-
-__all__ = ["Always", "Leaf", "Rule", "RuleSet", "RuleTrace", "Write", "compile_value"]
+__all__ = ["Rule", "RuleSet", "RuleTrace", "Write"]

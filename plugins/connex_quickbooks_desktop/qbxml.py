@@ -162,23 +162,22 @@ class QbxmlBuilder:
 
     # --- lists -------------------------------------------------------------------------------------------
     def customer_add(self, request_id: str, party: Party, currency: str | None) -> etree._Element:
-        rq = etree.Element("CustomerAddRq", requestID=request_id)
-        add = etree.SubElement(rq, "CustomerAdd")
-        self._party_fields(add, party, "BillAddress")
-        _address(add, "ShipAddress", party.shipping_address)
-        _sub(add, "Phone", limits.clip(party.phone, limits.PHONE))
-        _sub(add, "Email", limits.clip(party.email, limits.EMAIL))
-        _ref(add, "CurrencyRef", currency, limits.CURRENCY_REF)  # last child of CustomerAdd
-        return rq
+        return self._party_add("Customer", "BillAddress", request_id, party, currency)
 
     def vendor_add(self, request_id: str, party: Party, currency: str | None) -> etree._Element:
-        rq = etree.Element("VendorAddRq", requestID=request_id)
-        add = etree.SubElement(rq, "VendorAdd")
-        self._party_fields(add, party, "VendorAddress")
+        return self._party_add("Vendor", "VendorAddress", request_id, party, currency)
+
+    def _party_add(
+        self, role: str, address_tag: str, request_id: str, party: Party, currency: str | None
+    ) -> etree._Element:
+        """CustomerAdd and VendorAdd share their shape but for the names of the request and the main address."""
+        rq = etree.Element(f"{role}AddRq", requestID=request_id)
+        add = etree.SubElement(rq, f"{role}Add")
+        self._party_fields(add, party, address_tag)
         _address(add, "ShipAddress", party.shipping_address)
         _sub(add, "Phone", limits.clip(party.phone, limits.PHONE))
         _sub(add, "Email", limits.clip(party.email, limits.EMAIL))
-        _ref(add, "CurrencyRef", currency, limits.CURRENCY_REF)
+        _ref(add, "CurrencyRef", currency, limits.CURRENCY_REF)  # the last child of both
         return rq
 
     @staticmethod
