@@ -113,7 +113,8 @@ class DocumentFlow:
         for record, result in zip(records, results):
             key = f"{FLOW_PREFIX[self.flow]}:{result.source_id}"
             if result.error is not None:
-                self.report.fail(f"{FLOW_KIND[self.flow]} {result.number or result.source_id}", reason(result.error))
+                self.report.fail(f"{FLOW_KIND[self.flow]} {result.number or result.source_id}", reason(result.error),
+                                 key)
                 unmapped.append(self._entry(key, result, "failed", error=str(result.error), record=record))
             elif result.skipped is not None:
                 self.report.counts["skipped"] += 1
@@ -177,11 +178,13 @@ class DocumentFlow:
         self.report.counts["changed"] += 1
         note = f"source changed after it was posted as {row.target_id}; not posted again (sync.on_change: report)"
         self.report.changes.append((label(doc), note))
+        log.warning("%s: %s", label(doc), note,
+                    extra={"run_id": self.report.run_id, "flow": self.flow, "document": doc.key, "status": "changed"})
         out.append(LedgerEntry(doc.key, self.flow, doc.kind, doc.source_id, doc.doc_number, digest, "changed",
                                target_id=row.target_id, error=note))
 
     def _failed(self, doc: Document, reason: str, records: dict, digests: dict) -> None:
-        self.report.fail(label(doc), reason)
+        self.report.fail(label(doc), reason, doc.key)
         self.state.record([LedgerEntry(doc.key, self.flow, doc.kind, doc.source_id, doc.doc_number,
                                        digests.get(doc.key), "failed", error=reason,
                                        record=records.get(doc.key))], self.report.run_id)
@@ -206,6 +209,9 @@ class DocumentFlow:
             if result.status in ("posted", "exists"):
                 self.report.counts[result.status] += 1
                 self.report.documents[doc.kind] += 1 if result.status == "posted" else 0
+                log.debug("%s %s as %s", label(doc), result.status, result.target_id,
+                          extra={"run_id": self.report.run_id, "flow": self.flow, "document": doc.key,
+                                 "status": result.status})
                 outcomes.append(LedgerEntry(doc.key, self.flow, doc.kind, doc.source_id, doc.doc_number,
                                             digests.get(doc.key), result.status, target_id=result.target_id))
             elif result.status == "queued":
@@ -214,7 +220,7 @@ class DocumentFlow:
                                             digests.get(doc.key), "queued", document=to_record(doc)))
             else:
                 reason = result.error or "the target rejected it"
-                self.report.fail(label(doc), reason)
+                self.report.fail(label(doc), reason, doc.key)
                 outcomes.append(LedgerEntry(doc.key, self.flow, doc.kind, doc.source_id, doc.doc_number,
                                             digests.get(doc.key), "failed", error=reason,
                                             record=records.get(doc.key)))

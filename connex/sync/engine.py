@@ -63,6 +63,7 @@ class SyncEngine:
         report = report or FlowReport(flow)
         if not options.dry_run:
             report.run_id = self.state.start_run(flow)
+        log.info("%s: run %s started", flow, report.run_id, extra={"run_id": report.run_id, "flow": flow})
         runner_cls = InventoryFlow if flow == "inventory" else DocumentFlow
         runner = runner_cls(flow=flow, source=self.source, target=self.target, rules=self.rules, state=self.state,
                             settings=self.config.sync, report=report, options=options, progress=progress)
@@ -77,6 +78,8 @@ class SyncEngine:
         if report.run_id is not None:
             message = report.incomplete or (f"{len(report.failures)} failed" if report.failures else None)
             self.state.finish_run(report.run_id, report.status, dict(report.counts), message)
+        log.info("%s: run %s %s: %s", flow, report.run_id, report.status, dict(report.counts),
+                 extra={"run_id": report.run_id, "flow": flow, "status": report.status})
         if progress:
             progress.done(flow, report.counts)
         return report

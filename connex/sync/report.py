@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+
+log = logging.getLogger("connex.sync")
 
 
 @dataclass
@@ -36,6 +39,8 @@ class FlowReport:
             return "incomplete"
         return "failures" if self.failures else "ok"
 
-    def fail(self, label: str, reason: str) -> None:
+    def fail(self, label: str, reason: str, key: str | None = None) -> None:
         self.counts["failed"] += 1
         self.failures.append((label, reason))
+        log.warning("%s failed: %s", label, reason,
+                    extra={"run_id": self.run_id, "flow": self.flow, "document": key or label, "status": "failed"})

@@ -74,6 +74,8 @@ def test_daemon_runs_two_passes_answers_health_and_stops_on_sigterm(tmp_path):
                 daemon.kill()
         logs = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
         assert any("daemon stopped after" in entry["message"] for entry in logs)
+        runs = [e for e in logs if e.get("run_id") and e.get("flow") == "orders"]
+        assert len({e["run_id"] for e in runs}) >= 2  # each pass's runs are told apart in the log
         assert all(secret not in err for secret in (config["target"]["client_secret"],
                                                       config["source"]["application_secret"]))
         state = open_state(tmp_path / "connex.db")
