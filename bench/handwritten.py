@@ -74,14 +74,13 @@ def map_order(order: dict, document_kind: str = "sales_receipt") -> SalesDocumen
 
     reference = general.get("ReferenceNum")
     memo = f"{source} order {reference}" if source is not None and reference is not None else None
-    conversion = totals.get("ConversionRate")
     document = SalesDocument(
         kind=document_kind,
         source_id=str(order["OrderId"]),
         doc_number=fit(str(order["NumOrderId"]), 21),
         txn_date=to_date(order.get("ProcessedDateTime") or general.get("ReceivedDate")),
         currency=currency,
-        exchange_rate=Decimal(conversion) if conversion not in (None, "") else None,
+        exchange_rate=None,  # the default sync.exchange_rates: quickbooks lets the target use its own rate
         total_tax=round_money(totals["Tax"], currency),
         total=round_money(totals["TotalCharge"], currency),
         memo=_opt(fit(memo, 4000)) if memo else None,

@@ -41,6 +41,7 @@ class SyncSettings:
     inventory: bool = False
     schedule: Schedule | None = None
     on_change: str = "report"
+    exchange_rates: str = "quickbooks"
     connection: str | None = None
 
     @property

@@ -45,12 +45,14 @@ class EngineSettings:
     customer_matching: str = "store_name_currency"
     single_customer_name: str = "Web Store"
     connection: str | None = None
+    exchange_rates: str = "quickbooks"
     rounding_units: int = DEFAULT_ROUNDING_UNITS
 
     @classmethod
     def from_sync(cls, sync) -> EngineSettings:
         return cls(document=sync.document, customer_matching=sync.customer_matching,
-                   single_customer_name=sync.single_customer_name, connection=sync.connection)
+                   single_customer_name=sync.single_customer_name, connection=sync.connection,
+                   exchange_rates=sync.exchange_rates)
 
 
 class RulesEngine:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from connex.documents import Party
 from connex.errors import DocumentError, DocumentRef
@@ -46,6 +47,7 @@ class Lookups:
         self.realm = realm
         self.policy = policy
         # name/sku (casefolded) -> entity row, or None when QuickBooks is known not to have it
+        self._rates: dict[tuple[str, str], Decimal | None] = {}  # (currency, date) -> QuickBooks' rate
         self.cache: dict[str, dict[str, dict | None]] = {
             "Customer": {},
             "Vendor": {},
@@ -224,6 +226,25 @@ class Lookups:
                 code="item_missing",
             )
         return row
+
+    def exchange_rate(self, currency: str, on, where: DocumentRef | None = None) -> Decimal:
+        """QuickBooks' own rate (home-currency units per 1 ``currency``) on the document's date, one read per
+        currency and date per run."""
+        key = (currency.upper(), on.isoformat() if on else "")
+        rates = self._rates
+        if key not in rates:
+            params = {"sourcecurrencycode": key[0], **({"asofdate": key[1]} if key[1] else {})}
+            try:
+                body = self.client.call("GET", "exchangerate", endpoint="read:exchangerate", params=params)
+            except DocumentError as exc:
+                raise DocumentError(f"no QuickBooks exchange rate for {key[0]} on {key[1] or 'today'}: {exc.message}",
+                                    where=where, code="exchange_rate_missing") from None
+            rate = (body.get("ExchangeRate") or {}).get("Rate")
+            rates[key] = Decimal(str(rate)) if rate not in (None, "", 0) else None
+        if rates[key] is None or rates[key] <= 0:
+            raise DocumentError(f"QuickBooks has no usable exchange rate for {key[0]} on {key[1] or 'today'}",
+                                where=where, code="exchange_rate_missing")
+        return rates[key]
 
     def account_named(self, name: str, where: DocumentRef | None = None) -> dict:
         if name.casefold() not in self.cache["Account"]:

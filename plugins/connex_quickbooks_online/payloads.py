@@ -43,6 +43,8 @@ class Refs(Protocol):
 
     def account_named(self, name: str, where: DocumentRef) -> dict: ...
 
+    def exchange_rate(self, currency: str, on, where: DocumentRef) -> Decimal: ...
+
 
 @dataclass(frozen=True)
 class Options:
@@ -158,14 +160,17 @@ class PayloadBuilder:
         if doc.txn_date:
             body["TxnDate"] = doc.txn_date.isoformat()
         if doc.currency != self.options.home_currency:
-            # QBO silently books a foreign document at 1.0 when ExchangeRate is omitted: refuse instead.
-            if doc.exchange_rate is None or doc.exchange_rate <= 0:
+            # QBO silently books a foreign document at 1.0 when ExchangeRate is omitted: the document's own rate,
+            # else QuickBooks' rate for its date; never nothing
+            rate = doc.exchange_rate
+            if rate is not None and rate <= 0:
                 raise DocumentError(
-                    f"{doc.currency} document needs an exchange rate to {self.options.home_currency}; "
-                    "QuickBooks would book it at 1.0",
+                    f"{doc.currency} document has exchange rate {rate}; QuickBooks would book it at 1.0",
                     where=where(doc, "ExchangeRate"),
                 )
-            body["ExchangeRate"] = float(doc.exchange_rate)
+            if rate is None:
+                rate = self.refs.exchange_rate(doc.currency, doc.txn_date, where(doc, "ExchangeRate"))
+            body["ExchangeRate"] = float(rate)
         return body
 
     @staticmethod

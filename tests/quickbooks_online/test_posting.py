@@ -100,7 +100,7 @@ def test_rounded_unit_price_still_balances(sim, target):
 
 def test_document_errors_fail_alone_and_name_the_field(sim, target):
     long_number = sale("X" * 22)
-    no_rate = sale("NR-1", currency="GBP")
+    no_rate = sale("NR-1", currency="JPY")  # QuickBooks has no rate for it either
     no_rate.exchange_rate = None
     fine = sale("OK-1")
     unknown = sale(
@@ -110,9 +110,20 @@ def test_document_errors_fail_alone_and_name_the_field(sim, target):
     results = target.post_documents([long_number, no_rate, fine, unknown])
     assert [r.status for r in results] == ["failed", "failed", "posted", "failed"]
     assert "DocNumber" in results[0].error and "21" in results[0].error
-    assert "ExchangeRate" in results[1].error and "1.0" in results[1].error
+    assert "no QuickBooks exchange rate for JPY" in results[1].error and "NR-1" in results[1].error
     assert "item SKU-X not in QuickBooks" in results[3].error and "UNK-1" in results[3].error
     assert list(by_number(sim, "SalesReceipt")) == ["OK-1"]
+
+
+def test_a_foreign_document_without_a_rate_takes_quickbooks_rate_for_its_date(sim, target):
+    """Never the silent 1.0: with sync.exchange_rates quickbooks (the default) the mapping leaves the rate to
+    QuickBooks, whose rate table is read once per currency and date."""
+    first, second = sale("FX-1", currency="GBP"), sale("FX-2", currency="GBP")
+    first.exchange_rate = second.exchange_rate = None
+    assert [r.status for r in target.post_documents([first, second])] == ["posted", "posted"]
+    receipt = sim.entity("SalesReceipt", DocNumber="FX-1")
+    assert Decimal(str(receipt["ExchangeRate"])) == Decimal("1.2714")
+    assert sim.stats["exchangerate"] == 1
 
 
 def test_customer_in_another_currency_is_a_document_error(sim, target):

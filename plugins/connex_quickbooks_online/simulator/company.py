@@ -57,6 +57,11 @@ class Company:
     def __init__(self, *, home_currency: str = "USD", realm_id: str = "9130350000000001", now=None):
         self.realm_id = realm_id
         self.home_currency = home_currency
+        # home-currency units per 1 unit of each currency, as QuickBooks' own rate table holds them
+        self.exchange_rates: dict[str, Decimal] = {
+            code: rate for code, rate in {"USD": Decimal("1"), "GBP": Decimal("1.2714"), "EUR": Decimal("1.0862"),
+                                          "CAD": Decimal("0.7315"), "AUD": Decimal("0.6590")}.items()
+        } if home_currency == "USD" else {home_currency: Decimal("1")}
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
         self.lock = threading.RLock()
         self.entities: dict[str, dict[str, dict]] = {name: {} for name in ENTITIES}

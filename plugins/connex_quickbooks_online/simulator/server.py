@@ -70,6 +70,7 @@ class QuickBooksOnlineSimulator(SimulatorServer):
         self.add_route("POST", base + r"/batch", self._batch, "batch")
         self.add_route("GET", base + r"/query", self._query, "query")
         self.add_route("POST", base + r"/query", self._query, "query")
+        self.add_route("GET", base + r"/exchangerate", self._exchange_rate, "exchangerate")
         self.add_route("GET", base + r"/(?P<entity>[a-z]+)/(?P<id>[^/]+)", self._read, "read")
         self.add_route("POST", base + r"/(?P<entity>[a-z]+)", self._create, "create")
 
@@ -256,6 +257,19 @@ class QuickBooksOnlineSimulator(SimulatorServer):
             return Response(200, {"QueryResponse": self._run_query(statement), "time": now_text()})
         except SimFault as fault:
             return fault_response(fault)
+
+    def _exchange_rate(self, request: Request) -> Response:
+        """``GET /exchangerate?sourcecurrencycode=GBP&asofdate=YYYY-MM-DD``: QuickBooks' own rate to the home
+        currency (the simulator's table does not vary by date)."""
+        self.stats["reads"] += 1
+        code = (request.arg("sourcecurrencycode") or "").upper()
+        rate = self.company.exchange_rates.get(code)
+        if rate is None:
+            fault = SimFault("610", f"Object Not Found : no exchange rate for currency {code or '(none)'}")
+            return fault_response(fault)
+        body = {"SourceCurrencyCode": code, "TargetCurrencyCode": self.company.home_currency, "Rate": rate,
+                "AsOfDate": request.arg("asofdate") or now_text()[:10]}
+        return Response(200, {"ExchangeRate": plain(body), "time": now_text()})
 
     def _read(self, request: Request) -> Response:
         self.stats["reads"] += 1
