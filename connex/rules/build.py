@@ -74,9 +74,9 @@ def require(document_type: str, data: dict) -> None:
 
 
 def build(document_type: str, data: dict, *, rounding_units: int = DEFAULT_ROUNDING_UNITS):
-    """Build the document for ``document_type`` (sales, purchase, refund, stock) from a mapped dict."""
+    """Build the document for ``document_type`` (sales, purchase, refund, stock) from a mapped dict that has
+    passed ``require`` (the engine checks it before customer matching, which needs the same fields)."""
     cls = DOCUMENT_TYPES[document_type]
-    require(document_type, data)
     if cls is docs.StockLevel:
         return _construct(cls, {k: v for k, v in data.items() if v is not None})
     lines = [_line(line, i) for i, line in enumerate(data.get("lines") or [])]

@@ -137,11 +137,17 @@ class DocumentFlow:
         return LedgerEntry(key, self.flow, FLOW_KIND[self.flow], result.source_id, result.number, status=status,
                            **extra)
 
-    def _plan(self, documents: list[tuple[Document, dict]]) -> None:
+    def _classify(self, documents: list[tuple[Document, dict]]):
+        """Each document with its source record, ledger row, content hash and what the ledger says to do."""
         existing = self.state.lookup(doc.key for doc, _ in documents)
-        for doc, _ in documents:
-            verdict = classify.decide(existing.get(doc.key), classify.content_hash(doc),
-                                      retry_failed=self.options.retry_failed, forced=bool(self.options.order_ids))
+        for doc, record in documents:
+            row, digest = existing.get(doc.key), classify.content_hash(doc)
+            verdict = classify.decide(row, digest, retry_failed=self.options.retry_failed,
+                                      forced=bool(self.options.order_ids))
+            yield doc, record, row, digest, verdict
+
+    def _plan(self, documents: list[tuple[Document, dict]]) -> None:
+        for doc, _, _, _, verdict in self._classify(documents):
             if verdict == classify.POST:
                 party = party_of(doc)
                 who = f" for {party.display_name}" if party else ""
@@ -151,16 +157,11 @@ class DocumentFlow:
                 self.report.counts[verdict] += 1
 
     def post(self, documents: list[tuple[Document, dict]]) -> None:
-        existing = self.state.lookup(doc.key for doc, _ in documents)
         to_post: list[Document] = []
         records: dict[str, dict] = {}
         digests: dict[str, str] = {}
         changed: list[LedgerEntry] = []
-        for doc, record in documents:
-            digest = classify.content_hash(doc)
-            row = existing.get(doc.key)
-            verdict = classify.decide(row, digest, retry_failed=self.options.retry_failed,
-                                      forced=bool(self.options.order_ids))
+        for doc, record, row, digest, verdict in self._classify(documents):
             if verdict == classify.POST:
                 to_post.append(doc)
                 records[doc.key], digests[doc.key] = record, digest
