@@ -92,7 +92,9 @@ class FastCompiler:
         items = [self.compile_expression(i) for i in node.items]
         return lambda ctx: [item(ctx) for item in items]
 
-    _Tuple = _List
+    def _Tuple(self, node: nodes.Tuple) -> Fn:
+        items = [self.compile_expression(i) for i in node.items]
+        return lambda ctx: tuple(item(ctx) for item in items)
 
     # --- access --------------------------------------------------------------------------------------------
     def _attribute_path(self, node: nodes.Getattr) -> tuple[str, list[str]] | None:

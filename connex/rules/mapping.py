@@ -27,7 +27,8 @@ from jinja2 import Undefined, UndefinedError
 
 from connex import documents as docs
 from connex.lint import did_you_mean
-from connex.rules import filters
+from connex.rules import codegen, filters
+from connex.rules.codegen import Deopt
 from connex.rules.money import round_money, round_places, to_decimal
 from connex.rules.templates import (
     CompiledTemplate,
@@ -173,7 +174,7 @@ class ValueSpec:
         convert = COERCERS[self.value_type]
         has_default = default is not _NO_DEFAULT
         template = self.template
-        source = template.source.strip() if template is not None else ""
+        failure = self.failure
         raw_fn = template._fn if template is not None else None
         constant = self.constant
 
@@ -192,16 +193,6 @@ class ValueSpec:
 
         if raw_fn is None:
             return lambda context, currency: finish(constant, currency)
-
-        def failure(exc: Exception) -> FieldFailure:
-            """Why the template could not give this field a value, for the document's error."""
-            if isinstance(exc, (Missing, UndefinedError)):
-                message = exc.message if isinstance(exc, UndefinedError) else str(exc)
-                return FieldFailure(name, f"{message or 'undefined value'} (in {source})")
-            if isinstance(exc, SecurityError):
-                return FieldFailure(name, f"refused by the template sandbox: {exc}")
-            # a filter or an operator failing on odd data fails this document only
-            return FieldFailure(name, f"{type(exc).__name__}: {exc} (in {source})")
 
         def run(context: dict, currency: str | None) -> Any:
             try:
@@ -235,6 +226,17 @@ class ValueSpec:
             return run_required
         return run
 
+    def failure(self, exc: Exception) -> FieldFailure:
+        """Why the template could not give this field a value, for the document's error."""
+        source = self.template.source.strip() if self.template is not None else ""
+        if isinstance(exc, (Missing, UndefinedError)):
+            message = exc.message if isinstance(exc, UndefinedError) else str(exc)
+            return FieldFailure(self.name, f"{message or 'undefined value'} (in {source})")
+        if isinstance(exc, SecurityError):
+            return FieldFailure(self.name, f"refused by the template sandbox: {exc}")
+        # a filter or an operator failing on odd data fails this document only
+        return FieldFailure(self.name, f"{type(exc).__name__}: {exc} (in {source})")
+
 
 @dataclasses.dataclass
 class ObjectSpec:
@@ -262,8 +264,11 @@ class LineGroup:
     alias: str | None
     when: CompiledTemplate | None
     fields: ObjectSpec
+    # the fields as one generated function (codegen.py): (context, item, currency) -> (line, failures)
+    generated: Callable[..., tuple[dict, list[FieldFailure]]] | None = None
 
-    def evaluate(self, context: dict, currency: str | None, errors: list[FieldFailure], start: int) -> list[dict]:
+    def evaluate(self, context: dict, currency: str | None, errors: list[FieldFailure], start: int,
+                 generated: bool = False) -> list[dict]:
         if self.when is not None:
             try:
                 if not self.when(context):
@@ -274,8 +279,9 @@ class LineGroup:
                 errors.append(FieldFailure(f"lines[{start}].when", f"{type(exc).__name__}: {exc} "
                                                                    f"(in {self.when.source.strip()})"))
                 return []
+        line = self._generated_line if generated and self.generated is not None else self._line
         if self.each is None:
-            return [self._line(context, currency, errors, start)]
+            return [line(context, currency, errors, start)]
         try:
             items = self.each(context)
         except Missing:
@@ -288,12 +294,19 @@ class LineGroup:
         if not isinstance(items, (list, tuple)):
             errors.append(FieldFailure(f"lines[{start}]", f"'each' must give a list, got {type(items).__name__}"))
             return []
-        return [self._line({**context, self.alias: item}, currency, errors, start + i, item)
-                for i, item in enumerate(items)]
+        return [line(context, currency, errors, start + i, item) for i, item in enumerate(items)]
 
     def _line(self, context, currency, errors, index, item=None) -> dict:
+        scope = {**context, self.alias: item} if self.each is not None else context
         local: list[FieldFailure] = []
-        line = self.fields.evaluate(context, currency, local)
+        return self._finish_line(self.fields.evaluate(scope, currency, local), local, errors, index, item)
+
+    def _generated_line(self, context, currency, errors, index, item=None) -> dict:
+        line, local = self.generated(context, item, currency)
+        return self._finish_line(line, local, errors, index, item)
+
+    @staticmethod
+    def _finish_line(line: dict, local: list[FieldFailure], errors: list[FieldFailure], index: int, item) -> dict:
         errors.extend(FieldFailure(f"lines[{index}].{f.field}", f.message) for f in local)
         line[SOURCE_ITEM] = item  # the source item behind the line, for line-level rules; removed before building
         return line
@@ -311,6 +324,8 @@ class Mapping:
     aliases: dict[str, str]
     source_file: str
     binds: dict[str, CompiledTemplate] = dataclasses.field(default_factory=dict)
+    # the top-level fields as one generated function (codegen.py): context -> (fields, failures, currency)
+    generated: Callable[[dict], tuple[dict, list[FieldFailure], str | None]] | None = None
 
     def context_for(self, record: dict, extra_context: dict) -> dict:
         """The names templates (and rules) see for ``record``: the record, the globals and the binds."""
@@ -324,6 +339,31 @@ class Mapping:
 
     def evaluate(self, context: dict) -> tuple[dict, list[FieldFailure]]:
         """The mapped document as a plain dict (before rules), and every field that failed."""
+        if self.generated is not None:
+            try:
+                return self._evaluate(context, generated=True)
+            except Deopt:
+                pass  # an object in the context the generated code does not read exactly: the closures do
+        return self._evaluate(context, generated=False)
+
+    def _evaluate(self, context: dict, generated: bool) -> tuple[dict, list[FieldFailure]]:
+        if generated:
+            out, errors, currency = self.generated(context)
+        else:
+            out, errors, currency = self._evaluate_fields(context)
+        lines: list[dict] = []
+        for group in self.lines:
+            lines.extend(group.evaluate(context, currency, errors, len(lines), generated))
+        if self.lines:
+            out["lines"] = lines
+        if self.bill_when is not None:
+            try:
+                out["_bill"] = bool(self.bill_when(context))
+            except Exception as exc:
+                errors.append(FieldFailure("bill.when", f"{type(exc).__name__}: {exc}"))
+        return out, errors
+
+    def _evaluate_fields(self, context: dict) -> tuple[dict, list[FieldFailure], str | None]:
         errors: list[FieldFailure] = []
         # the currency comes first: every money field rounds to its places
         currency = None
@@ -336,17 +376,7 @@ class Mapping:
         out = self.fields.evaluate(context, currency, errors, skip=("currency",))
         if currency_spec is not None:
             out["currency"] = currency
-        lines: list[dict] = []
-        for group in self.lines:
-            lines.extend(group.evaluate(context, currency, errors, len(lines)))
-        if self.lines:
-            out["lines"] = lines
-        if self.bill_when is not None:
-            try:
-                out["_bill"] = bool(self.bill_when(context))
-            except Exception as exc:
-                errors.append(FieldFailure("bill.when", f"{type(exc).__name__}: {exc}"))
-        return out, errors
+        return out, errors, currency
 
 
 class MappingCompiler:
@@ -417,11 +447,12 @@ class MappingCompiler:
             when = self.template(group["when"], allowed, path + ("when",)) if "when" in group else None
             inner_allowed = allowed | ({alias} if alias else set())
             line_fields = self.object("", group.get("fields") or {}, docs.Line, inner_allowed, path + ("fields",))
-            lines.append(LineGroup(each, alias, when, line_fields))
+            lines.append(LineGroup(each, alias, when, line_fields,
+                                   codegen.compile_line_fields(self.env, line_fields, alias, source_file)))
         bill = (data.get("bill") or {}).get("when")
         bill_when = self.template(bill, allowed, ("bill", "when")) if bill else None
         return Mapping(
             name=data.get("name", document), flow=data["flow"], record=record, document=document, fields=fields,
             lines=lines, bill_when=bill_when, aliases=dict(data.get("aliases") or {}), source_file=source_file,
-            binds=binds,
+            binds=binds, generated=codegen.compile_document_fields(self.env, fields, source_file),
         )

@@ -78,6 +78,8 @@ class CompiledTemplate:
     source: str
     _fn: Callable[[dict], Any]
     is_expression: bool
+    # the expression (or, for text, the whole template) the fast path compiled: codegen.py generates from it
+    node: nodes.Node | None = None
 
     def __call__(self, context: dict) -> Any:
         """Evaluate; raise ``Missing`` for undefined values, ``SecurityError`` for sandbox violations."""
@@ -146,9 +148,10 @@ def compile_template(
     # Jinja's own compilation (Python source, then bytecode) is the slow part of loading rules: it is done only
     # for templates the fast path does not take
     if expression is not None:
-        quick = compile_fast(env, tree, _single_expression(tree)) if fast else None
+        node = _single_expression(tree)
+        quick = compile_fast(env, tree, node) if fast else None
         if quick is not None:
-            return CompiledTemplate(source, quick, True)
+            return CompiledTemplate(source, quick, True, node)
         try:
             fn = env.compile_expression(expression, undefined_to_none=False)
         except TemplateSyntaxError as exc:
@@ -156,7 +159,7 @@ def compile_template(
         return CompiledTemplate(source, lambda ctx: fn(**ctx), True)
     quick = compile_fast(env, tree, None) if fast else None
     if quick is not None:
-        return CompiledTemplate(source, quick, False)
+        return CompiledTemplate(source, quick, False, tree)
     template = env.from_string(source)
     return CompiledTemplate(source, lambda ctx: template.render(ctx), False)
 

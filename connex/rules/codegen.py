@@ -1,0 +1,375 @@
+"""One generated Python function per mapping scope: the top-level fields, and the fields of each line group.
+
+The closures of ``fastpath.py`` cost a call per template, per attribute step and per type coercion, and every
+field walks its attribute path from the root again (``order.CustomerInfo.BillingAddress`` a dozen times per
+order). Here the fields of a scope become the straight-line body of one function, compiled at load time:
+
+* every attribute path the scope's templates use is resolved once, prefixes shared, at the top of the function,
+  each step exactly as ``fastpath`` takes it (a plain dict key when it cannot be shadowed by a dict attribute,
+  else the sandbox's own ``getattr``). Reading a path has no effect on data records, so reading it early changes
+  no result; should a step ever raise (an exotic object in the context), the function raises ``Deopt`` and the
+  document is evaluated by the closures, which keep Jinja's exact timing;
+* each expression is Python source mirroring its ``fastpath`` closure node for node, so Jinja's semantics hold
+  (Undefined objects, ``or`` fallbacks, filters called as ``call_filter`` would, tests through ``call_test``);
+  a template the closures do not take, or a node this module does not know, is called as the compiled template;
+* evaluating, coercing, defaulting and truncating a field are inlined with the exact rules of
+  ``ValueSpec`` (see ``mapping.py``), including its error messages.
+
+tests/rules/test_codegen.py checks the generated functions against the closures, and the closures against
+Jinja, on the shipped mappings, realistic and broken records and generated shapes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Undefined, UndefinedError, nodes
+from jinja2.utils import _PassArg
+
+from connex.rules import filters
+from connex.rules.fastpath import DICT_ATTRIBUTES, NotFast
+from connex.rules.money import round_money, round_places, to_decimal
+from connex.rules.templates import CompiledTemplate, Missing, undefined_hint
+
+if TYPE_CHECKING:  # mapping.py imports this module
+    from connex.rules.mapping import ObjectSpec, ValueSpec
+
+
+class Deopt(Exception):
+    """Generated code met something only the closures evaluate with Jinja's exact timing."""
+
+
+_NO_KEY = object()
+_FAILED = object()
+COMPARE_OPERATORS = {"eq": "==", "ne": "!=", "gt": ">", "gteq": ">=", "lt": "<", "lteq": "<=", "in": "in",
+                     "notin": "not in"}
+BINARY_OPERATORS = {nodes.Add: "+", nodes.Sub: "-", nodes.Mul: "*", nodes.Div: "/", nodes.FloorDiv: "//",
+                    nodes.Mod: "%"}
+_LITERAL_TYPES = (str, int, bool, type(None))
+
+
+class Namespace:
+    """The globals of the generated module: helpers under fixed names, and every other object under a fresh one."""
+
+    def __init__(self, env):
+        from connex.rules.mapping import COERCERS, FieldFailure, _text
+
+        self.values: dict[str, Any] = {
+            "_NK": _NO_KEY, "_FAILED": _FAILED, "_Deopt": Deopt, "_Undefined": Undefined, "_Missing": Missing,
+            "_UndefinedError": UndefinedError, "_hint": undefined_hint, "_FF": FieldFailure, "_text": _text,
+            "_fit": filters.fit, "_round_money": round_money, "_round_places": round_places,
+            "_to_decimal": to_decimal, "_getattr": env.getattr, "_getitem": env.getitem,
+            "_attr": _attribute_reader(env.getattr), "_undefined": env.undefined, "_call_test": env.call_test,
+            "_finalize": env.finalize or (lambda value: value),
+            **{f"_as_{name}": fn for name, fn in COERCERS.items()},
+        }
+        self._ids: dict[int, str] = {}
+        self._counter = itertools.count()
+
+    def name_for(self, obj: Any, hint: str = "c") -> str:
+        """A global name bound to ``obj`` (the same object always gets the same name)."""
+        name = self._ids.get(id(obj))
+        if name is None:
+            name = self._ids[id(obj)] = f"_{hint}{next(self._counter)}"
+            self.values[name] = obj
+        return name
+
+    def literal(self, value: Any) -> str:
+        return repr(value) if type(value) in _LITERAL_TYPES else self.name_for(value)
+
+
+class ScopeCompiler:
+    """Source for the fields of one scope. ``local_roots`` names the roots bound to function parameters (a line
+    group's alias); every other root is read from ``ctx``. ``ctx_expr`` is what a template the generator does not
+    take is called with."""
+
+    def __init__(self, env, namespace: Namespace, local_roots: dict[str, str], ctx_expr: str = "ctx"):
+        self.env = env
+        self.ns = namespace
+        self.local_roots = local_roots
+        self.ctx_expr = ctx_expr
+        self.paths: dict[tuple, str] = {}
+        self.path_lines: list[str] = []
+        self.uses_ctx = False
+
+    # --- attribute paths, shared by every template of the scope --------------------------------------------
+    def path(self, root: str, attrs: list[str]) -> str:
+        key: tuple = (root,)
+        var = self.paths.get(key)
+        if var is None:
+            var = self.paths[key] = f"p{len(self.paths)}"
+            if root in self.local_roots:
+                self.path_lines.append(f"{var} = {self.local_roots[root]}")
+            else:
+                self.path_lines.append(f"{var} = ctx.get({root!r}, _NK)")
+                self.path_lines.append(f"if {var} is _NK: {var} = _undefined(name={root!r})")
+        for attr in attrs:
+            key = key + (attr,)
+            known = self.paths.get(key)
+            if known is not None:
+                var = known
+                continue
+            new = self.paths[key] = f"p{len(self.paths)}"
+            if attr in DICT_ATTRIBUTES:  # a dict method shadows the key in Jinja: keep Jinja's answer
+                self.path_lines.append(f"{new} = _getattr({var}, {attr!r})")
+            else:
+                self.path_lines.append(f"{new} = {var}.get({attr!r}, _NK) if type({var}) is dict else _NK")
+                self.path_lines.append(f"if {new} is _NK: {new} = _getattr({var}, {attr!r})")
+            var = new
+        return var
+
+    # --- expressions: each mirrors its fastpath.FastCompiler closure ---------------------------------------
+    def expression(self, node: nodes.Node) -> str:
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            raise NotFast(type(node).__name__)
+        return method(node)
+
+    def _Const(self, node: nodes.Const) -> str:
+        return self.ns.literal(node.value)
+
+    def _Name(self, node: nodes.Name) -> str:
+        return self.path(node.name, [])
+
+    def _Getattr(self, node: nodes.Getattr) -> str:
+        attrs, base = [], node
+        while isinstance(base, nodes.Getattr):
+            attrs.append(base.attr)
+            base = base.node
+        if isinstance(base, nodes.Name):
+            return self.path(base.name, attrs[::-1])
+        target = self.expression(node.node)
+        if node.attr in DICT_ATTRIBUTES:
+            return f"_getattr({target}, {node.attr!r})"
+        return f"_attr({target}, {node.attr!r})"
+
+    def _Getitem(self, node: nodes.Getitem) -> str:
+        if not isinstance(node.arg, nodes.Const):
+            raise NotFast("computed subscript")
+        return f"_getitem({self.expression(node.node)}, {self.ns.literal(node.arg.value)})"
+
+    def _call_args(self, node) -> str:
+        if node.dyn_args is not None or node.dyn_kwargs is not None:
+            raise NotFast("dynamic arguments")
+        parts = [self.expression(a) for a in node.args]
+        parts += [f"{k.key}={self.expression(k.value)}" for k in node.kwargs]
+        return "".join(", " + p for p in parts)
+
+    def _Filter(self, node: nodes.Filter) -> str:
+        func = self.env.filters.get(node.name)
+        pass_arg = _PassArg.from_obj(func) if func is not None else None
+        if func is None or node.node is None or pass_arg in (_PassArg.context, _PassArg.eval_context):
+            raise NotFast(f"filter {node.name}")
+        name = self.ns.name_for(func, "f")
+        first = f"{self.ns.name_for(self.env, 'env')}, " if pass_arg is _PassArg.environment else ""
+        return f"{name}({first}{self.expression(node.node)}{self._call_args(node)})"
+
+    def _Test(self, node: nodes.Test) -> str:
+        func = self.env.tests.get(node.name)
+        if func is None or _PassArg.from_obj(func) in (_PassArg.context, _PassArg.eval_context):
+            raise NotFast(f"test {node.name}")
+        if node.dyn_args is not None or node.dyn_kwargs is not None:
+            raise NotFast("dynamic arguments")
+        args = ", ".join(self.expression(a) for a in node.args)
+        kwargs = ", ".join(f"{k.key!r}: {self.expression(k.value)}" for k in node.kwargs)
+        return f"_call_test({node.name!r}, {self.expression(node.node)}, [{args}], {{{kwargs}}})"
+
+    def _Or(self, node: nodes.Or) -> str:
+        return f"({self.expression(node.left)} or {self.expression(node.right)})"
+
+    def _And(self, node: nodes.And) -> str:
+        return f"({self.expression(node.left)} and {self.expression(node.right)})"
+
+    def _Not(self, node: nodes.Not) -> str:
+        return f"(not {self.expression(node.node)})"
+
+    def _Neg(self, node: nodes.Neg) -> str:
+        return f"(-{self.expression(node.node)})"
+
+    def _Pos(self, node: nodes.Pos) -> str:
+        return f"(+{self.expression(node.node)})"
+
+    def _binary(self, node) -> str:
+        operator = BINARY_OPERATORS[type(node)]
+        return f"({self.expression(node.left)} {operator} {self.expression(node.right)})"
+
+    _Add = _Sub = _Mul = _Div = _FloorDiv = _Mod = _binary
+
+    def _Concat(self, node: nodes.Concat) -> str:
+        return "''.join((" + "".join(f"str({self.expression(n)}), " for n in node.nodes) + "))"
+
+    def _CondExpr(self, node: nodes.CondExpr) -> str:
+        test, then = self.expression(node.test), self.expression(node.expr1)
+        if node.expr2 is None:
+            otherwise = "_undefined(\"the inline if-expression's else is missing\")"
+        else:
+            otherwise = self.expression(node.expr2)
+        return f"({then} if {test} else {otherwise})"
+
+    def _Compare(self, node: nodes.Compare) -> str:
+        parts = [self.expression(node.expr)]
+        for operand in node.ops:
+            if operand.op not in COMPARE_OPERATORS:
+                raise NotFast(f"comparison {operand.op}")
+            parts.append(f"{COMPARE_OPERATORS[operand.op]} {self.expression(operand.expr)}")
+        return "(" + " ".join(parts) + ")"
+
+    def _List(self, node: nodes.List) -> str:
+        return "[" + "".join(f"{self.expression(i)}, " for i in node.items) + "]"
+
+    def _Tuple(self, node: nodes.Tuple) -> str:
+        return "(" + "".join(f"{self.expression(i)}, " for i in node.items) + ")"
+
+    def template(self, template: CompiledTemplate) -> str:
+        """Source giving the template's raw value (as ``template._fn`` would) in this scope."""
+        if template.node is not None:
+            try:
+                if template.is_expression:
+                    return self.expression(template.node)
+                return self._output(template.node)
+            except NotFast:
+                pass
+        self.uses_ctx = True
+        return f"{self.ns.name_for(template._fn, 't')}({self.ctx_expr})"
+
+    def _output(self, tree: nodes.Template) -> str:
+        parts = []
+        for node in tree.body[0].nodes:
+            if isinstance(node, nodes.TemplateData):
+                parts.append(repr(node.data))
+            else:
+                parts.append(f"str(_finalize({self.expression(node)}))")
+        return "''.join((" + "".join(p + ", " for p in parts) + "))"
+
+    # --- fields ----------------------------------------------------------------------------------------------
+    def object_fields(self, spec: ObjectSpec, out: str, skip: tuple = (), depth: int = 0) -> list[str]:
+        from connex.rules.mapping import ObjectSpec
+
+        code: list[str] = []
+        for key, sub in spec.fields.items():
+            if key in skip:
+                continue
+            if isinstance(sub, ObjectSpec):
+                inner = f"o{depth + 1}"
+                code.append(f"{out}[{key!r}] = {inner} = {{}}")
+                code += self.object_fields(sub, inner, depth=depth + 1)
+            else:
+                code += self.value_field(sub, f"{out}[{key!r}]")
+        return code
+
+    def value_field(self, spec: ValueSpec, target: str) -> list[str]:
+        """A field with ``ValueSpec``'s rules: a missing value takes the default or fails the field, a raising
+        template fails the field, a value that cannot be coerced fails it with the coercion's message."""
+        from connex.rules.mapping import _NO_DEFAULT
+
+        has_default = spec.default is not _NO_DEFAULT
+        default = self.ns.literal(spec.default) if has_default else None
+        fail = self.ns.name_for(spec, "spec")
+        code = [f"# {spec.name}"]
+        if spec.template is None:
+            code.append(f"r = {self.ns.literal(spec.constant)}")
+        else:
+            code += ["try:", f"    r = {self.template(spec.template)}"]
+            if has_default:
+                code += [f"    if isinstance(r, _Undefined): r = {default}",
+                         "except (_Missing, _UndefinedError):", f"    r = {default}"]
+            else:
+                code.append("    if isinstance(r, _Undefined): raise _Missing(_hint(r))")
+            code += ["except Exception as e:", f"    errors.append({fail}.failure(e))", "    r = _FAILED",
+                     "if r is not _FAILED:"]
+        body = ["try:"]
+        empty = "r is None" if spec.value_type == "string" else "r is None or r == ''"
+        body.append(f"    v = None if {empty} else {self._coerce(spec, 'r')}")
+        if has_default:
+            fallback = "None" if spec.default is None else self._coerce(spec, default)
+            body.append(f"    if v is None or v == '': v = {fallback}")
+        body += ["except (ValueError, ArithmeticError) as e:", f"    errors.append(_FF({spec.name!r}, str(e)))",
+                 "else:"]
+        if spec.max_length is not None:
+            body.append(f"    if type(v) is str and len(v) > {spec.max_length}: v = _fit(v, {spec.max_length})")
+        body.append(f"    {target} = v")
+        indent = "    " if spec.template is not None else ""
+        return code + [indent + line for line in body]
+
+    def _coerce(self, spec: ValueSpec, value: str) -> str:
+        kind, places = spec.value_type, spec.places
+        if kind == "string":
+            return f"({value} if isinstance({value}, str) else _text({value})).strip()"
+        if kind == "money":
+            return f"_round_money({value}, currency)" if places is None else f"_round_places({value}, {places})"
+        if kind == "decimal":
+            return f"_to_decimal({value})" if places is None else f"_round_places({value}, {places})"
+        if kind == "any":
+            return value
+        return f"_as_{kind}({value}, currency, {places!r})"
+
+    def function(self, name: str, params: str, body: list[str], prologue: list[str], result: str) -> str:
+        lines = [f"def {name}({params}):", "    errors = []", "    out = {}"]
+        lines += ["    " + line for line in prologue]
+        if self.path_lines:  # an exotic object whose attribute raises: the closures take the document
+            lines += ["    try:"] + ["        " + line for line in self.path_lines]
+            lines += ["    except Exception as e:", "        raise _Deopt(str(e)) from e"]
+        lines += ["    " + line for line in body]
+        lines.append(f"    return {result}")
+        return "\n".join(lines) + "\n"
+
+
+def _attribute_reader(env_getattr):
+    """``fastpath``'s step for an attribute of a computed value: a plain dict's key, else the sandbox's getattr."""
+
+    def attr(obj, name):
+        if type(obj) is dict:
+            try:
+                return obj[name]
+            except KeyError:
+                pass
+        return env_getattr(obj, name)
+
+    return attr
+
+
+def _compile(source: str, namespace: Namespace, name: str, filename: str) -> Callable:
+    code = compile(source, filename, "exec")
+    exec(code, namespace.values)  # noqa: S102 - our own generated source, built from validated templates
+    return namespace.values[name]
+
+
+def compile_document_fields(env, spec: ObjectSpec, source_file: str) -> Callable[[dict], tuple]:
+    """``fields(ctx) -> (out, errors, currency)`` for a mapping's top-level fields; the currency first, since
+    every money field rounds to its places."""
+    from connex.rules.mapping import ValueSpec
+
+    namespace = Namespace(env)
+    scope = ScopeCompiler(env, namespace, {})
+    body: list[str] = []
+    currency_spec = spec.fields.get("currency")
+    if isinstance(currency_spec, ValueSpec):
+        body += scope.value_field(currency_spec, "currency")
+    body += scope.object_fields(spec, "out", skip=("currency",))
+    if currency_spec is not None:
+        body.append("out['currency'] = currency")
+    source = scope.function("fields", "ctx", body, ["currency = None"], "out, errors, currency")
+    return _compile(source, namespace, "fields", f"<mapping {source_file}>")
+
+
+def compile_line_fields(env, spec: ObjectSpec, alias: str | None, source_file: str) -> Callable[..., tuple]:
+    """``line(ctx, item, currency) -> (out, errors)`` for one line group's fields, ``alias`` bound to ``item``."""
+    namespace = Namespace(env)
+    local = {alias: "item"} if alias else {}
+    scope = ScopeCompiler(env, namespace, local, ctx_expr="lctx")
+    body = scope.object_fields(spec, "out")
+    prologue = [f"lctx = {{**ctx, {alias!r}: item}}" if alias else "lctx = ctx"] if scope.uses_ctx else []
+    source = scope.function("line", "ctx, item, currency", body, prologue, "out, errors")
+    return _compile(source, namespace, "line", f"<mapping {source_file} line>")
+
+
+def compile_template_function(env, template: CompiledTemplate) -> Callable[[dict], Any]:
+    """``fn(ctx)`` giving the template's raw value through generated code: for tests that hold the generator to
+    the closures and to Jinja template by template."""
+    namespace = Namespace(env)
+    scope = ScopeCompiler(env, namespace, {})
+    expression = scope.template(template)
+    source = scope.function("template", "ctx", [f"value = {expression}"], [], "value")
+    return _compile(source, namespace, "template", "<template>")
