@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Undefined, UndefinedError, nodes
@@ -30,7 +31,7 @@ from jinja2.utils import _PassArg
 
 from connex.rules import filters
 from connex.rules.fastpath import DICT_ATTRIBUTES, NotFast
-from connex.rules.money import round_money, round_places, to_decimal
+from connex.rules.money import QUANTA, places_for, round_money, round_places, to_decimal
 from connex.rules.templates import CompiledTemplate, Missing, undefined_hint
 
 if TYPE_CHECKING:  # mapping.py imports this module
@@ -50,6 +51,11 @@ BINARY_OPERATORS = {nodes.Add: "+", nodes.Sub: "-", nodes.Mul: "*", nodes.Div: "
 _LITERAL_TYPES = (str, int, bool, type(None))
 
 
+# the currency's quantum, as round_money takes it; a currency it cannot take fails there too, in the closures
+QUANTUM = ["try:", "    q = _QUANTA[_places_for(currency)]", "except Exception as e:",
+           "    raise _Deopt(str(e)) from e"]
+
+
 class Namespace:
     """The globals of the generated module: helpers under fixed names, and every other object under a fresh one."""
 
@@ -60,7 +66,8 @@ class Namespace:
             "_NK": _NO_KEY, "_FAILED": _FAILED, "_Deopt": Deopt, "_Undefined": Undefined, "_Missing": Missing,
             "_UndefinedError": UndefinedError, "_hint": undefined_hint, "_FF": FieldFailure, "_text": _text,
             "_fit": filters.fit, "_round_money": round_money, "_round_places": round_places,
-            "_to_decimal": to_decimal, "_getattr": env.getattr, "_getitem": env.getitem,
+            "_to_decimal": to_decimal, "_Decimal": Decimal, "_HALF_UP": ROUND_HALF_UP, "_QUANTA": QUANTA,
+            "_places_for": places_for, "_getattr": env.getattr, "_getitem": env.getitem,
             "_attr": _attribute_reader(env.getattr), "_undefined": env.undefined, "_call_test": env.call_test,
             "_finalize": env.finalize or (lambda value: value),
             **{f"_as_{name}": fn for name, fn in COERCERS.items()},
@@ -92,6 +99,8 @@ class ScopeCompiler:
         self.ctx_expr = ctx_expr
         self.paths: dict[tuple, str] = {}
         self.path_lines: list[str] = []
+        self.is_dict: dict[str, str] = {}  # path variable -> the flag saying it holds a plain dict
+        self.uses_quantum = False  # a money field rounds with q, the quantum of the scope's currency
         self.uses_ctx = False
 
     # --- attribute paths, shared by every template of the scope --------------------------------------------
@@ -115,8 +124,12 @@ class ScopeCompiler:
             if attr in DICT_ATTRIBUTES:  # a dict method shadows the key in Jinja: keep Jinja's answer
                 self.path_lines.append(f"{new} = _getattr({var}, {attr!r})")
             else:
-                self.path_lines.append(f"{new} = {var}.get({attr!r}, _NK) if type({var}) is dict else _NK")
-                self.path_lines.append(f"if {new} is _NK: {new} = _getattr({var}, {attr!r})")
+                flag = self.is_dict.get(var)
+                if flag is None:  # checked once per value, however many of its keys the scope reads
+                    flag = self.is_dict[var] = "d" + var[1:]
+                    self.path_lines.append(f"{flag} = type({var}) is dict")
+                self.path_lines.append(f"{new} = {var}[{attr!r}] if {flag} and {attr!r} in {var} "
+                                       f"else _getattr({var}, {attr!r})")
             var = new
         return var
 
@@ -259,39 +272,74 @@ class ScopeCompiler:
                 code += self.value_field(sub, f"{out}[{key!r}]")
         return code
 
-    def value_field(self, spec: ValueSpec, target: str) -> list[str]:
+    def value_field(self, spec: ValueSpec, target: str, quantum: bool = True) -> list[str]:
         """A field with ``ValueSpec``'s rules: a missing value takes the default or fails the field, a raising
-        template fails the field, a value that cannot be coerced fails it with the coercion's message."""
+        template fails the field, a value that cannot be coerced fails it with the coercion's message.
+
+        A raw value of the exact type the field wants (a ``str`` for text, a ``Decimal`` for money) takes a branch
+        of its own that skips the checks such a value cannot fail; ``quantum`` says whether a money field may use
+        the scope's ``q`` (not the currency field itself, which ``q`` is made from)."""
         from connex.rules.mapping import _NO_DEFAULT
 
         has_default = spec.default is not _NO_DEFAULT
         default = self.ns.literal(spec.default) if has_default else None
-        fail = self.ns.name_for(spec, "spec")
         code = [f"# {spec.name}"]
-        if spec.template is None:
-            code.append(f"r = {self.ns.literal(spec.constant)}")
+        if spec.template is None:  # a literal: never missing; its coercion may depend on the currency
+            return code + [f"r = {self.ns.literal(spec.constant)}"] + self._finish(spec, has_default, default, target)
+        fail = self.ns.name_for(spec, "spec")
+        code += ["try:", f"    r = {self.template(spec.template)}"]
+        if has_default:
+            code += ["except (_Missing, _UndefinedError):", f"    r = {default}"]
+        code += ["except Exception as e:", f"    errors.append({fail}.failure(e))", "    r = _FAILED"]
+        fast = self._exact_type_branch(spec, has_default, default, target, quantum)
+        if fast:
+            code += fast
+        code.append(("elif" if fast else "if") + " r is not _FAILED:")
+        finish = self._finish(spec, has_default, default, target)
+        if has_default:
+            code += [f"    if isinstance(r, _Undefined): r = {default}"] + ["    " + line for line in finish]
         else:
-            code += ["try:", f"    r = {self.template(spec.template)}"]
-            if has_default:
-                code += [f"    if isinstance(r, _Undefined): r = {default}",
-                         "except (_Missing, _UndefinedError):", f"    r = {default}"]
-            else:
-                code.append("    if isinstance(r, _Undefined): raise _Missing(_hint(r))")
-            code += ["except Exception as e:", f"    errors.append({fail}.failure(e))", "    r = _FAILED",
-                     "if r is not _FAILED:"]
-        body = ["try:"]
+            code += ["    if isinstance(r, _Undefined):", f"        errors.append({fail}.failure(_Missing(_hint(r))))",
+                     "    else:"] + ["        " + line for line in finish]
+        return code
+
+    def _finish(self, spec: ValueSpec, has_default: bool, default: str | None, target: str) -> list[str]:
+        """Coerce ``r`` to the field's type, take the default for an empty value, truncate, store in ``target``."""
         empty = "r is None" if spec.value_type == "string" else "r is None or r == ''"
-        body.append(f"    v = None if {empty} else {self._coerce(spec, 'r')}")
+        code = ["try:", f"    v = None if {empty} else {self._coerce(spec, 'r')}"]
         if has_default:
             fallback = "None" if spec.default is None else self._coerce(spec, default)
-            body.append(f"    if v is None or v == '': v = {fallback}")
-        body += ["except (ValueError, ArithmeticError) as e:", f"    errors.append(_FF({spec.name!r}, str(e)))",
-                 "else:"]
-        if spec.max_length is not None:
-            body.append(f"    if type(v) is str and len(v) > {spec.max_length}: v = _fit(v, {spec.max_length})")
-        body.append(f"    {target} = v")
-        indent = "    " if spec.template is not None else ""
-        return code + [indent + line for line in body]
+            code.append(f"    if v is None or v == '': v = {fallback}")
+        return code + self._store(spec, target)
+
+    def _store(self, spec: ValueSpec, target: str, text: bool = True) -> list[str]:
+        code = ["except (ValueError, ArithmeticError) as e:", f"    errors.append(_FF({spec.name!r}, str(e)))", "else:"]
+        if spec.max_length is not None and text:
+            code.append(f"    if type(v) is str and len(v) > {spec.max_length}: v = _fit(v, {spec.max_length})")
+        return code + [f"    {target} = v"]
+
+    def _exact_type_branch(self, spec: ValueSpec, has_default: bool, default: str | None, target: str,
+                           quantum: bool) -> list[str]:
+        """``if r.__class__ is T:`` and what ``_finish`` comes to for such a value, or nothing."""
+        kind, places = spec.value_type, spec.places
+        if kind == "string":
+            code = ["if r.__class__ is str:", "    try:", "        v = r.strip()"]
+            if has_default:
+                fallback = "None" if spec.default is None else self._coerce(spec, default)
+                code.append(f"        if v == '': v = {fallback}")
+            return code + ["    " + line for line in self._store(spec, target)]
+        if kind not in ("money", "decimal") or (kind == "money" and places is None and not quantum):
+            return []
+        if places is not None:
+            exact = f"r.quantize({self.ns.name_for(Decimal(1).scaleb(-places), 'q')}, rounding=_HALF_UP)"
+        elif kind == "money":
+            self.uses_quantum = True
+            exact = "r.quantize(q, rounding=_HALF_UP)"
+        else:
+            exact = "r"
+        # a Decimal is never empty: the default is not wanted; it is not text: nothing to truncate
+        return ["if r.__class__ is _Decimal:", "    try:", f"        v = {exact}"] + [
+            "    " + line for line in self._store(spec, target, text=False)]
 
     def _coerce(self, spec: ValueSpec, value: str) -> str:
         kind, places = spec.value_type, spec.places
@@ -346,8 +394,11 @@ def compile_document_fields(env, spec: ObjectSpec, source_file: str) -> Callable
     body: list[str] = []
     currency_spec = spec.fields.get("currency")
     if isinstance(currency_spec, ValueSpec):
-        body += scope.value_field(currency_spec, "currency")
-    body += scope.object_fields(spec, "out", skip=("currency",))
+        body += scope.value_field(currency_spec, "currency", quantum=False)
+    fields = scope.object_fields(spec, "out", skip=("currency",))
+    if scope.uses_quantum:
+        body += QUANTUM
+    body += fields
     if currency_spec is not None:
         body.append("out['currency'] = currency")
     source = scope.function("fields", "ctx", body, ["currency = None"], "out, errors, currency")
@@ -361,6 +412,8 @@ def compile_line_fields(env, spec: ObjectSpec, alias: str | None, source_file: s
     scope = ScopeCompiler(env, namespace, local, ctx_expr="lctx")
     body = scope.object_fields(spec, "out")
     prologue = [f"lctx = {{**ctx, {alias!r}: item}}" if alias else "lctx = ctx"] if scope.uses_ctx else []
+    if scope.uses_quantum:
+        prologue += QUANTUM
     source = scope.function("line", "ctx, item, currency", body, prologue, "out, errors")
     return _compile(source, namespace, "line", f"<mapping {source_file} line>")
 

@@ -11,7 +11,7 @@ MINOR_UNITS = {
     **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
     "CLF": 4, "UYW": 4,
 }
-_QUANTA = {places: Decimal(1).scaleb(-places) for places in range(5)}
+QUANTA = {places: Decimal(1).scaleb(-places) for places in range(5)}  # every value MINOR_UNITS holds
 
 
 def places_for(currency: str | None) -> int:
@@ -36,7 +36,7 @@ def to_decimal(value) -> Decimal:
 
 
 def round_money(value, currency: str | None = None) -> Decimal:
-    return to_decimal(value).quantize(_QUANTA[places_for(currency)], rounding=ROUND_HALF_UP)
+    return to_decimal(value).quantize(QUANTA[places_for(currency)], rounding=ROUND_HALF_UP)
 
 
 def round_places(value, places: int) -> Decimal:

@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from workload import realistic_orders  # noqa: E402
 
 FLOW_RECORDS = {"orders": "order", "purchases": "po", "refunds": "refund", "inventory": "level"}
-ODD_VALUES = [None, "", "  text  ", 0, Decimal("-1.005"), [], {}, True, "not a number"]
+# "long" is longer than every max_length the shipped mappings set (21 for numbers, 4,000 for memos)
+ODD_VALUES = [None, "", "  text  ", 0, Decimal("-1.005"), [], {}, True, "not a number", "long words " * 410]
 
 
 def outcome(mapping, context, generated):
