@@ -36,12 +36,22 @@ def _plan(cls: type) -> tuple[frozenset[str], dict[str, type]]:
     return names, {name: NESTED_TYPES[name] for name in names if name in NESTED_TYPES}
 
 
-def _construct(cls: type, data: dict):
+def _construct(cls: type, data: dict, drop_none: bool = False, keep_none: frozenset = frozenset()):
+    """``cls`` from the keys of ``data`` it takes (without None values when ``drop_none``, but for ``keep_none``),
+    nested dicts built into their own dataclasses."""
     names, nested = _plan(cls)
-    values = {key: value for key, value in data.items() if key in names}
+    if drop_none:
+        values = {key: value for key, value in data.items()
+                  if key in names and (value is not None or key in keep_none)}
+    elif names.issuperset(data):  # the usual mapped dict: nothing to leave out, so no copy unless nested
+        values = data
+    else:
+        values = {key: value for key, value in data.items() if key in names}
     for key, inner in nested.items():
         value = values.get(key)
         if type(value) is dict:
+            if values is data:
+                values = dict(data)
             values[key] = _construct(inner, value)
     return cls(**values)
 
@@ -54,7 +64,7 @@ def plain_decimal(value: Decimal) -> Decimal:
 
 
 def _line(data: dict, index: int) -> docs.Line:
-    line = _construct(docs.Line, {k: v for k, v in data.items() if v is not None})
+    line = _construct(docs.Line, data, drop_none=True)
     if line.quantity is None or line.quantity <= 0:
         raise BuildError(f"lines[{index}].quantity", f"must be more than 0, got {line.quantity}")
     if "unit_price" not in data or data["unit_price"] is None:
@@ -82,9 +92,8 @@ def build(document_type: str, data: dict, *, rounding_units: int = DEFAULT_ROUND
     lines = [_line(line, i) for i, line in enumerate(data.get("lines") or [])]
     if not lines:
         raise BuildError("lines", "the document has no lines")
-    fields = {k: v for k, v in data.items() if k != "lines" and not k.startswith("_")}
-    document = _construct(cls, {k: v for k, v in fields.items() if v is not None or k in ("store_name",)})
-    document.lines = lines
+    # an explicit None store name means "no store", not "the default": it is kept
+    document = _construct(cls, {**data, "lines": lines}, drop_none=True, keep_none=frozenset({"store_name"}))
     balance(document, rounding_units)
     return document
 
