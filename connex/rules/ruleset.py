@@ -79,19 +79,26 @@ def _set_path(target: dict, path: str, value: Any) -> None:
 @dataclass
 class RuleSet:
     rules: list[Rule]
+    # applicable() per (flow, connection): the rules are fixed once loaded, and every document asks
+    _scopes: dict = field(default_factory=dict, repr=False, compare=False)
 
-    def applicable(self, flow: str, connection: str | None) -> tuple[list[Rule], dict[str, str]]:
+    def applicable(self, flow: str, connection: str | None) -> tuple[list[Rule], list[tuple[Rule, str]]]:
+        """The rules that run for ``flow`` on ``connection``, and those of the flow that do not, with why."""
+        known = self._scopes.get((flow, connection))
+        if known is not None:
+            return known
         scoped = any(rule.connections for rule in self.rules)
-        run, skipped = [], {}
+        run, skipped = [], []
         for rule in self.rules:
             if flow not in rule.flows:
                 continue
             if scoped and (connection is None or connection not in rule.connections):
-                skipped[rule.id] = (f"not associated with connection '{connection}'" if connection
-                                    else "rules are scoped to connections and sync.connection is not set")
+                skipped.append((rule, f"not associated with connection '{connection}'" if connection
+                                else "rules are scoped to connections and sync.connection is not set"))
                 continue
             run.append(rule)
-        return run, skipped
+        known = self._scopes[(flow, connection)] = (run, skipped)
+        return known
 
     def apply(self, flow: str, document: dict, context: dict, line_items: list[Any], line_alias: str,
               connection: str | None = None) -> tuple[list[RuleTrace], str | None]:
@@ -100,13 +107,11 @@ class RuleSet:
         source item, such as shipping)."""
         traces: list[RuleTrace] = []
         writers: dict[str, str] = {}
-        context = {**context, "_flow": flow}
         skip_reason: str | None = None
         run, skipped = self.applicable(flow, connection)
-        for rule_id, why in skipped.items():
-            rule = next(r for r in self.rules if r.id == rule_id)
-            if flow in rule.flows:
-                traces.append(RuleTrace(rule.id, rule.action.type, rule.where, False, skipped=why))
+        for rule, why in skipped:
+            traces.append(RuleTrace(rule.id, rule.action.type, rule.where, False, skipped=why))
+        doc_context = {**context, "doc": document}  # rules write into document: every rule sees the writes
         for rule in run:
             if rule.level == "line":
                 for index, line in enumerate(document.get("lines") or []):
@@ -114,19 +119,20 @@ class RuleSet:
                         continue
                     item = line_items[index] if index < len(line_items) else None
                     local = {**context, line_alias: item, "line": line}
-                    trace = self._run(rule, line, local, writers, f"lines[{index}].")
+                    trace = self._run(rule, flow, line, local, writers, f"lines[{index}].")
                     trace.line = index
                     traces.append(trace)
                 continue
-            trace = self._run(rule, document, {**context, "doc": document}, writers, "")
+            trace = self._run(rule, flow, document, doc_context, writers, "")
             traces.append(trace)
             if trace.fired and rule.action.type == "do_not_import":
                 skip_reason = f"rule {rule.id} ({rule.where}): do not import"
         return traces, skip_reason
 
-    def _run(self, rule: Rule, target: dict, context: dict, writers: dict[str, str], prefix: str) -> RuleTrace:
+    def _run(self, rule: Rule, flow: str, target: dict, context: dict, writers: dict[str, str],
+             prefix: str) -> RuleTrace:
         trace = RuleTrace(rule.id, rule.action.type, rule.where, False)
-        fired = rule.when[context["_flow"]].evaluate(context, trace.conditions)
+        fired = rule.when[flow].evaluate(context, trace.conditions)
         trace.fired = fired
         if not fired:
             return trace
