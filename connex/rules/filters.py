@@ -24,7 +24,8 @@ def strip_attn(value) -> str:
 
 
 def _name_parts(value) -> list[str]:
-    return strip_attn(value).split(" ") if strip_attn(value) else []
+    text = strip_attn(value)
+    return text.split(" ") if text else []
 
 
 def first_name(value) -> str:
