@@ -21,6 +21,7 @@ Jinja, on the shipped mappings, realistic and broken records and generated shape
 
 from __future__ import annotations
 
+import datetime
 import itertools
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
@@ -49,6 +50,7 @@ COMPARE_OPERATORS = {"eq": "==", "ne": "!=", "gt": ">", "gteq": ">=", "lt": "<",
 BINARY_OPERATORS = {nodes.Add: "+", nodes.Sub: "-", nodes.Mul: "*", nodes.Div: "/", nodes.FloorDiv: "//",
                     nodes.Mod: "%"}
 _LITERAL_TYPES = (str, int, bool, type(None))
+_IMMUTABLE_TYPES = (*_LITERAL_TYPES, float, Decimal, datetime.date, datetime.datetime)
 
 
 # the currency's quantum, as round_money takes it; a currency it cannot take fails there too, in the closures
@@ -284,7 +286,10 @@ class ScopeCompiler:
         has_default = spec.default is not _NO_DEFAULT
         default = self.ns.literal(spec.default) if has_default else None
         code = [f"# {spec.name}"]
-        if spec.template is None:  # a literal: never missing; its coercion may depend on the currency
+        if spec.template is None:  # a literal: never missing
+            settled = self._settled_literal(spec)
+            if settled is not None:
+                return code + [f"{target} = {self.ns.literal(settled[0])}"]
             return code + [f"r = {self.ns.literal(spec.constant)}"] + self._finish(spec, has_default, default, target)
         fail = self.ns.name_for(spec, "spec")
         code += ["try:", f"    r = {self.template(spec.template)}"]
@@ -294,6 +299,9 @@ class ScopeCompiler:
         fast = self._exact_type_branch(spec, has_default, default, target, quantum)
         if fast:
             code += fast
+        if not has_default or spec.default is None:  # an empty value stays empty: nothing to coerce
+            code += ["elif r is None:" if fast else "if r is None:", f"    {target} = None"]
+            fast = True
         code.append(("elif" if fast else "if") + " r is not _FAILED:")
         finish = self._finish(spec, has_default, default, target)
         if has_default:
@@ -302,6 +310,21 @@ class ScopeCompiler:
             code += ["    if isinstance(r, _Undefined):", f"        errors.append({fail}.failure(_Missing(_hint(r))))",
                      "    else:"] + ["        " + line for line in finish]
         return code
+
+    @staticmethod
+    def _settled_literal(spec: ValueSpec) -> tuple[Any] | None:
+        """A literal's field value, worked out once when it cannot differ between documents: not money (rounded to
+        each document's currency), coerced without error (an error is reported per document), and immutable
+        (every document gets the same object)."""
+        from connex.rules.mapping import FieldFailure
+
+        if spec.value_type == "money" and spec.places is None:
+            return None
+        try:
+            value = spec.evaluate({}, None)
+        except FieldFailure:
+            return None
+        return (value,) if type(value) in _IMMUTABLE_TYPES else None
 
     def _finish(self, spec: ValueSpec, has_default: bool, default: str | None, target: str) -> list[str]:
         """Coerce ``r`` to the field's type, take the default for an empty value, truncate, store in ``target``."""
