@@ -77,9 +77,9 @@ class RulesEngine:
             return result
 
         line_items = [line.pop(SOURCE_ITEM, None) for line in data.get("lines") or []]
-        alias = next((g.alias for g in mapping.lines if g.alias), "item")
         # rules run even when some fields failed: a rule that says "do not import" outranks a mapping problem
-        traces, skip = self.rules.ruleset.apply(flow, data, context, line_items, alias, self.settings.connection)
+        traces, skip = self.rules.ruleset.apply(flow, data, context, line_items, mapping.line_alias,
+                                                self.settings.connection)
         result.traces = traces
         if skip:
             result.skipped = skip

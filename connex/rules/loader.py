@@ -160,7 +160,7 @@ class RulesLoader:
             else:
                 rule_docs.append((yf, valid))
         aliases = {flow: dict(m.aliases) for flow, m in mappings.items()}
-        line_aliases = {m.flow: next((g.alias for g in m.lines if g.alias), "item") for m in mappings.values()}
+        line_aliases = {m.flow: m.line_alias for m in mappings.values()}
         rules = [rule for yf, valid in rule_docs for rule in self.compile_rules(yf, aliases, line_aliases, mappings,
                                                                                  strict=valid)]
         return LoadedRules(mappings, RuleSet(rules), self.env, [str(f) for f in files], aliases, overridden)

@@ -327,6 +327,11 @@ class Mapping:
     # the top-level fields as one generated function (codegen.py): context -> (fields, failures, currency)
     generated: Callable[[dict], tuple[dict, list[FieldFailure], str | None]] | None = None
 
+    @functools.cached_property
+    def line_alias(self) -> str:
+        """The name line-level rules see the source item under: the first line group's ``as``, else ``item``."""
+        return next((group.alias for group in self.lines if group.alias), "item")
+
     def context_for(self, record: dict, extra_context: dict) -> dict:
         """The names templates (and rules) see for ``record``: the record, the globals and the binds."""
         context = {**extra_context, self.record: record}
