@@ -154,9 +154,35 @@ _NESTED = {"customer": Party, "vendor": Party, "billing_address": Address, "ship
 
 def to_record(document) -> dict:
     """A document as plain data plus its class name, for storage (see connex.state.codec for the types)."""
+    return {"type": type(document).__name__, "data": as_data(document)}
+
+
+def as_data(value):
+    """What ``dataclasses.asdict`` gives, without its deep copy of every leaf: a document's leaves are immutable
+    (text, Decimal, dates, numbers), and the copy was most of a sync's own CPU. The content hashes stored in
+    ledgers are taken from this form, so it must stay equal to asdict's (tests/sync/test_state.py holds it)."""
+    names = _FIELD_NAMES.get(type(value))
+    if names is None:
+        names = _FIELD_NAMES[type(value)] = _field_names(value)
+    if names:
+        return {name: field if type(field := getattr(value, name)) in _LEAVES else as_data(field) for name in names}
+    if type(value) is list or type(value) is tuple:
+        return type(value)(as_data(item) for item in value)
+    if isinstance(value, dict):
+        return {as_data(key): as_data(item) for key, item in value.items()}
+    return value
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_LEAVES = frozenset({str, int, float, bool, type(None), Decimal, dt.date, dt.datetime})  # immutable: shared as is
+
+
+def _field_names(value) -> tuple[str, ...]:
     import dataclasses
 
-    return {"type": type(document).__name__, "data": dataclasses.asdict(document)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return tuple(f.name for f in dataclasses.fields(value))
+    return ()
 
 
 def from_record(record: dict):

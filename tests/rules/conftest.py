@@ -6,7 +6,9 @@ import pytest
 
 from connex.paths import default_rules_dir
 from connex.rules.engine import EngineSettings, RulesEngine
+from connex.rules.fixtures import find_fixtures, record_from_yaml
 from connex.rules.loader import load_rules
+from connex.yamlfile import load_yaml, to_plain
 
 RULES = default_rules_dir()
 
@@ -37,6 +39,15 @@ def sample_order(**overrides) -> dict:
     }
     order.update(overrides)
     return order
+
+
+def fixture_records() -> dict[str, list[dict]]:
+    """The input records of the shipped rule fixtures (rules/tests), per flow."""
+    found: dict[str, list[dict]] = {}
+    for path in find_fixtures([RULES / "tests"]):
+        data = to_plain(load_yaml(path).data)
+        found.setdefault(data["flow"], []).append(record_from_yaml(data["input"]))
+    return found
 
 
 @pytest.fixture(scope="session")

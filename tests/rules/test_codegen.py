@@ -12,10 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connex.rules.codegen import Deopt
-from connex.rules.fixtures import find_fixtures, record_from_yaml
 from connex.rules.loader import load_rules
-from connex.yamlfile import load_yaml, to_plain
-from tests.rules.conftest import RULES, sample_order, write_yaml
+from tests.rules.conftest import RULES, fixture_records, sample_order, write_yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from workload import realistic_orders  # noqa: E402
@@ -38,14 +36,6 @@ def assert_same(mapping, context):
 
 def context_for(mapping, record):
     return mapping.context_for(record, {"sync": {"document": "sales_receipt", "exchange_rates": "quickbooks"}})
-
-
-def fixture_records() -> dict[str, list[dict]]:
-    found: dict[str, list[dict]] = {}
-    for path in find_fixtures([RULES / "tests"]):
-        data = to_plain(load_yaml(path).data)
-        found.setdefault(data["flow"], []).append(record_from_yaml(data["input"]))
-    return found
 
 
 def broken_variants(record: dict, depth: int = 3):

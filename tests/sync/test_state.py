@@ -1,10 +1,21 @@
 """The SQLite state store: migrations, WAL, cursors that an empty value never overwrites, the ledger."""
 
+import dataclasses
 import sqlite3
+import sys
+from pathlib import Path
 
+from connex.documents import to_record
+from connex.rules.engine import EngineSettings, RulesEngine
+from connex.rules.loader import load_rules
 from connex.state import open_state
 from connex.state.migrations import MIGRATIONS
 from connex.state.store import LedgerEntry
+from connex.sync.classify import content_hash
+from tests.rules.conftest import RULES, fixture_records, sample_order
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from workload import realistic_orders  # noqa: E402
 
 
 def test_migrations_wal_and_reopen(tmp_path):
@@ -50,3 +61,27 @@ def test_a_second_connection_reads_while_the_first_writes(tmp_path):
     assert reader.execute("SELECT COUNT(*) FROM kv").fetchone()[0] == 0  # WAL: readers see the last commit
     writer.db.execute("COMMIT")
     assert reader.execute("SELECT COUNT(*) FROM kv").fetchone()[0] == 1
+
+
+
+def _documents_of_every_kind():
+    engine = RulesEngine(load_rules([RULES]), EngineSettings())
+    records = [("orders", order) for order in realistic_orders(200)]
+    records += [(flow, record) for flow, found in fixture_records().items() for record in found]
+    return [doc for flow, record in records for doc in engine.map(flow, record).documents]
+
+
+def test_stored_documents_are_what_dataclasses_asdict_gives():
+    """Ledgers hold content hashes of this form: a different form would report every posted document as changed."""
+    documents = _documents_of_every_kind()
+    assert {type(doc).__name__ for doc in documents} == {"SalesDocument", "PurchaseDocument", "RefundDocument",
+                                                         "StockLevel"}
+    for doc in documents:
+        assert to_record(doc) == {"type": type(doc).__name__, "data": dataclasses.asdict(doc)}
+
+
+def test_content_hash_of_a_known_order_is_unchanged():
+    """Pinned: if the document contract or its stored form changes, the hashes in every existing ledger no longer
+    match, and the next run reports every posted document as changed. Such a change needs a ledger migration."""
+    document = RulesEngine(load_rules([RULES]), EngineSettings()).map("orders", sample_order()).documents[0]
+    assert content_hash(document) == "a19958664119b3dbc79b"
