@@ -8,6 +8,7 @@ composite children kept under their parent only.
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,13 @@ PO_STATUSES = ("PENDING", "OPEN", "PARTIAL", "DELIVERED")
 # a note) that happens to look like a date is never turned into one.
 _DATE_KEY = re.compile(r"(Date|DateTime|On|Date[A-Z]\w*)$|^Date|^d[A-Z]")
 _DATE_CONTAINERS = {"ScheduledDelivery"}  # {From, To}
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_date_key(key: str) -> bool:
+    """Cached: every order repeats the same few hundred field names, and a regex search per key was most of the
+    time spent normalising an order."""
+    return _DATE_KEY.search(key) is not None
 
 
 def enum_name(value: Any, names: tuple[str, ...], field: str) -> str | None:
@@ -50,7 +58,7 @@ def normalise_dates(node: Any, key: str | None = None, in_container: bool = Fals
         for k, v in node.items():
             if isinstance(v, dict | list):
                 normalise_dates(v, k, k in _DATE_CONTAINERS)
-            elif (in_container or _DATE_KEY.search(k)) and (v is None or looks_like_datetime(v)):
+            elif (in_container or _is_date_key(k)) and (v is None or looks_like_datetime(v)):
                 node[k] = parse_datetime(v)
     elif isinstance(node, list):
         for item in node:
