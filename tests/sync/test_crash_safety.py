@@ -94,10 +94,20 @@ def rig(tmp_path):
     lw.stop()
 
 
-def start_sync(folder, flow):
-    return subprocess.Popen([sys.executable, "-m", "connex", "sync", "--once", "--no-progress", "--flow", flow],
-                            cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+def start_sync(folder, flow, *extra):
+    return subprocess.Popen([sys.executable, "-m", "connex", "sync", "--once", "--no-progress", "--flow", flow,
+                             *extra], cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def run_seconds(folder, flow) -> float:
+    """How long a run of ``flow`` lasts on this machine, start-up included: a dry run reads and maps the same
+    work and writes nothing. Random kill moments are drawn within it, so they land while the sync runs however
+    fast the machine or Connex is (a fixed range left most of them after the end once runs got shorter)."""
+    started = time.perf_counter()
+    out, err = start_sync(folder, flow, "--dry-run").communicate(timeout=120)
+    assert "Traceback" not in err, err
+    return time.perf_counter() - started
 
 
 def add_work(lw, flow, cycle):
@@ -113,13 +123,16 @@ def add_work(lw, flow, cycle):
 def kill_cycles(rig, flow, rng):
     folder, lw, qbo, killer = rig
     kinds = Counter()
+    add_work(lw, flow, 0)
+    duration = run_seconds(folder, flow)
     for cycle in range(KILL_POINTS):
-        add_work(lw, flow, cycle)
+        if cycle:
+            add_work(lw, flow, cycle)
         process = start_sync(folder, flow)
         choice = rng.random()
         if choice < 0.3:
             killer.arm(process, None)
-            time.sleep(rng.uniform(0.05, 1.2))
+            time.sleep(rng.uniform(0.05, 0.95) * duration)
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 kinds["moment"] += 1
