@@ -331,9 +331,12 @@ class ScopeCompiler:
         empty = "r is None" if spec.value_type == "string" else "r is None or r == ''"
         code = ["try:", f"    v = None if {empty} else {self._coerce(spec, 'r')}"]
         if has_default:
-            fallback = "None" if spec.default is None else self._coerce(spec, default)
-            code.append(f"    if v is None or v == '': v = {fallback}")
+            code.append(f"    if v is None or v == '': v = {self._empty_fallback(spec, default)}")
         return code + self._store(spec, target)
+
+    def _empty_fallback(self, spec: ValueSpec, default: str) -> str:
+        """What an empty value becomes in a field with a default: the default, coerced like any value."""
+        return "None" if spec.default is None else self._coerce(spec, default)
 
     def _store(self, spec: ValueSpec, target: str, text: bool = True) -> list[str]:
         code = ["except (ValueError, ArithmeticError) as e:", f"    errors.append(_FF({spec.name!r}, str(e)))", "else:"]
@@ -348,8 +351,7 @@ class ScopeCompiler:
         if kind == "string":
             code = ["if r.__class__ is str:", "    try:", "        v = r.strip()"]
             if has_default:
-                fallback = "None" if spec.default is None else self._coerce(spec, default)
-                code.append(f"        if v == '': v = {fallback}")
+                code.append(f"        if v == '': v = {self._empty_fallback(spec, default)}")
             return code + ["    " + line for line in self._store(spec, target)]
         if kind not in ("money", "decimal") or (kind == "money" and places is None and not quantum):
             return []
