@@ -1,13 +1,17 @@
 """`connex daemon`: run the enabled flows on sync.schedule until SIGTERM or SIGINT."""
 
 from connex.config import load_config
+from connex.daemon.health import listen_argument
 from connex.daemon.service import Daemon
 from connex.logs import setup_logging
 from connex.plugin_manager import get_plugins
 
 
 def add_arguments(parser):
-    parser.add_argument("--health", metavar="HOST:PORT", help="where /healthz and /status listen (daemon.health)")
+    parser.add_argument(
+        "--health", metavar="HOST:PORT", type=listen_argument,
+        help="where /healthz and /status listen (daemon.health); ':PORT' means 127.0.0.1:PORT",
+    )
 
 
 def run(args):

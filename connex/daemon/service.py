@@ -18,6 +18,7 @@ import schedule
 
 from connex.config import Config
 from connex.daemon.health import HealthServer
+from connex.daemon.public import public_status
 from connex.daemon.scheduling import GuardedJob
 from connex.errors import ConfigError
 from connex.plugin_manager import Plugins
@@ -96,6 +97,7 @@ class Daemon:
                     "passes": self.passes, "running": bool(self.worker and self.worker.is_alive())}
 
     def status(self) -> dict:
+        """What ``/status`` serves: reasons without record values (``public``); ``connex status`` has them."""
         from connex.commands.status import status_data
 
         data = status_data(self.state)
@@ -105,7 +107,7 @@ class Daemon:
             "schedule": self.config.sync.schedule.text,
             "next_run": self.job.next_run.isoformat() if self.job and self.job.next_run else None,
         }
-        return data
+        return public_status(data)
 
     # --- the loop ------------------------------------------------------------------------------------------
     def request_stop(self, signum=None, frame=None) -> None:

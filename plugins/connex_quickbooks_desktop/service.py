@@ -21,14 +21,15 @@ import time
 import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from connex import __version__
 from connex.errors import ConfigError, Location
+from connex.http_server import BoundedHandlerMixIn, BoundedServerMixIn
 from connex_quickbooks_desktop import soap
 from connex_quickbooks_desktop.config import Settings
+from connex_quickbooks_desktop.lockout import AuthThrottle
 from connex_quickbooks_desktop.qbxml import QbxmlBuilder
 from connex_quickbooks_desktop.queue import RequestQueue
 from connex_quickbooks_desktop.safexml import MAX_BYTES, parse_text
@@ -40,6 +41,16 @@ log = logging.getLogger(__name__)
 MIN_QBXML = (13, 0)
 MIN_QBWC = (2, 0)
 INVALID_TICKET = "The ticket parameter is invalid"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def loggable(value: str, limit: int = 64) -> str:
+    """A client-chosen string fit for a log line: control characters (which forge lines or escape
+    sequences) dropped and its length capped."""
+    cleaned = _CONTROL.sub("", value)
+    if len(cleaned) > limit:
+        return f"{cleaned[:limit]}... ({len(value)} characters)"
+    return cleaned
 
 
 @dataclass
@@ -78,13 +89,17 @@ class WebConnectorService:
         self._errors: OrderedDict[str, str] = OrderedDict()  # last errors of tickets no longer open
         self._lock = threading.RLock()
         self.history: deque[Session] = deque(maxlen=50)
+        self.throttle = AuthThrottle()
 
     # --- dispatch ---------------------------------------------------------------------------------------
-    def dispatch(self, call: soap.SoapCall) -> str | int | list[str]:
+    def dispatch(self, call: soap.SoapCall, client: str = "") -> str | int | list[str]:
+        """``client``: the remote address, which ``authenticate`` locks out after repeated failures."""
         handlers = {
             "serverVersion": lambda p: self.serverVersion(),
             "clientVersion": lambda p: self.clientVersion(p.get("strVersion", "")),
-            "authenticate": lambda p: self.authenticate(p.get("strUserName", ""), p.get("strPassword", "")),
+            "authenticate": lambda p: self.authenticate(
+                p.get("strUserName", ""), p.get("strPassword", ""), client=client
+            ),
             "sendRequestXML": lambda p: self.sendRequestXML(
                 p.get("ticket", ""),
                 p.get("strHCPResponse", ""),
@@ -120,16 +135,35 @@ class WebConnectorService:
             return "O:" + ".".join(str(x) for x in MIN_QBWC)
         return ""
 
-    def authenticate(self, strUserName: str, strPassword: str) -> list[str]:  # noqa: N802, N803
-        """[ticket, status]: "nvu" for a wrong user name or password, "none" when there is nothing to do, else
-        the company file to open ("" = the one open in QuickBooks)."""
+    def authenticate(self, strUserName: str, strPassword: str, *, client: str = "") -> list[str]:  # noqa: N802, N803
+        """[ticket, status]: "nvu" for a wrong user name or password (or while the address or user name is
+        locked out after repeated failures, see ``lockout``), "none" when there is nothing to do, else the
+        company file to open ("" = the one open in QuickBooks)."""
         ticket = str(uuid.uuid4())
+        # the user-name key is cut: a megabyte of user name must not become a megabyte of memory per guess
+        keys = (("address", client), ("user", strUserName[:256]))
+        if self.throttle.locked(*keys):
+            log.debug("QuickBooks Web Connector: authenticate refused during a lockout")
+            return [ticket, "nvu"]
         # Both compared, always, in constant time: a mismatch reveals neither which one nor where.
         user_ok = hmac.compare_digest(strUserName.encode("utf-8"), self.settings.username.encode("utf-8"))
         password_ok = hmac.compare_digest(strPassword.encode("utf-8"), self.settings.password.encode("utf-8"))
         if not (user_ok and password_ok):
-            log.warning("QuickBooks Web Connector: authentication failed for user %r", strUserName)
+            if self.throttle.failed(*keys):
+                log.warning(
+                    "QuickBooks Web Connector: repeated authentication failures from %s for user %r; "
+                    "refusing that address and user name for a while",
+                    loggable(client) or "?",
+                    loggable(strUserName),
+                )
+            else:
+                log.warning(
+                    "QuickBooks Web Connector: authentication failed from %s for user %r",
+                    loggable(client) or "?",
+                    loggable(strUserName),
+                )
             return [ticket, "nvu"]
+        self.throttle.succeeded(*keys)
         if not self.queue.has_pending():
             return [ticket, "none"]
         lost = self.workflow.resume()
@@ -305,16 +339,18 @@ class WebConnectorApp:
         if method != "POST":
             start_response("405 Method Not Allowed", [("Allow", "GET, POST"), ("Content-Length", "0")])
             return [b""]
+        length, refusal = _declared_length(environ)
+        if refusal is not None:
+            return _plain(start_response, *refusal)
         try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > MAX_BYTES:
-            return self._fault(start_response, soap.SoapFault(f"request body over {MAX_BYTES} bytes"))
-        body = environ["wsgi.input"].read(length) if length else b""
+            body = _read_exactly(environ["wsgi.input"], length)
+        except OSError:  # the client stopped sending (too slow, or gone): nothing to parse
+            return _plain(start_response, "408 Request Timeout", "request body not received in time")
+        if len(body) < length:
+            return _plain(start_response, "400 Bad Request", "request body shorter than its Content-Length")
         try:
             call = soap.parse_call(body)
-            result = self.service.dispatch(call)
+            result = self.service.dispatch(call, client=environ.get("REMOTE_ADDR", ""))
             payload = soap.answer(call.method, result)
         except soap.SoapFault as exc:
             return self._fault(start_response, exc)
@@ -336,12 +372,52 @@ class WebConnectorApp:
         return [payload]
 
 
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
+def _declared_length(environ) -> tuple[int, tuple[str, str] | None]:
+    """The body length, or the refusal: checked before a byte of the body is read, so no length (missing,
+    chunked, negative, not a number, over the cap) makes the endpoint buffer more than ``MAX_BYTES``."""
+    if environ.get("HTTP_TRANSFER_ENCODING"):
+        return 0, ("411 Length Required", "send the body with a Content-Length, not a transfer encoding")
+    declared = (environ.get("CONTENT_LENGTH") or "").strip()
+    if not declared:
+        return 0, ("411 Length Required", "a SOAP request needs a Content-Length")
+    if not declared.isdecimal() or not declared.isascii():
+        return 0, ("400 Bad Request", "Content-Length must be a non-negative whole number")
+    # a thousand-digit length must not cost a big-integer conversion: anything longer than the cap's digits
+    # is over the cap
+    if len(declared.lstrip("0")) > len(str(MAX_BYTES)) or int(declared) > MAX_BYTES:
+        return 0, ("413 Content Too Large", f"request body over {MAX_BYTES} bytes")
+    return int(declared), None
+
+
+def _read_exactly(stream, length: int) -> bytes:
+    """Up to ``length`` bytes, fewer only when the client closes early; never more."""
+    chunks, remaining = [], length
+    while remaining > 0:
+        chunk = stream.read(min(remaining, 1024 * 1024))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _plain(start_response, status: str, text: str):
+    payload = (text + "\n").encode("utf-8")
+    start_response(
+        status,
+        [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(payload)))],
+    )
+    return [payload]
+
+
+class _BoundedWSGIServer(BoundedServerMixIn, WSGIServer):
+    """Bounded workers and read deadlines (``connex.http_server``): the endpoint faces the internet."""
+
     allow_reuse_address = True
+    workers = 8  # the Web Connector sends one request at a time; dispatch is serialised anyway
 
 
-class _QuietHandler(WSGIRequestHandler):
+class _QuietHandler(BoundedHandlerMixIn, WSGIRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - signature fixed by BaseHTTPRequestHandler
         log.debug("qbwc http: " + format, *args)
 
@@ -355,7 +431,7 @@ class WebConnectorServer:
             host,
             port,
             WebConnectorApp(service),
-            server_class=_ThreadingWSGIServer,
+            server_class=_BoundedWSGIServer,
             handler_class=_QuietHandler,
         )
         self._thread: threading.Thread | None = None
