@@ -59,6 +59,10 @@ class _DeadlineReader(io.RawIOBase):
 class BoundedHandlerMixIn:
     """For a ``StreamRequestHandler`` subclass: reads go through the server's deadlines."""
 
+    # HTTP/0.9 has no status line, so a refusal of a malformed request line would reach the client as a bare
+    # HTML page; every answer here carries a status line.
+    default_request_version = "HTTP/1.0"
+
     def setup(self) -> None:
         super().setup()
         server = self.server
