@@ -112,10 +112,6 @@ class BoundedServerMixIn:
     def handle_error(self, request, client_address) -> None:
         log.exception("HTTP request from %s failed", client_address[0] if client_address else "?")
 
-    @property
-    def worker_threads(self) -> int:
-        return len(self._gate.threads)
-
 
 class _Gate:
     def __init__(self, server: BoundedServerMixIn):
@@ -175,8 +171,12 @@ class _Gate:
                 sock, address, since = self.incoming.get_nowait()
             except queue.Empty:
                 break
+            try:
+                self.selector.register(sock, selectors.EVENT_READ)
+            except (OSError, ValueError):  # closed under us
+                _close(sock)
+                continue
             self.waiting[sock] = (address, since)
-            self.selector.register(sock, selectors.EVENT_READ)
         while self.ready and self._take_worker():
             sock, address, _ = self.ready.popleft()
             self.jobs.put((sock, address))

@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 MIN_QBXML = (13, 0)
 MIN_QBWC = (2, 0)
 INVALID_TICKET = "The ticket parameter is invalid"
+# What the Web Connector says about a failure is kept and logged; anyone can call connectionError, so it is
+# kept short (a ticket is a UUID; QuickBooks' messages are a sentence or two).
+TICKET_LIMIT, MESSAGE_LIMIT = 64, 2000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -246,11 +249,12 @@ class WebConnectorService:
         if session is None:
             self._remember_error(ticket, INVALID_TICKET)
             return -1
+        hresult, message = hresult[:TICKET_LIMIT], message[:MESSAGE_LIMIT]
         if hresult or not response:
             session.last_error = (
                 f"QuickBooks could not process the request ({hresult or 'no response'}): {message}"
             )
-            log.warning("QuickBooks Web Connector: %s", session.last_error)
+            log.warning("QuickBooks Web Connector: %s", loggable(session.last_error, 500))
             self.workflow.handle_failed_message_set(ticket, hresult or "empty", message)
         else:
             try:
@@ -268,8 +272,8 @@ class WebConnectorService:
     def connectionError(self, ticket: str, hresult: str, message: str) -> str:  # noqa: N802
         """QuickBooks could not be reached or the company file opened: nothing was sent, so stop ("done") and
         let the next scheduled run try again rather than retrying in a loop."""
-        text = f"QuickBooks connection error {hresult}: {message}"
-        log.warning("QuickBooks Web Connector: %s", text)
+        text = f"QuickBooks connection error {hresult[:TICKET_LIMIT]}: {message[:MESSAGE_LIMIT]}"
+        log.warning("QuickBooks Web Connector: %s", loggable(text, 500))
         session = self._sessions.get(ticket)
         if session is not None:
             session.last_error = text
@@ -278,20 +282,20 @@ class WebConnectorService:
 
     def _remember_error(self, ticket: str, message: str) -> None:
         """Errors for tickets without a session (unknown, or after connectionError); bounded, because anyone
-        can send tickets."""
-        self._errors[ticket] = message
+        can send tickets (and long ones: the key is cut)."""
+        self._errors[ticket[:TICKET_LIMIT]] = message
         while len(self._errors) > 100:
             self._errors.popitem(last=False)
 
     def getLastError(self, ticket: str) -> str:  # noqa: N802
         session = self._sessions.get(ticket)
         if session is None:
-            return self._errors.pop(ticket, INVALID_TICKET)
+            return self._errors.pop(ticket[:TICKET_LIMIT], INVALID_TICKET)
         return session.last_error or "Connex: no error"
 
     def closeConnection(self, ticket: str) -> str:  # noqa: N802
         session = self._sessions.pop(ticket, None)
-        self._errors.pop(ticket, None)
+        self._errors.pop(ticket[:TICKET_LIMIT], None)
         if session is None:
             return "OK"
         self.history.append(session)

@@ -322,3 +322,31 @@ def test_a_ten_kilobyte_user_name_makes_a_short_clean_log_line(endpoint, caplog)
         assert len(line) < 300
         assert not any(c in line for c in "\r\n\u009b")
         assert "forged line" in line and "characters)" in line
+
+
+# ----------------------------------------------------------------------------------------------------------
+# what an unauthenticated caller can make the endpoint keep
+
+
+def test_connection_errors_from_strangers_keep_little_memory(endpoint, caplog):
+    """connectionError needs no valid ticket, and its ticket and message used to be kept whole (a hundred of
+    them): a hundred 30 MB calls held 3 GB."""
+    caplog.set_level(logging.WARNING, logger="connex_quickbooks_desktop")
+    for i in range(3):
+        response = requests.post(
+            endpoint.url,
+            data=soap.call("connectionError", {"ticket": f"{i}" + "t" * 1_000_000, "hresult": "0x1",
+                                               "message": "m" * 2_000_000}),
+            headers={"Content-Type": "text/xml"},
+            timeout=30,
+        )
+        assert soap.parse_answer(response.content, "connectionError") == "done"
+    service = endpoint.service
+    for i in range(500):
+        service.connectionError(f"{i}-" + "t" * 10_000, "0x" + "1" * 10_000, "m" * 100_000)
+    kept = sum(len(k) + len(v) for k, v in service._errors.items())
+    assert len(service._errors) <= 100 and kept < 100 * 3_000
+    assert all(len(r.getMessage()) < 700 for r in caplog.records)
+    # the cut ticket still finds its message
+    service.connectionError("abc", "0x2", "the company file is open in single-user mode")
+    assert "single-user" in service.getLastError("abc")
