@@ -79,13 +79,14 @@ class Settings:
 
     @classmethod
     def from_config(cls, config: dict[str, Any], state: Any = None) -> Settings:
-        where = Location("target")
         listen = str(config.get("listen", "127.0.0.1:8085"))
         host, _, port_text = listen.rpartition(":")
-        try:
-            port = int(port_text)
-        except ValueError:
-            raise ConfigError(f"listen must be host:port, got {listen!r}", where=where) from None
+        if not (port_text.isascii() and port_text.isdigit() and len(port_text) <= 5 and int(port_text) <= 65535):
+            raise ConfigError(
+                f"listen must be host:port with a port from 0 to 65535, got {listen!r}",
+                where=Location("target", field="listen"),
+            )
+        port = int(port_text)
         for key in ("username", "password"):
             if not config.get(key):
                 raise ConfigError(f"{key} is required", where=Location("target", field=key))

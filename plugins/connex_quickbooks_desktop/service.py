@@ -486,9 +486,9 @@ def serve(
     settings = Settings.from_config({**config, **({"queue_db": queue_db} if queue_db else {})}, state)
     try:
         server = WebConnectorServer(WebConnectorService(settings), settings.host, settings.port)
-    except OSError as exc:
+    except (OSError, OverflowError) as exc:
         raise ConfigError(
-            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}",
+            f"cannot listen on {settings.host}:{settings.port}: {getattr(exc, 'strerror', None) or exc}",
             where=Location("target", field="listen"),
         ) from exc
     log.info("QuickBooks Web Connector endpoint on %s", server.url)

@@ -350,3 +350,23 @@ def test_connection_errors_from_strangers_keep_little_memory(endpoint, caplog):
     # the cut ticket still finds its message
     service.connectionError("abc", "0x2", "the company file is open in single-user mode")
     assert "single-user" in service.getLastError("abc")
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:99999", "127.0.0.1:-1", "127.0.0.1:", "abc"])
+def test_a_bad_listen_address_is_a_config_error(config, listen):
+    from connex_quickbooks_desktop.service import serve
+
+    from connex.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="listen"):
+        serve({**config, "listen": listen})
+
+
+def test_a_port_alone_listens_on_loopback(config):
+    from connex_quickbooks_desktop.service import serve
+
+    server = serve({**config, "listen": ":0"})
+    try:
+        assert server._httpd.server_address[0] == "127.0.0.1"
+    finally:
+        server.stop()
