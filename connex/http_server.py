@@ -256,3 +256,28 @@ def _close(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
     sock.close()
+
+
+class ByteBudget:
+    """Bytes of request bodies held at once, across workers: each worker may hold a body up to the cap, but
+    not all of them at the same time. A request that does not fit waits up to ``wait`` seconds, then is
+    answered 503 by its caller."""
+
+    def __init__(self, limit: int, wait: float = 30.0):
+        self.limit = limit
+        self.wait = wait
+        self.held = 0
+        self._cond = threading.Condition()
+
+    def acquire(self, size: int) -> bool:
+        """Hold ``size`` bytes; False when they did not fit within ``wait``. A body alone always fits."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.held == 0 or self.held + size <= self.limit, self.wait):
+                return False
+            self.held += size
+            return True
+
+    def release(self, size: int) -> None:
+        with self._cond:
+            self.held -= size
+            self._cond.notify_all()

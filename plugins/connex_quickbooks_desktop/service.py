@@ -26,7 +26,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from connex import __version__
 from connex.errors import ConfigError, Location
-from connex.http_server import BoundedHandlerMixIn, BoundedServerMixIn
+from connex.http_server import BoundedHandlerMixIn, BoundedServerMixIn, ByteBudget
 from connex_quickbooks_desktop import soap
 from connex_quickbooks_desktop.config import Settings
 from connex_quickbooks_desktop.lockout import AuthThrottle
@@ -331,6 +331,9 @@ class WebConnectorApp:
 
     def __init__(self, service: WebConnectorService):
         self.service = service
+        # every worker may take a body up to the cap, but two caps' worth at a time is plenty for one Web
+        # Connector, and keeps the memory a crowd of large uploads can take to a few hundred MB
+        self.budget = ByteBudget(2 * MAX_BYTES)
 
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD", "GET")
@@ -346,6 +349,14 @@ class WebConnectorApp:
         length, refusal = _declared_length(environ)
         if refusal is not None:
             return _plain(start_response, *refusal)
+        if not self.budget.acquire(length):
+            return _plain(start_response, "503 Service Unavailable", "busy with other large requests")
+        try:
+            return self._call(environ, start_response, length)
+        finally:
+            self.budget.release(length)
+
+    def _call(self, environ, start_response, length: int):
         try:
             body = _read_exactly(environ["wsgi.input"], length)
         except OSError:  # the client stopped sending (too slow, or gone): nothing to parse

@@ -370,3 +370,20 @@ def test_a_port_alone_listens_on_loopback(config):
         assert server._httpd.server_address[0] == "127.0.0.1"
     finally:
         server.stop()
+
+
+def test_large_bodies_at_once_are_bounded_by_a_byte_budget(endpoint):
+    """Each worker may hold a body up to the cap, but not all at once: a request that does not fit next to
+    the bodies being received waits, then is told 503; once they are gone it is served."""
+    budget = endpoint._httpd.get_app().budget
+    budget.limit, budget.wait = 1000, 0.5
+    with socket.create_connection(address(endpoint), timeout=5) as slow:
+        slow.sendall(post_head(b"900") + b"\r\n\r\n<soap:Envelope")  # and the rest never comes
+        time.sleep(0.3)
+        assert budget.held == 900
+        assert serve_version(endpoint).status_code == 503
+    deadline = time.monotonic() + 5
+    while budget.held and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert budget.held == 0
+    assert serve_version(endpoint).status_code == 200
