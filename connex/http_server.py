@@ -5,7 +5,8 @@
 
 * A *gate* thread accepts into a selector and hands a connection to a worker only once its first bytes have
   arrived: idle connections cost a file descriptor, never a thread, and are closed after
-  ``first_byte_timeout``. At most ``max_waiting`` connections are held; past that a new one is answered 503.
+  ``first_byte_timeout``. At most ``max_waiting`` idle connections are held; past that the oldest idle one is
+  closed, so a flood of idle connections cannot lock out a client that sends its request at once.
 * At most ``workers`` worker threads (daemon threads, started as needed). A connection whose bytes arrived while
   every worker is busy waits in line up to ``request_timeout``, then gets 503.
 * A worker reads through a deadline: the request line and headers within ``request_timeout``, each read within
@@ -89,6 +90,7 @@ class BoundedServerMixIn:
 
     workers = 16
     max_waiting = 512
+    max_unsorted = 1024  # accepted, not yet seen by the gate: only a gate far behind refuses at the door
     first_byte_timeout = 10.0
     request_timeout = 30.0
     idle_timeout = 10.0
@@ -134,8 +136,8 @@ class _Gate:
 
     # --- called from the accepting thread ------------------------------------------------------------------
     def admit(self, sock: socket.socket, address) -> None:
-        held = len(self.waiting) + len(self.ready) + self.incoming.qsize()
-        if self.closed.is_set() or held >= self.server.max_waiting:
+        # only a gate that has fallen behind refuses at the door; a full waiting room evicts its oldest instead
+        if self.closed.is_set() or self.incoming.qsize() >= self.server.max_unsorted:
             _refuse(sock)
             return
         self.incoming.put((sock, address, time.monotonic()))
@@ -177,6 +179,13 @@ class _Gate:
                 _close(sock)
                 continue
             self.waiting[sock] = (address, since)
+        while len(self.waiting) > self.server.max_waiting:
+            oldest = next(iter(self.waiting))  # dicts keep insertion order: the longest silent
+            self.selector.unregister(oldest)
+            del self.waiting[oldest]
+            _close(oldest)
+        while len(self.ready) > self.server.max_waiting:
+            _refuse(self.ready.popleft()[0])
         while self.ready and self._take_worker():
             sock, address, _ = self.ready.popleft()
             self.jobs.put((sock, address))

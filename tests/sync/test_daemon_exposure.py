@@ -161,3 +161,20 @@ def _json(url):
     except requests.ConnectionError:
         return None
     return response.json() if response.status_code == 200 else None
+
+
+def test_the_health_server_survives_a_flood_of_idle_connections():
+    import socket
+    import threading
+
+    server = HealthServer("127.0.0.1:0", lambda: (True, {"status": "ok"}), lambda: {}).start()
+    before = threading.active_count()
+    sockets = [socket.create_connection(server.httpd.server_address[:2], timeout=5) for _ in range(300)]
+    try:
+        response = requests.get(server.url + "/healthz", timeout=5)
+        assert response.status_code == 200 and response.json() == {"status": "ok"}
+        assert threading.active_count() - before <= server.httpd.workers
+    finally:
+        for sock in sockets:
+            sock.close()
+        server.stop()
