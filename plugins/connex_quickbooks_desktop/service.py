@@ -338,7 +338,11 @@ class WebConnectorApp:
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD", "GET")
         if method in ("GET", "HEAD"):
-            body = self.service.status_page().encode("utf-8")
+            try:
+                body = self.service.status_page().encode("utf-8")
+            except Exception:  # e.g. the queue database busy: logged here, never a traceback to the client
+                log.exception("QuickBooks Web Connector support page failed")
+                return _plain(start_response, "503 Service Unavailable", "status not available right now")
             start_response(
                 "200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))]
             )
