@@ -76,6 +76,10 @@ class BoundedHandlerMixIn:
     def parse_request(self) -> bool:
         """Once the headers are in, a declared body earns time at ``min_body_rate``; nothing else does."""
         ok = super().parse_request()
+        if ok and len(set(self.headers.get_all("Content-Length") or [])) > 1:
+            # two different lengths: which one a proxy in front believed is unknowable (request smuggling)
+            self.send_error(400, "conflicting Content-Length headers")
+            return False
         if ok:
             declared = (self.headers.get("Content-Length") or "").strip()
             if declared.isdigit() and len(declared) <= 12:

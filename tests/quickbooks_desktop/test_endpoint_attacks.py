@@ -386,3 +386,11 @@ def test_large_bodies_at_once_are_bounded_by_a_byte_budget(endpoint):
         time.sleep(0.05)
     assert budget.held == 0
     assert serve_version(endpoint).status_code == 200
+
+
+def test_two_different_lengths_are_refused(endpoint):
+    body = soap.call("serverVersion", {})
+    head = post_head(str(len(body)).encode(), b"\r\nContent-Length: 5")
+    answer = raw_request(endpoint, head, body)
+    assert status_of(answer) == 400
+    assert b"Traceback" not in answer
