@@ -178,3 +178,20 @@ def test_the_health_server_survives_a_flood_of_idle_connections():
         for sock in sockets:
             sock.close()
         server.stop()
+
+
+def test_a_bad_daemon_health_in_the_config_is_a_config_error(tmp_path):
+    with LinnworksSimulator(processed_orders=0, open_orders=0, purchase_orders=0) as lw, \
+            QuickBooksOnlineSimulator() as qbo:
+        config = {
+            "source": {"plugin": "linnworks", **lw.connector_config()},
+            "target": {"plugin": "quickbooks_online", **qbo.connector_config()},
+            "sync": {"from_date": "2020-01-01", "schedule": "every 10 minutes"},
+            "daemon": {"health": "127.0.0.1:99999"},  # the schema's pattern allows five digits
+            "state": "connex.db",
+        }
+        (tmp_path / "connex.yaml").write_text(json.dumps(config))
+        result = run_connex("daemon", cwd=tmp_path, env={"PYTHONPATH": str(REPO)}, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "daemon.health" in result.stderr and "65535" in result.stderr
