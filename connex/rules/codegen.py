@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import keyword
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,24 @@ if TYPE_CHECKING:  # mapping.py imports this module
 
 class Deopt(Exception):
     """Generated code met something only the closures evaluate with Jinja's exact timing."""
+
+
+class UnsafeSource(ValueError):
+    """A value that would have to be written into the generated source is not a checked literal. Nothing a rules
+    file says may become source text: only the ``repr`` of an int, str, bool or None, checked here, is written;
+    every other object is bound to a fresh global name (``Namespace.name_for``)."""
+
+
+def source_literal(value: Any, what: str, kinds: tuple[type, ...] = (int, str, bool, type(None))) -> str:
+    """``repr(value)`` when ``value`` is exactly one of ``kinds`` (no subclass, whose ``__repr__`` could say
+    anything), else ``UnsafeSource``: the one way a value of a file reaches the generated source."""
+    if type(value) not in kinds:
+        raise UnsafeSource(f"{what}: {value!r} is not a {' or '.join(k.__name__ for k in kinds)}")
+    return repr(value)
+
+
+def source_int(value: Any, what: str) -> str:
+    return source_literal(value, what, (int,))
 
 
 _NO_KEY = object()
@@ -86,7 +105,7 @@ class Namespace:
         return name
 
     def literal(self, value: Any) -> str:
-        return repr(value) if type(value) in _LITERAL_TYPES else self.name_for(value)
+        return source_literal(value, "literal") if type(value) in _LITERAL_TYPES else self.name_for(value)
 
 
 class ScopeCompiler:
@@ -169,6 +188,9 @@ class ScopeCompiler:
         if node.dyn_args is not None or node.dyn_kwargs is not None:
             raise NotFast("dynamic arguments")
         parts = [self.expression(a) for a in node.args]
+        for k in node.kwargs:
+            if not k.key.isidentifier() or keyword.iskeyword(k.key):  # Jinja's lexer allows no other name
+                raise NotFast(f"keyword argument {k.key!r}")
         parts += [f"{k.key}={self.expression(k.value)}" for k in node.kwargs]
         return "".join(", " + p for p in parts)
 
@@ -285,7 +307,7 @@ class ScopeCompiler:
 
         has_default = spec.default is not _NO_DEFAULT
         default = self.ns.literal(spec.default) if has_default else None
-        code = [f"# {spec.name}"]
+        code = [f"# {spec.name!r}"]
         if spec.template is None:  # a literal: never missing
             settled = self._settled_literal(spec)
             if settled is not None:
@@ -341,7 +363,8 @@ class ScopeCompiler:
     def _store(self, spec: ValueSpec, target: str, text: bool = True) -> list[str]:
         code = ["except (ValueError, ArithmeticError) as e:", f"    errors.append(_FF({spec.name!r}, str(e)))", "else:"]
         if spec.max_length is not None and text:
-            code.append(f"    if type(v) is str and len(v) > {spec.max_length}: v = _fit(v, {spec.max_length})")
+            limit = source_int(spec.max_length, f"{spec.name}.max_length")
+            code.append(f"    if type(v) is str and len(v) > {limit}: v = _fit(v, {limit})")
         return code + [f"    {target} = v"]
 
     def _exact_type_branch(self, spec: ValueSpec, has_default: bool, default: str | None, target: str,
@@ -367,16 +390,21 @@ class ScopeCompiler:
             "    " + line for line in self._store(spec, target, text=False)]
 
     def _coerce(self, spec: ValueSpec, value: str) -> str:
+        from connex.rules.mapping import COERCERS
+
         kind, places = spec.value_type, spec.places
         if kind == "string":
             return f"({value} if isinstance({value}, str) else _text({value})).strip()"
+        if type(kind) is not str or kind not in COERCERS:  # its coercer is called by name: _as_<kind>
+            raise UnsafeSource(f"{spec.name}.type: {kind!r} is not a value type")
+        digits = "None" if places is None else source_int(places, f"{spec.name}.places")
         if kind == "money":
-            return f"_round_money({value}, currency)" if places is None else f"_round_places({value}, {places})"
+            return f"_round_money({value}, currency)" if places is None else f"_round_places({value}, {digits})"
         if kind == "decimal":
-            return f"_to_decimal({value})" if places is None else f"_round_places({value}, {places})"
+            return f"_to_decimal({value})" if places is None else f"_round_places({value}, {digits})"
         if kind == "any":
             return value
-        return f"_as_{kind}({value}, currency, {places!r})"
+        return f"_as_{kind}({value}, currency, {digits})"
 
     def function(self, name: str, params: str, body: list[str], prologue: list[str], result: str) -> str:
         lines = [f"def {name}({params}):", "    errors = []", "    out = {}"]
@@ -436,7 +464,8 @@ def compile_line_fields(env, spec: ObjectSpec, alias: str | None, source_file: s
     local = {alias: "item"} if alias else {}
     scope = ScopeCompiler(env, namespace, local, ctx_expr="lctx")
     body = scope.object_fields(spec, "out")
-    prologue = [f"lctx = {{**ctx, {alias!r}: item}}" if alias else "lctx = ctx"] if scope.uses_ctx else []
+    name = source_literal(alias, "as", (str,)) if alias else None
+    prologue = [f"lctx = {{**ctx, {name}: item}}" if alias else "lctx = ctx"] if scope.uses_ctx else []
     if scope.uses_quantum:
         prologue += QUANTUM
     source = scope.function("line", "ctx, item, currency", body, prologue, "out, errors")

@@ -8,6 +8,7 @@ A folder contributes its ``*.yaml`` files and those of its ``mappings/`` sub-fol
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Iterable
 from collections.abc import Mapping as MappingABC
@@ -145,15 +146,14 @@ class RulesLoader:
                 continue
             valid = self._validate(yf, kind)
             if kind == "mapping":
-                # compiled even when the schema found problems, so every problem is reported in one pass
-                try:
-                    mapping = self.compile_mapping(yf)
-                except (KeyError, TypeError, AttributeError, ValueError):
-                    if valid:
-                        raise
-                    continue
+                # a mapping becomes generated Python code: only a file its schema found clean is ever compiled; a
+                # file with schema problems is only checked (templates parsed, field names looked up), so every
+                # problem is still reported in one pass
                 if not valid:
+                    with contextlib.suppress(KeyError, TypeError, AttributeError, ValueError):  # reported shapes
+                        self.compile_mapping(yf, check_only=True)
                     continue
+                mapping = self.compile_mapping(yf)
                 if mapping.flow in mappings:
                     overridden.append(f"{mappings[mapping.flow].source_file} (replaced by {yf.path})")
                 mappings[mapping.flow] = mapping
@@ -165,11 +165,12 @@ class RulesLoader:
                                                                                  strict=valid)]
         return LoadedRules(mappings, RuleSet(rules), self.env, [str(f) for f in files], aliases, overridden)
 
-    def compile_mapping(self, yf: YamlFile) -> Mapping:
+    def compile_mapping(self, yf: YamlFile, check_only: bool = False) -> Mapping:
         def on_error(path: tuple, message: str) -> None:
             self.errors.append(yf.error(path, message))
 
-        return MappingCompiler(self.env, on_error).compile(to_plain(yf.data), yf.path, TEMPLATE_GLOBALS)
+        compiler = MappingCompiler(self.env, on_error, check_only=check_only)
+        return compiler.compile(to_plain(yf.data), yf.path, TEMPLATE_GLOBALS)
 
     def compile_rules(self, yf: YamlFile, aliases: dict[str, dict[str, str]], line_aliases: dict[str, str],
                       mappings: dict[str, Mapping], strict: bool = True) -> list[Rule]:

@@ -116,12 +116,9 @@ def _single_expression(tree: nodes.Template) -> nodes.Expr | None:
     return exprs[0] if len(exprs) == 1 and not isinstance(exprs[0], nodes.TemplateData) else None
 
 
-def compile_template(
-    env: SandboxedEnvironment, source: str, allowed: Iterable[str], *, fast: bool = True
-) -> CompiledTemplate:
-    """Compile ``source``; raise ``TemplateProblem`` for syntax errors, unknown variables and unsafe access."""
-    match = _SINGLE_EXPRESSION.match(source)
-    expression = match.group("expr") if match and "{{" not in match.group("expr") and "{%" not in source else None
+def check_template(env: SandboxedEnvironment, source: str, allowed: Iterable[str]) -> nodes.Template:
+    """Parse ``source`` and check it, compiling nothing; raise ``TemplateProblem`` for syntax errors, unknown
+    variables, filters and tests, and unsafe access."""
     try:
         tree = env.parse(source)
     except TemplateSyntaxError as exc:
@@ -145,6 +142,16 @@ def compile_template(
         raise TemplateProblem(
             f"unknown variable '{unknown[0]}'; the variables here are: {', '.join(sorted(allowed))}"
         )
+    return tree
+
+
+def compile_template(
+    env: SandboxedEnvironment, source: str, allowed: Iterable[str], *, fast: bool = True
+) -> CompiledTemplate:
+    """Compile ``source``; raise ``TemplateProblem`` for syntax errors, unknown variables and unsafe access."""
+    match = _SINGLE_EXPRESSION.match(source)
+    expression = match.group("expr") if match and "{{" not in match.group("expr") and "{%" not in source else None
+    tree = check_template(env, source, allowed)
     # Jinja's own compilation (Python source, then bytecode) is the slow part of loading rules: it is done only
     # for templates the fast path does not take
     if expression is not None:
@@ -164,5 +171,5 @@ def compile_template(
     return CompiledTemplate(source, lambda ctx: template.render(ctx), False)
 
 
-__all__ = ["CompiledTemplate", "Missing", "SecurityError", "TemplateProblem", "compile_template", "is_template",
-           "make_environment"]
+__all__ = ["CompiledTemplate", "Missing", "SecurityError", "TemplateProblem", "check_template", "compile_template",
+           "is_template", "make_environment"]
