@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Undefined, UndefinedError, nodes
 from jinja2.utils import _PassArg
 
-from connex.rules import filters
+from connex.rules import filters, limits
 from connex.rules.fastpath import DICT_ATTRIBUTES, NotFast
 from connex.rules.money import QUANTA, places_for, round_money, round_places, to_decimal
 from connex.rules.templates import CompiledTemplate, Missing, undefined_hint
@@ -66,8 +66,9 @@ _NO_KEY = object()
 _FAILED = object()
 COMPARE_OPERATORS = {"eq": "==", "ne": "!=", "gt": ">", "gteq": ">=", "lt": "<", "lteq": "<=", "in": "in",
                      "notin": "not in"}
-BINARY_OPERATORS = {nodes.Add: "+", nodes.Sub: "-", nodes.Mul: "*", nodes.Div: "/", nodes.FloorDiv: "//",
-                    nodes.Mod: "%"}
+BINARY_OPERATORS = {nodes.Sub: "-", nodes.Div: "/", nodes.FloorDiv: "//"}
+# the operators that can make a value bigger: the sandbox's checked functions (limits.py), as Jinja calls them
+CHECKED_OPERATORS = {nodes.Add: "_add", nodes.Mul: "_mul", nodes.Mod: "_mod"}
 _LITERAL_TYPES = (str, int, bool, type(None))
 _IMMUTABLE_TYPES = (*_LITERAL_TYPES, float, Decimal, datetime.date, datetime.datetime)
 
@@ -90,7 +91,9 @@ class Namespace:
             "_to_decimal": to_decimal, "_Decimal": Decimal, "_HALF_UP": ROUND_HALF_UP, "_QUANTA": QUANTA,
             "_places_for": places_for, "_getattr": env.getattr, "_getitem": env.getitem,
             "_attr": _attribute_reader(env.getattr), "_undefined": env.undefined, "_call_test": env.call_test,
-            "_finalize": env.finalize or (lambda value: value),
+            "_finalize": env.finalize or (lambda value: value), "_add": limits.checked_add,
+            "_mul": limits.checked_mul, "_mod": limits.checked_mod, "_concat": limits.concat_values,
+            "_output": limits.bounded_concat,
             **{f"_as_{name}": fn for name, fn in COERCERS.items()},
         }
         self._ids: dict[int, str] = {}
@@ -229,13 +232,16 @@ class ScopeCompiler:
         return f"(+{self.expression(node.node)})"
 
     def _binary(self, node) -> str:
+        checked = CHECKED_OPERATORS.get(type(node))
+        if checked is not None:
+            return f"{checked}({self.expression(node.left)}, {self.expression(node.right)})"
         operator = BINARY_OPERATORS[type(node)]
         return f"({self.expression(node.left)} {operator} {self.expression(node.right)})"
 
     _Add = _Sub = _Mul = _Div = _FloorDiv = _Mod = _binary
 
     def _Concat(self, node: nodes.Concat) -> str:
-        return "''.join((" + "".join(f"str({self.expression(n)}), " for n in node.nodes) + "))"
+        return "_concat((" + "".join(f"{self.expression(n)}, " for n in node.nodes) + "))"
 
     def _CondExpr(self, node: nodes.CondExpr) -> str:
         test, then = self.expression(node.test), self.expression(node.expr1)
@@ -278,7 +284,7 @@ class ScopeCompiler:
                 parts.append(repr(node.data))
             else:
                 parts.append(f"str(_finalize({self.expression(node)}))")
-        return "''.join((" + "".join(p + ", " for p in parts) + "))"
+        return "_output((" + "".join(p + ", " for p in parts) + "))"
 
     # --- fields ----------------------------------------------------------------------------------------------
     def object_fields(self, spec: ObjectSpec, out: str, skip: tuple = (), depth: int = 0) -> list[str]:
@@ -431,13 +437,18 @@ def _attribute_reader(env_getattr):
     return attr
 
 
-def _compile(source: str, namespace: Namespace, name: str, filename: str) -> Callable:
-    code = compile(source, filename, "exec")
-    exec(code, namespace.values)  # noqa: S102 - our own generated source, built from validated templates
+def _compile(source: str, namespace: Namespace, name: str, filename: str) -> Callable | None:
+    """The generated function, or None when Python cannot compile it (an expression nested deeper than its parser
+    takes): the closures then evaluate the scope."""
+    try:
+        code = compile(source, filename, "exec")
+    except (SyntaxError, RecursionError, MemoryError):
+        return None
+    exec(code, namespace.values)  # noqa: S102 - our own generated source: checked literals and fixed names only
     return namespace.values[name]
 
 
-def compile_document_fields(env, spec: ObjectSpec, source_file: str) -> Callable[[dict], tuple]:
+def compile_document_fields(env, spec: ObjectSpec, source_file: str) -> Callable[[dict], tuple] | None:
     """``fields(ctx) -> (out, errors, currency)`` for a mapping's top-level fields; the currency first, since
     every money field rounds to its places."""
     from connex.rules.mapping import ValueSpec
@@ -458,7 +469,7 @@ def compile_document_fields(env, spec: ObjectSpec, source_file: str) -> Callable
     return _compile(source, namespace, "fields", f"<mapping {source_file}>")
 
 
-def compile_line_fields(env, spec: ObjectSpec, alias: str | None, source_file: str) -> Callable[..., tuple]:
+def compile_line_fields(env, spec: ObjectSpec, alias: str | None, source_file: str) -> Callable[..., tuple] | None:
     """``line(ctx, item, currency) -> (out, errors)`` for one line group's fields, ``alias`` bound to ``item``."""
     namespace = Namespace(env)
     local = {alias: "item"} if alias else {}

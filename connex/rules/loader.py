@@ -75,6 +75,23 @@ class Registry:
         return schema
 
 
+MAX_NESTING = 50  # levels of mappings and lists in a rules, mapping or fixture file
+
+
+def nested_too_deep(data: Any, limit: int = MAX_NESTING) -> tuple | None:
+    """The path of the first value nested more than ``limit`` levels deep, walked without recursion, or None."""
+    stack: list[tuple[Any, tuple]] = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > limit:
+            return path
+        if isinstance(node, MappingABC):
+            stack.extend((value, (*path, key)) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, (*path, i)) for i, value in enumerate(node))
+    return None
+
+
 def rule_files(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
@@ -122,6 +139,16 @@ class RulesLoader:
             return None
         except ConfigError as exc:
             self.errors.append(exc)
+            return None
+        except RecursionError:  # the YAML parser recurses per level of nesting
+            self.errors.append(ConfigError(f"nested too deeply to read (more than {MAX_NESTING} levels are "
+                                           "refused)", where=Location(str(path))))
+            return None
+        too_deep = nested_too_deep(yf.data)
+        if too_deep is not None:
+            # refused before anything walks it: the schema check and the compilers recurse once per level
+            self.errors.append(yf.error(too_deep, f"nested more than {MAX_NESTING} levels deep (conditions, "
+                                                  "fields and records never need that many)"))
             return None
         kind = yf.data.get("kind") if isinstance(yf.data, MappingABC) else None
         if kind not in FILE_KINDS:
