@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import keyword
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Undefined, UndefinedError, nodes
 from jinja2.utils import _PassArg
 
-from connex.rules import filters
+from connex.rules import filters, limits
 from connex.rules.fastpath import DICT_ATTRIBUTES, NotFast
 from connex.rules.money import QUANTA, places_for, round_money, round_places, to_decimal
 from connex.rules.templates import CompiledTemplate, Missing, undefined_hint
@@ -43,12 +44,31 @@ class Deopt(Exception):
     """Generated code met something only the closures evaluate with Jinja's exact timing."""
 
 
+class UnsafeSource(ValueError):
+    """A value that would have to be written into the generated source is not a checked literal. Nothing a rules
+    file says may become source text: only the ``repr`` of an int, str, bool or None, checked here, is written;
+    every other object is bound to a fresh global name (``Namespace.name_for``)."""
+
+
+def source_literal(value: Any, what: str, kinds: tuple[type, ...] = (int, str, bool, type(None))) -> str:
+    """``repr(value)`` when ``value`` is exactly one of ``kinds`` (no subclass, whose ``__repr__`` could say
+    anything), else ``UnsafeSource``: the one way a value of a file reaches the generated source."""
+    if type(value) not in kinds:
+        raise UnsafeSource(f"{what}: {value!r} is not a {' or '.join(k.__name__ for k in kinds)}")
+    return repr(value)
+
+
+def source_int(value: Any, what: str) -> str:
+    return source_literal(value, what, (int,))
+
+
 _NO_KEY = object()
 _FAILED = object()
 COMPARE_OPERATORS = {"eq": "==", "ne": "!=", "gt": ">", "gteq": ">=", "lt": "<", "lteq": "<=", "in": "in",
                      "notin": "not in"}
-BINARY_OPERATORS = {nodes.Add: "+", nodes.Sub: "-", nodes.Mul: "*", nodes.Div: "/", nodes.FloorDiv: "//",
-                    nodes.Mod: "%"}
+BINARY_OPERATORS = {nodes.Sub: "-", nodes.Div: "/", nodes.FloorDiv: "//"}
+# the operators that can make a value bigger: the sandbox's checked functions (limits.py), as Jinja calls them
+CHECKED_OPERATORS = {nodes.Add: "_add", nodes.Mul: "_mul", nodes.Mod: "_mod"}
 _LITERAL_TYPES = (str, int, bool, type(None))
 _IMMUTABLE_TYPES = (*_LITERAL_TYPES, float, Decimal, datetime.date, datetime.datetime)
 
@@ -71,7 +91,9 @@ class Namespace:
             "_to_decimal": to_decimal, "_Decimal": Decimal, "_HALF_UP": ROUND_HALF_UP, "_QUANTA": QUANTA,
             "_places_for": places_for, "_getattr": env.getattr, "_getitem": env.getitem,
             "_attr": _attribute_reader(env.getattr), "_undefined": env.undefined, "_call_test": env.call_test,
-            "_finalize": env.finalize or (lambda value: value),
+            "_finalize": env.finalize or (lambda value: value), "_add": limits.checked_add,
+            "_mul": limits.checked_mul, "_mod": limits.checked_mod, "_concat": limits.concat_values,
+            "_output": limits.bounded_concat,
             **{f"_as_{name}": fn for name, fn in COERCERS.items()},
         }
         self._ids: dict[int, str] = {}
@@ -86,7 +108,7 @@ class Namespace:
         return name
 
     def literal(self, value: Any) -> str:
-        return repr(value) if type(value) in _LITERAL_TYPES else self.name_for(value)
+        return source_literal(value, "literal") if type(value) in _LITERAL_TYPES else self.name_for(value)
 
 
 class ScopeCompiler:
@@ -169,6 +191,9 @@ class ScopeCompiler:
         if node.dyn_args is not None or node.dyn_kwargs is not None:
             raise NotFast("dynamic arguments")
         parts = [self.expression(a) for a in node.args]
+        for k in node.kwargs:
+            if not k.key.isidentifier() or keyword.iskeyword(k.key):  # Jinja's lexer allows no other name
+                raise NotFast(f"keyword argument {k.key!r}")
         parts += [f"{k.key}={self.expression(k.value)}" for k in node.kwargs]
         return "".join(", " + p for p in parts)
 
@@ -207,13 +232,16 @@ class ScopeCompiler:
         return f"(+{self.expression(node.node)})"
 
     def _binary(self, node) -> str:
+        checked = CHECKED_OPERATORS.get(type(node))
+        if checked is not None:
+            return f"{checked}({self.expression(node.left)}, {self.expression(node.right)})"
         operator = BINARY_OPERATORS[type(node)]
         return f"({self.expression(node.left)} {operator} {self.expression(node.right)})"
 
     _Add = _Sub = _Mul = _Div = _FloorDiv = _Mod = _binary
 
     def _Concat(self, node: nodes.Concat) -> str:
-        return "''.join((" + "".join(f"str({self.expression(n)}), " for n in node.nodes) + "))"
+        return "_concat((" + "".join(f"{self.expression(n)}, " for n in node.nodes) + "))"
 
     def _CondExpr(self, node: nodes.CondExpr) -> str:
         test, then = self.expression(node.test), self.expression(node.expr1)
@@ -256,7 +284,7 @@ class ScopeCompiler:
                 parts.append(repr(node.data))
             else:
                 parts.append(f"str(_finalize({self.expression(node)}))")
-        return "''.join((" + "".join(p + ", " for p in parts) + "))"
+        return "_output((" + "".join(p + ", " for p in parts) + "))"
 
     # --- fields ----------------------------------------------------------------------------------------------
     def object_fields(self, spec: ObjectSpec, out: str, skip: tuple = (), depth: int = 0) -> list[str]:
@@ -285,7 +313,7 @@ class ScopeCompiler:
 
         has_default = spec.default is not _NO_DEFAULT
         default = self.ns.literal(spec.default) if has_default else None
-        code = [f"# {spec.name}"]
+        code = [f"# {spec.name!r}"]
         if spec.template is None:  # a literal: never missing
             settled = self._settled_literal(spec)
             if settled is not None:
@@ -341,7 +369,8 @@ class ScopeCompiler:
     def _store(self, spec: ValueSpec, target: str, text: bool = True) -> list[str]:
         code = ["except (ValueError, ArithmeticError) as e:", f"    errors.append(_FF({spec.name!r}, str(e)))", "else:"]
         if spec.max_length is not None and text:
-            code.append(f"    if type(v) is str and len(v) > {spec.max_length}: v = _fit(v, {spec.max_length})")
+            limit = source_int(spec.max_length, f"{spec.name}.max_length")
+            code.append(f"    if type(v) is str and len(v) > {limit}: v = _fit(v, {limit})")
         return code + [f"    {target} = v"]
 
     def _exact_type_branch(self, spec: ValueSpec, has_default: bool, default: str | None, target: str,
@@ -367,16 +396,21 @@ class ScopeCompiler:
             "    " + line for line in self._store(spec, target, text=False)]
 
     def _coerce(self, spec: ValueSpec, value: str) -> str:
+        from connex.rules.mapping import COERCERS
+
         kind, places = spec.value_type, spec.places
         if kind == "string":
             return f"({value} if isinstance({value}, str) else _text({value})).strip()"
+        if type(kind) is not str or kind not in COERCERS:  # its coercer is called by name: _as_<kind>
+            raise UnsafeSource(f"{spec.name}.type: {kind!r} is not a value type")
+        digits = "None" if places is None else source_int(places, f"{spec.name}.places")
         if kind == "money":
-            return f"_round_money({value}, currency)" if places is None else f"_round_places({value}, {places})"
+            return f"_round_money({value}, currency)" if places is None else f"_round_places({value}, {digits})"
         if kind == "decimal":
-            return f"_to_decimal({value})" if places is None else f"_round_places({value}, {places})"
+            return f"_to_decimal({value})" if places is None else f"_round_places({value}, {digits})"
         if kind == "any":
             return value
-        return f"_as_{kind}({value}, currency, {places!r})"
+        return f"_as_{kind}({value}, currency, {digits})"
 
     def function(self, name: str, params: str, body: list[str], prologue: list[str], result: str) -> str:
         lines = [f"def {name}({params}):", "    errors = []", "    out = {}"]
@@ -403,13 +437,18 @@ def _attribute_reader(env_getattr):
     return attr
 
 
-def _compile(source: str, namespace: Namespace, name: str, filename: str) -> Callable:
-    code = compile(source, filename, "exec")
-    exec(code, namespace.values)  # noqa: S102 - our own generated source, built from validated templates
+def _compile(source: str, namespace: Namespace, name: str, filename: str) -> Callable | None:
+    """The generated function, or None when Python cannot compile it (an expression nested deeper than its parser
+    takes): the closures then evaluate the scope."""
+    try:
+        code = compile(source, filename, "exec")
+    except (SyntaxError, RecursionError, MemoryError):
+        return None
+    exec(code, namespace.values)  # noqa: S102 - our own generated source: checked literals and fixed names only
     return namespace.values[name]
 
 
-def compile_document_fields(env, spec: ObjectSpec, source_file: str) -> Callable[[dict], tuple]:
+def compile_document_fields(env, spec: ObjectSpec, source_file: str) -> Callable[[dict], tuple] | None:
     """``fields(ctx) -> (out, errors, currency)`` for a mapping's top-level fields; the currency first, since
     every money field rounds to its places."""
     from connex.rules.mapping import ValueSpec
@@ -430,13 +469,14 @@ def compile_document_fields(env, spec: ObjectSpec, source_file: str) -> Callable
     return _compile(source, namespace, "fields", f"<mapping {source_file}>")
 
 
-def compile_line_fields(env, spec: ObjectSpec, alias: str | None, source_file: str) -> Callable[..., tuple]:
+def compile_line_fields(env, spec: ObjectSpec, alias: str | None, source_file: str) -> Callable[..., tuple] | None:
     """``line(ctx, item, currency) -> (out, errors)`` for one line group's fields, ``alias`` bound to ``item``."""
     namespace = Namespace(env)
     local = {alias: "item"} if alias else {}
     scope = ScopeCompiler(env, namespace, local, ctx_expr="lctx")
     body = scope.object_fields(spec, "out")
-    prologue = [f"lctx = {{**ctx, {alias!r}: item}}" if alias else "lctx = ctx"] if scope.uses_ctx else []
+    name = source_literal(alias, "as", (str,)) if alias else None
+    prologue = [f"lctx = {{**ctx, {name}: item}}" if alias else "lctx = ctx"] if scope.uses_ctx else []
     if scope.uses_quantum:
         prologue += QUANTUM
     source = scope.function("line", "ctx, item, currency", body, prologue, "out, errors")

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
+
+import re2
 
 from connex.rules.money import to_decimal
 
@@ -62,8 +63,26 @@ def in_list(value, expected) -> bool:
     return any(equals(value, str(option).strip() if isinstance(option, str) else option) for option in options)
 
 
+# Rule regexes run on RE2 (google-re2): matching takes time linear in the text, whatever the pattern, so a
+# pattern such as ^(a+)+$ cannot hang a run on a 35-character name the way a backtracking engine does. A timeout
+# (the ``regex`` package) would make the same order pass or fail with the machine's load; RE2 refuses at load the
+# few constructs it cannot run in linear time (backreferences, lookaround), with the rule's file:line:col.
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a refused pattern is reported as the rule's problem, not logged to stderr
+RegexError = re2.error
+
+
+def compile_regex(text: str):
+    """A linear-time compiled pattern; ``RegexError`` says why a pattern cannot be one."""
+    return re2.compile(text, options=_RE2_OPTIONS)
+
+
+def is_regex(value) -> bool:
+    return isinstance(value, re2._Regexp)
+
+
 def regex(value, expected) -> bool:
-    pattern = expected if isinstance(expected, re.Pattern) else re.compile(str(expected))
+    pattern = expected if is_regex(expected) else compile_regex(str(expected))
     return pattern.search(_text(value)) is not None
 
 

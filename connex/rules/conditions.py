@@ -3,11 +3,11 @@ the field, the value it resolved to, the comparison, the rule value and the outc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from connex.rules.comparisons import RegexError, compile_regex, is_regex
 from connex.rules.fieldpath import FieldPath, parse_field
 
 
@@ -43,7 +43,7 @@ class Leaf(Condition):
             result = False
         else:
             result = bool(self.fn(value, self.expected))
-        shown = self.expected.pattern if isinstance(self.expected, re.Pattern) else self.expected
+        shown = self.expected.pattern if is_regex(self.expected) else self.expected
         trace.append(LeafTrace(self.field.text, value, found, self.comparison, shown, result))
         return result
 
@@ -111,8 +111,10 @@ def compile_condition(
     expected = spec.get("value")
     if name == "regex":
         try:
-            expected = re.compile(str(expected))
-        except re.error as exc:
-            on_error(path + ("value",), f"invalid regular expression: {exc}")
+            expected = compile_regex(str(expected))
+        except RegexError as exc:
+            reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else exc
+            on_error(path + ("value",), f"invalid regular expression (RE2 syntax, matched in linear time: no "
+                                        f"backreferences or lookaround): {reason}")
             return Always()
     return Leaf(field, name, fn, expected)

@@ -27,11 +27,14 @@ from typing import Any
 from jinja2 import nodes
 from jinja2.utils import _PassArg
 
+from connex.rules import limits
+
 Fn = Callable[[dict], Any]
 
+# the operators that can make a value bigger are the sandbox's checked ones (limits.py), as in Jinja
 BINARY = {
-    nodes.Add: operator.add, nodes.Sub: operator.sub, nodes.Mul: operator.mul, nodes.Div: operator.truediv,
-    nodes.FloorDiv: operator.floordiv, nodes.Mod: operator.mod,
+    nodes.Add: limits.checked_add, nodes.Sub: operator.sub, nodes.Mul: limits.checked_mul,
+    nodes.Div: operator.truediv, nodes.FloorDiv: operator.floordiv, nodes.Mod: limits.checked_mod,
 }
 COMPARE = {
     "eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "gteq": operator.ge, "lt": operator.lt,
@@ -65,10 +68,10 @@ class FastCompiler:
                 parts.append(node.data)
             else:
                 parts.append(self.compile_expression(node))
-        finalize = self.env.finalize or (lambda value: value)
+        finalize, concat = self.env.finalize or (lambda value: value), limits.bounded_concat
 
         def render(ctx: dict) -> str:
-            return "".join(p if isinstance(p, str) else str(finalize(p(ctx))) for p in parts)
+            return concat(p if isinstance(p, str) else str(finalize(p(ctx))) for p in parts)
 
         return render
 
@@ -214,8 +217,8 @@ class FastCompiler:
     _Add = _Sub = _Mul = _Div = _FloorDiv = _Mod = _binary
 
     def _Concat(self, node: nodes.Concat) -> Fn:
-        parts = [self.compile_expression(n) for n in node.nodes]
-        return lambda ctx: "".join(str(p(ctx)) for p in parts)
+        parts, concat = [self.compile_expression(n) for n in node.nodes], limits.concat_values
+        return lambda ctx: concat([p(ctx) for p in parts])
 
     def _CondExpr(self, node: nodes.CondExpr) -> Fn:
         test, then = self.compile_expression(node.test), self.compile_expression(node.expr1)

@@ -8,6 +8,7 @@ A folder contributes its ``*.yaml`` files and those of its ``mappings/`` sub-fol
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Iterable
 from collections.abc import Mapping as MappingABC
@@ -74,6 +75,23 @@ class Registry:
         return schema
 
 
+MAX_NESTING = 50  # levels of mappings and lists in a rules, mapping or fixture file
+
+
+def nested_too_deep(data: Any, limit: int = MAX_NESTING) -> tuple | None:
+    """The path of the first value nested more than ``limit`` levels deep, walked without recursion, or None."""
+    stack: list[tuple[Any, tuple]] = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > limit:
+            return path
+        if isinstance(node, MappingABC):
+            stack.extend((value, (*path, key)) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, (*path, i)) for i, value in enumerate(node))
+    return None
+
+
 def rule_files(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
@@ -122,6 +140,16 @@ class RulesLoader:
         except ConfigError as exc:
             self.errors.append(exc)
             return None
+        except RecursionError:  # the YAML parser recurses per level of nesting
+            self.errors.append(ConfigError(f"nested too deeply to read (more than {MAX_NESTING} levels are "
+                                           "refused)", where=Location(str(path))))
+            return None
+        too_deep = nested_too_deep(yf.data)
+        if too_deep is not None:
+            # refused before anything walks it: the schema check and the compilers recurse once per level
+            self.errors.append(yf.error(too_deep, f"nested more than {MAX_NESTING} levels deep (conditions, "
+                                                  "fields and records never need that many)"))
+            return None
         kind = yf.data.get("kind") if isinstance(yf.data, MappingABC) else None
         if kind not in FILE_KINDS:
             hint = lint.did_you_mean(str(kind), FILE_KINDS) if kind else ""
@@ -145,15 +173,14 @@ class RulesLoader:
                 continue
             valid = self._validate(yf, kind)
             if kind == "mapping":
-                # compiled even when the schema found problems, so every problem is reported in one pass
-                try:
-                    mapping = self.compile_mapping(yf)
-                except (KeyError, TypeError, AttributeError, ValueError):
-                    if valid:
-                        raise
-                    continue
+                # a mapping becomes generated Python code: only a file its schema found clean is ever compiled; a
+                # file with schema problems is only checked (templates parsed, field names looked up), so every
+                # problem is still reported in one pass
                 if not valid:
+                    with contextlib.suppress(KeyError, TypeError, AttributeError, ValueError):  # reported shapes
+                        self.compile_mapping(yf, check_only=True)
                     continue
+                mapping = self.compile_mapping(yf)
                 if mapping.flow in mappings:
                     overridden.append(f"{mappings[mapping.flow].source_file} (replaced by {yf.path})")
                 mappings[mapping.flow] = mapping
@@ -165,11 +192,12 @@ class RulesLoader:
                                                                                  strict=valid)]
         return LoadedRules(mappings, RuleSet(rules), self.env, [str(f) for f in files], aliases, overridden)
 
-    def compile_mapping(self, yf: YamlFile) -> Mapping:
+    def compile_mapping(self, yf: YamlFile, check_only: bool = False) -> Mapping:
         def on_error(path: tuple, message: str) -> None:
             self.errors.append(yf.error(path, message))
 
-        return MappingCompiler(self.env, on_error).compile(to_plain(yf.data), yf.path, TEMPLATE_GLOBALS)
+        compiler = MappingCompiler(self.env, on_error, check_only=check_only)
+        return compiler.compile(to_plain(yf.data), yf.path, TEMPLATE_GLOBALS)
 
     def compile_rules(self, yf: YamlFile, aliases: dict[str, dict[str, str]], line_aliases: dict[str, str],
                       mappings: dict[str, Mapping], strict: bool = True) -> list[Rule]:

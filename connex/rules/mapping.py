@@ -35,6 +35,7 @@ from connex.rules.templates import (
     Missing,
     SecurityError,
     TemplateProblem,
+    check_template,
     compile_template,
     is_template,
     undefined_hint,
@@ -54,6 +55,7 @@ NESTED_TYPES: dict[str, type] = {
 }
 MONEY_FIELDS = {"total", "total_tax", "amount", "tax_amount"}
 VALUE_TYPES = ("string", "decimal", "money", "date", "datetime", "int", "bool", "any")
+MAX_PLACES = 6  # as schemas/mapping.schema.json says
 
 
 class FieldFailure(Exception):
@@ -385,14 +387,21 @@ class Mapping:
 
 
 class MappingCompiler:
-    """Compiles mapping YAML (already schema-validated) into a ``Mapping``; problems go to ``on_error``."""
+    """Compiles mapping YAML (already schema-validated) into a ``Mapping``; problems go to ``on_error``.
 
-    def __init__(self, env, on_error: Callable[[tuple, str], None]):
+    ``check_only``: the file failed its schema, so nothing of it is compiled (no template, no generated code);
+    its templates are only parsed and checked, for problems the schema cannot see."""
+
+    def __init__(self, env, on_error: Callable[[tuple, str], None], check_only: bool = False):
         self.env = env
         self.on_error = on_error
+        self.check_only = check_only
 
     def template(self, source: str, allowed: set[str], path: tuple) -> CompiledTemplate | None:
         try:
+            if self.check_only:
+                check_template(self.env, source, allowed)
+                return None
             return compile_template(self.env, source, allowed)
         except TemplateProblem as problem:
             self.on_error(path, problem.message)
@@ -402,9 +411,13 @@ class MappingCompiler:
         declared = contract_type(owner, name.split(".")[-1]) if owner is not None else "any"
         if isinstance(spec, dict) and "value" in spec:
             source = spec["value"]
-            value_type = spec.get("type", declared)
+            value_type = self.checked(spec, "type", path, declared, lambda v: type(v) is str and v in VALUE_TYPES,
+                                      f"one of {', '.join(VALUE_TYPES)}")
             default = spec.get("default", _NO_DEFAULT)
-            max_length, places = spec.get("max_length"), spec.get("places")
+            max_length = self.checked(spec, "max_length", path, None, lambda v: type(v) is int and v >= 1,
+                                      "a whole number of at least 1")
+            places = self.checked(spec, "places", path, None, lambda v: type(v) is int and 0 <= v <= MAX_PLACES,
+                                  f"a whole number from 0 to {MAX_PLACES}")
             value_path = path + ("value",)
         else:
             source, value_type, default, max_length, places, value_path = spec, declared, _NO_DEFAULT, None, None, path
@@ -412,6 +425,18 @@ class MappingCompiler:
             template = self.template(str(source), allowed, value_path)
             return ValueSpec(name, template, None, value_type, default, max_length, places)
         return ValueSpec(name, None, source, value_type, default, max_length, places)
+
+    def checked(self, spec: dict, key: str, path: tuple, fallback: Any, valid: Callable[[Any], bool],
+                expected: str) -> Any:
+        """``spec[key]`` when ``valid`` says so, else ``fallback`` and a problem: the code generator writes these
+        options into Python source, so each is checked here for its exact type, whatever the schema said."""
+        if key not in spec:
+            return fallback
+        value = spec[key]
+        if not valid(value):
+            self.on_error(path + (key,), f"expected {expected}, got {value!r}"[:200])
+            return fallback
+        return value
 
     def object(self, name: str, spec: dict, owner: type, allowed: set[str], path: tuple) -> ObjectSpec:
         known = {f.name for f in dataclasses.fields(owner)}
@@ -452,12 +477,14 @@ class MappingCompiler:
             when = self.template(group["when"], allowed, path + ("when",)) if "when" in group else None
             inner_allowed = allowed | ({alias} if alias else set())
             line_fields = self.object("", group.get("fields") or {}, docs.Line, inner_allowed, path + ("fields",))
-            lines.append(LineGroup(each, alias, when, line_fields,
-                                   codegen.compile_line_fields(self.env, line_fields, alias, source_file)))
+            generated = None if self.check_only else codegen.compile_line_fields(self.env, line_fields, alias,
+                                                                                 source_file)
+            lines.append(LineGroup(each, alias, when, line_fields, generated))
         bill = (data.get("bill") or {}).get("when")
         bill_when = self.template(bill, allowed, ("bill", "when")) if bill else None
         return Mapping(
             name=data.get("name", document), flow=data["flow"], record=record, document=document, fields=fields,
             lines=lines, bill_when=bill_when, aliases=dict(data.get("aliases") or {}), source_file=source_file,
-            binds=binds, generated=codegen.compile_document_fields(self.env, fields, source_file),
+            binds=binds,
+            generated=None if self.check_only else codegen.compile_document_fields(self.env, fields, source_file),
         )

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -20,8 +21,10 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedErr
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from connex.lint import did_you_mean
+from connex.rules import limits
 from connex.rules.fastpath import compile_fast
 from connex.rules.filters import BUILTIN_FILTERS
+from connex.rules.limits import BoundedSandbox
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
 
@@ -59,9 +62,9 @@ class FallbackStrictUndefined(StrictUndefined):
 
 
 def make_environment(extra_filters: Mapping[str, Callable] | None = None) -> SandboxedEnvironment:
-    # finalize: a None inside text renders as nothing, not as the word "None"
-    env = SandboxedEnvironment(undefined=FallbackStrictUndefined, autoescape=False, keep_trailing_newline=False,
-                               finalize=lambda value: "" if value is None else value)
+    # finalize: a None inside text renders as nothing, not as the word "None"; a value too big to write is refused
+    env = BoundedSandbox(undefined=FallbackStrictUndefined, autoescape=False, keep_trailing_newline=False,
+                         finalize=limits.finalize)
     env.globals.clear()
     env.filters.update(BUILTIN_FILTERS)
     if extra_filters:
@@ -116,16 +119,21 @@ def _single_expression(tree: nodes.Template) -> nodes.Expr | None:
     return exprs[0] if len(exprs) == 1 and not isinstance(exprs[0], nodes.TemplateData) else None
 
 
-def compile_template(
-    env: SandboxedEnvironment, source: str, allowed: Iterable[str], *, fast: bool = True
-) -> CompiledTemplate:
-    """Compile ``source``; raise ``TemplateProblem`` for syntax errors, unknown variables and unsafe access."""
-    match = _SINGLE_EXPRESSION.match(source)
-    expression = match.group("expr") if match and "{{" not in match.group("expr") and "{%" not in source else None
+def check_template(env: SandboxedEnvironment, source: str, allowed: Iterable[str]) -> nodes.Template:
+    """Parse ``source`` and check it, compiling nothing; raise ``TemplateProblem`` for syntax errors, unknown
+    variables, filters and tests, and unsafe access."""
+    if len(source) > limits.MAX_TEMPLATE:
+        raise TemplateProblem(f"refused: the template is {len(source):,} characters long, more than the limit of "
+                              f"{limits.MAX_TEMPLATE:,}")
     try:
         tree = env.parse(source)
     except TemplateSyntaxError as exc:
         raise TemplateProblem(f"Jinja syntax error: {exc.message}", exc.lineno) from None
+    except RecursionError:  # Jinja's parser recurses a few frames per level of nesting
+        raise TemplateProblem("refused: the template is nested too deeply") from None
+    bounds = limits.check_tree(env, tree)
+    if bounds is not None:
+        raise TemplateProblem(bounds[0] if bounds[0].startswith("refused") else f"refused: {bounds[0]}", bounds[1])
     unsafe = _private_access(tree)
     if unsafe:
         names = ", ".join(f"'{name}'" for name in sorted(set(unsafe)))
@@ -145,6 +153,16 @@ def compile_template(
         raise TemplateProblem(
             f"unknown variable '{unknown[0]}'; the variables here are: {', '.join(sorted(allowed))}"
         )
+    return tree
+
+
+def compile_template(
+    env: SandboxedEnvironment, source: str, allowed: Iterable[str], *, fast: bool = True
+) -> CompiledTemplate:
+    """Compile ``source``; raise ``TemplateProblem`` for syntax errors, unknown variables and unsafe access."""
+    match = _SINGLE_EXPRESSION.match(source)
+    expression = match.group("expr") if match and "{{" not in match.group("expr") and "{%" not in source else None
+    tree = check_template(env, source, allowed)
     # Jinja's own compilation (Python source, then bytecode) is the slow part of loading rules: it is done only
     # for templates the fast path does not take
     if expression is not None:
@@ -152,17 +170,28 @@ def compile_template(
         quick = compile_fast(env, tree, node) if fast else None
         if quick is not None:
             return CompiledTemplate(source, quick, True, node)
-        try:
+        with _compiling():
             fn = env.compile_expression(expression, undefined_to_none=False)
-        except TemplateSyntaxError as exc:
-            raise TemplateProblem(f"Jinja syntax error: {exc.message}", exc.lineno) from None
-        return CompiledTemplate(source, lambda ctx: fn(**ctx), True)
+        return CompiledTemplate(source, limits.bounded(lambda ctx: fn(**ctx)), True)
     quick = compile_fast(env, tree, None) if fast else None
     if quick is not None:
         return CompiledTemplate(source, quick, False, tree)
-    template = env.from_string(source)
-    return CompiledTemplate(source, lambda ctx: template.render(ctx), False)
+    with _compiling():
+        template = env.from_string(source)
+    return CompiledTemplate(source, limits.bounded(lambda ctx: template.render(ctx)), False)
 
 
-__all__ = ["CompiledTemplate", "Missing", "SecurityError", "TemplateProblem", "compile_template", "is_template",
-           "make_environment"]
+@contextlib.contextmanager
+def _compiling():
+    """Jinja compiles a template to Python: what Python cannot compile is the template's problem, at its place."""
+    try:
+        yield
+    except TemplateSyntaxError as exc:
+        raise TemplateProblem(f"Jinja syntax error: {exc.message}", exc.lineno) from None
+    except (SyntaxError, RecursionError, MemoryError) as exc:  # e.g. "too many statically nested blocks"
+        raise TemplateProblem(f"refused: the template is nested too deeply ({type(exc).__name__}: "
+                              f"{getattr(exc, 'msg', exc)})") from None
+
+
+__all__ = ["CompiledTemplate", "Missing", "SecurityError", "TemplateProblem", "check_template", "compile_template",
+           "is_template", "make_environment"]
