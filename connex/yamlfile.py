@@ -37,6 +37,7 @@ from ruamel.yaml.events import (
 from ruamel.yaml.reader import ReaderError
 
 from connex.errors import ConfigError, ConfigErrors, Location
+from connex.redaction import HIDDEN
 
 # Connex's deepest legitimate file (a rule's nested conditions) is about a dozen levels; 64 leaves room and keeps
 # every later recursive walk (construction, schema check, rule compile) far inside Python's stack.
@@ -70,7 +71,7 @@ class YamlFile:
     def quote(self, path: Sequence[str | int], value: Any) -> str:
         """``value`` as a message may show it: quoted and cut short, or not at all when it is a secret."""
         if self.hide(path, value):
-            return "a hidden value (secret)"
+            return HIDDEN
         return quote(value)
 
 
@@ -78,7 +79,8 @@ def quote(value: Any) -> str:
     text = str(value)
     if len(text) > _QUOTE_LIMIT:
         text = text[: _QUOTE_LIMIT - 3] + "..."
-    return "'" + text.encode("unicode_escape").decode("ascii").replace("\\\\", "\\") + "'"
+    # control characters shown escaped, so a value cannot rewrite the terminal it is printed to
+    return "'" + "".join(c if c.isprintable() else repr(c)[1:-1] for c in text) + "'"
 
 
 class _Constructor(RoundTripConstructor):
