@@ -20,6 +20,7 @@ from connex import lint
 from connex.errors import ConfigError, ConfigErrors, Location
 from connex.paths import default_rules_dir, schema_path
 from connex.plugin_manager import Plugins
+from connex.redaction import Secrets
 from connex.schedule_spec import Schedule, parse_schedule
 from connex.yamlfile import YamlFile, load_yaml, to_plain
 
@@ -101,7 +102,7 @@ def _resolve_block(block: dict, yf: YamlFile, prefix: tuple, errors: list[Config
 
 
 def _connector_block(
-    yf: YamlFile, side: str, registry: dict[str, type], errors: list[ConfigError], secrets: set[str]
+    yf: YamlFile, side: str, registry: dict[str, type], errors: list[ConfigError], secrets: Secrets
 ) -> tuple[str, dict]:
     raw = yf.data.get(side) if isinstance(yf.data, dict) else None
     if not isinstance(raw, dict) or not isinstance(raw.get("plugin"), str):
@@ -110,8 +111,9 @@ def _connector_block(
     cls = registry.get(plugin)
     if cls is None:
         known = sorted(registry)
+        hint = "" if yf.hide((side, "plugin"), plugin) else lint.did_you_mean(plugin, known)
         errors.append(
-            yf.error((side, "plugin"), f"no {side} connector '{plugin}'{lint.did_you_mean(plugin, known)}; "
+            yf.error((side, "plugin"), f"no {side} connector {yf.quote((side, 'plugin'), plugin)}{hint}; "
                      f"installed: {', '.join(known) or 'none'} (see `connex plugins`)")
         )
         return plugin, {}
@@ -119,9 +121,9 @@ def _connector_block(
     schema = dict(cls.config_schema)
     errors.extend(lint.validate(yf, schema, data=block, prefix=(side,)))
     resolved = _resolve_block(to_plain(block), yf, (side,), errors)
+    secrets.collect(resolved)  # values from ${ENV} references too
     for key in getattr(cls, "secret_keys", ()):
-        if resolved.get(key):
-            secrets.add(str(resolved[key]))
+        secrets.add(resolved.get(key))
     return plugin, resolved
 
 
@@ -135,8 +137,10 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
     errors: list[ConfigError] = []
     if not isinstance(yf.data, dict):
         raise ConfigErrors([yf.error((), "the configuration must be a mapping of settings")])
+    secrets = Secrets(_secret_key_names(plugins))
+    secrets.collect(yf.data)
+    yf.hide = secrets.hides
     errors.extend(lint.validate(yf, lint.load_schema(str(schema_path("config.schema.json")))))
-    secrets: set[str] = set()
     source_plugin, source = _connector_block(yf, "source", plugins.sources(), errors, secrets)
     target_plugin, target = _connector_block(yf, "target", plugins.targets(), errors, secrets)
 
@@ -148,7 +152,8 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
             try:
                 sync.schedule = parse_schedule(value)
             except ValueError as exc:
-                errors.append(yf.error(("sync", "schedule"), str(exc)))
+                if not any(e.where == yf.locate(("sync", "schedule")) for e in errors):  # the schema said it
+                    errors.append(yf.error(("sync", "schedule"), str(exc)))
         elif key == "from_date" and isinstance(value, str):
             with contextlib.suppress(ValueError):  # a bad date is reported by the schema's date format
                 sync.from_date = dt.date.fromisoformat(value)
@@ -156,9 +161,10 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
             setattr(sync, key, value)
     for status in sync.statuses:
         if status not in ORDER_STATUSES:
-            errors.append(yf.error(("sync", "order_status"),
-                                   f"unknown order status '{status}'{lint.did_you_mean(status, ORDER_STATUSES)}; "
-                                   f"one of: {', '.join(ORDER_STATUSES)}"))
+            where = ("sync", "order_status")
+            hint = "" if yf.hide(where, status) else lint.did_you_mean(status, ORDER_STATUSES)
+            errors.append(yf.error(where, f"unknown order status {yf.quote(where, status)}{hint}; "
+                                          f"one of: {', '.join(ORDER_STATUSES)}"))
 
     base = Path(path).resolve().parent
     rule_paths: list[Path] = []
@@ -174,7 +180,8 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
             rule_paths.append(candidate)
 
     if errors:
-        failure = ConfigErrors(errors)
+        # the last net: whatever a message says, no known secret gets through it
+        failure = ConfigErrors(secrets.scrub_errors(errors))
         failure.rule_paths = rule_paths  # so `connex validate` can still check the rule files the config names
         raise failure
     log = data.get("log") or {}
@@ -191,5 +198,15 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
         log_level=log.get("level", "info"),
         log_format=log.get("format", "text"),
         health_listen=(data.get("daemon") or {}).get("health", "127.0.0.1:8787"),
-        secrets=secrets,
+        secrets=secrets.values,
     )
+
+
+def _secret_key_names(plugins: Plugins) -> set[str]:
+    """Every key any installed connector calls secret: the file may name a connector that is not installed, or
+    put a key in the wrong block."""
+    names: set[str] = set()
+    for registry in (plugins.sources(), plugins.targets()):
+        for cls in registry.values():
+            names.update(getattr(cls, "secret_keys", ()) or ())
+    return names

@@ -20,7 +20,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from connex.errors import ConfigError
-from connex.yamlfile import YamlFile, dotted, to_plain
+from connex.redaction import HIDDEN
+from connex.yamlfile import YamlFile, dotted, quote, to_plain
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -125,40 +126,80 @@ def _explain(yf: YamlFile, error: ValidationError, root: dict, prefix: tuple) ->
         for name in error.instance:
             if name in allowed or any(re.search(p, name) for p in patterns):
                 continue
-            yield yf.error(path + (name,), f"unknown key '{name}'{did_you_mean(name, allowed)}", key=True)
+            yield yf.error(path + (name,), f"unknown key {quote(name)}{did_you_mean(name, allowed)}", key=True)
         return
     if kind == "required":
         missing = [r for r in error.validator_value if r not in error.instance]
         for name in missing:
             yield yf.error(path + (name,), "missing required key")
         return
+    hidden = yf.hide(path, error.instance)
+    shown = yf.quote(path, error.instance)
     if kind == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
-        yield yf.error(path, f"expected {_article(expected)}, got {_describe(error.instance)}")
+        if hidden:  # e.g. an unquoted numeric password: say what it is, never what it says
+            yield yf.error(path, f"expected {_article(expected)}, got {_describe_kind(error.instance)} (value "
+                                 f"hidden: a secret){'; write it in quotes' if expected == 'string' else ''}")
+        else:
+            yield yf.error(path, f"expected {_article(expected)}, got {_describe(error.instance)}")
         return
     if kind == "enum":
         choices = [str(c) for c in error.validator_value]
-        hint = did_you_mean(str(error.instance), choices)
-        yield yf.error(path, f"'{error.instance}' is not allowed{hint}; one of: {', '.join(choices)}")
+        hint = "" if hidden else did_you_mean(str(error.instance), choices)
+        yield yf.error(path, f"{shown} is not allowed{hint}; one of: {', '.join(choices)}")
         return
     if kind == "const":
         yield yf.error(path, f"must be {error.validator_value!r}")
         return
     if kind == "format":
-        yield yf.error(path, f"'{error.instance}' is not a valid {error.validator_value}")
+        yield yf.error(path, f"{shown} is not a valid {error.validator_value}")
         return
     if kind == "pattern":
         hint = error.schema.get("description") or f"must match {error.validator_value}"
-        yield yf.error(path, f"'{error.instance}' is not valid: {hint}")
+        yield yf.error(path, f"{shown} is not valid: {hint}")
         return
-    yield yf.error(path, error.message)
+    if kind == "minLength" and error.validator_value == 1:
+        yield yf.error(path, "must not be empty")
+        return
+    if kind in _LIMITS:
+        yield yf.error(path, f"{shown} {_LIMITS[kind].format(error.validator_value)}")
+        return
+    message = error.message
+    if hidden:  # jsonschema's own messages quote the value as its repr
+        message = message.replace(repr(error.instance), HIDDEN)
+        if str(error.instance) in message:
+            message = f"does not meet '{kind}: {error.validator_value}'"
+    yield yf.error(path, message)
+
+
+_LIMITS = {
+    "minLength": "is too short: at least {} characters",
+    "maxLength": "is too long: at most {} characters",
+    "minimum": "is too small: at least {}",
+    "maximum": "is too large: at most {}",
+    "exclusiveMinimum": "is too small: more than {}",
+    "exclusiveMaximum": "is too large: less than {}",
+}
 
 
 def _article(type_name: str) -> str:
     words = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
              "number": "a number", "boolean": "true or false", "null": "nothing"}
     return words.get(type_name, type_name)
+
+
+def _describe_kind(value: Any) -> str:
+    """The type of ``value`` in words, without the value."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (dict, list)) or value is None:
+        return _describe(value)
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    return "text"
 
 
 def _describe(value: Any) -> str:
@@ -174,7 +215,7 @@ def _describe(value: Any) -> str:
         return f"integer {value}"
     if isinstance(value, float):
         return f"number {value}"
-    return f"'{value}'"
+    return quote(value)
 
 
 __all__ = ["did_you_mean", "load_schema", "validate", "dotted"]
