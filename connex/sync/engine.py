@@ -10,6 +10,7 @@ from connex.plugin_manager import Plugins
 from connex.rules.engine import EngineSettings, RulesEngine
 from connex.rules.loader import load_rules
 from connex.runtime import build_source, build_target
+from connex.state.lock import StateLock
 from connex.state.store import LedgerEntry, StateStore
 from connex.sync.document_flow import DocumentFlow
 from connex.sync.inventory_flow import InventoryFlow
@@ -48,6 +49,18 @@ class SyncEngine:
                 log.exception("closing %s failed", connector.name)
 
     def run(self, flows: list[str], options: RunOptions, progress=None) -> list[FlowReport]:
+        """Run ``flows``; a real run holds the state file's lock throughout (``StateBusy`` when another run has it
+        past ``options.lock_wait``), so two processes never post from one state file."""
+        if options.dry_run:
+            return self._run(flows, options, progress)
+        with StateLock(self.state.path).acquire(options.lock_wait):
+            stale = self.state.interrupt_stale_runs()
+            if stale:
+                log.warning("%d earlier run(s) were left running by a process that stopped; marked interrupted",
+                            stale)
+            return self._run(flows, options, progress)
+
+    def _run(self, flows: list[str], options: RunOptions, progress=None) -> list[FlowReport]:
         reports: dict[str, FlowReport] = {}
         if not options.dry_run:
             self.harvest(reports)
@@ -101,8 +114,8 @@ class SyncEngine:
         message = report.incomplete or (f"{len(report.failures)} failed" if report.failures else None)
         try:
             self.state.finish_run(report.run_id, report.status, dict(report.counts), message)
-        except Exception:  # the state itself may be what broke (a full disk): the run's own error goes on
-            log.exception("%s: could not record the end of run %s", report.flow, report.run_id)
+        except Exception as exc:  # the state itself may be what broke (a full disk): the run's own error goes on
+            log.error("%s: could not record the end of run %s: %s", report.flow, report.run_id, exc)
 
     def harvest(self, reports: dict[str, FlowReport]) -> None:
         """Outcomes of documents an asynchronous target (QuickBooks Desktop) queued earlier: into the ledger, and

@@ -16,6 +16,7 @@ class RunOptions:
     retry_failed: bool = False
     order_ids: tuple[str, ...] = ()
     stop: threading.Event | None = None  # set by SIGTERM/SIGINT: finish the current page, checkpoint, stop
+    lock_wait: float = 0.0  # seconds to wait for another run holding the state file's lock
 
     def stopping(self) -> bool:
         return self.stop is not None and self.stop.is_set()
