@@ -55,7 +55,7 @@ def clean_text(text: str, *, multiline: bool = False) -> str:
 
 def short(value) -> str:
     """A value for a message: its repr, cleaned and cut (a hostile value must not flood a log line)."""
-    text = clean_text(repr(value))
+    text = clean_text(str(value) if isinstance(value, Decimal) else repr(value))
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -65,9 +65,9 @@ def check_number(value, field: str) -> Decimal:
         raise CheckFailure(field, f"expected a number, got {type(value).__name__} {short(value)}")
     number = Decimal(value)
     if number.is_nan():
-        raise CheckFailure(field, "is not a number (NaN)")
+        raise CheckFailure(field, "NaN is not a number")
     if number.is_infinite():
-        raise CheckFailure(field, "is infinite")
+        raise CheckFailure(field, f"{number} is not a finite number")
     if number.is_zero():
         return Decimal(0).quantize(number) if number.as_tuple().exponent < 0 else Decimal(0)
     if not MIN_ADJUSTED_EXPONENT <= number.adjusted() <= MAX_ADJUSTED_EXPONENT:
@@ -132,3 +132,25 @@ def check_document(document, path: str = "") -> None:
                 if not dataclasses.is_dataclass(line):
                     raise CheckFailure(f"{field}[{index}]", f"expected a line, got {type(line).__name__}")
                 check_document(line, f"{field}[{index}].")
+
+
+def check_record(record) -> None:
+    """Refuse a source record holding a number no order carries (NaN, infinity, 1e999999, 1e-999999) before the
+    mapping quantizes or divides by it; ``-0`` becomes ``0``. Raises ``CheckFailure`` naming the source field."""
+    stack: list[tuple[object, str]] = [(record, "")]
+    while stack:
+        node, path = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in items:
+            where = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else str(key)
+            if isinstance(value, (dict, list)):
+                stack.append((value, where))
+            elif isinstance(value, (Decimal, float)) and not isinstance(value, bool):
+                number = Decimal(repr(value)) if isinstance(value, float) else value
+                if number.is_zero() and number.is_signed():
+                    node[key] = type(value)(0)
+                    continue
+                try:
+                    check_number(number, where)
+                except CheckFailure as exc:
+                    raise CheckFailure(where, f"{exc.message} (in the order as read from the source)") from None

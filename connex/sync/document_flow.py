@@ -13,6 +13,7 @@ Exactly once, crash or not:
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import logging
 from collections.abc import Iterator
 
@@ -22,7 +23,7 @@ from connex.errors import ConfigError, ConnexError, DocumentError, DocumentRef, 
 from connex.rules.engine import FLOW_KIND, MapResult, RulesEngine
 from connex.state.store import LedgerEntry, StateStore
 from connex.sync import classify
-from connex.sync.checks import CheckFailure, check_document, clean_text
+from connex.sync.checks import CheckFailure, check_document, check_record, clean_text
 from connex.sync.parties import PartyResolver, party_of
 from connex.sync.report import FlowReport, RunOptions
 
@@ -44,6 +45,8 @@ def reason(error) -> str:
 
 def unexpected(exc: BaseException) -> str:
     """A reason for an error no code path expected (a bug, or a value nothing was written for), in one line."""
+    if isinstance(exc, decimal.DecimalException):
+        return f"a calculation gave no usable number ({type(exc).__name__})"
     text = clean_text(str(exc))[:300]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -58,6 +61,14 @@ def record_id(record) -> str:
 def map_safely(rules: RulesEngine, flow: str, record: dict) -> MapResult:
     """Map, rule and build one record, then check its documents: whatever goes wrong fails this record alone (a
     template dividing by zero, a rule recursing, a field of the wrong type, an amount out of range)."""
+    try:
+        check_record(record)
+    except CheckFailure as exc:
+        number = record.get("NumOrderId") if isinstance(record, dict) else None
+        result = MapResult(flow, record_id(record), clean_text(str(number))[:50] if number is not None else None)
+        result.error = DocumentError(exc.message, where=DocumentRef(FLOW_KIND[flow], result.source_id, exc.field,
+                                                                    result.number))
+        return result
     try:
         result = rules.map(flow, record)
     except Exception as exc:  # the rules are user code at one remove: nothing they raise ends the run
