@@ -220,13 +220,19 @@ class SqliteStateStore(StateStore):
             self._local.conn = conn
         return conn
 
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (it rolls back by itself on a full disk): the
+        original error is the one to report."""
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
+
     def _write(self, sql: str, params: Iterable = ()) -> None:
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 self.db.execute(sql, tuple(params))
             except BaseException:
-                self.db.execute("ROLLBACK")
+                self._rollback()
                 raise
             self.db.execute("COMMIT")
 
@@ -238,7 +244,7 @@ class SqliteStateStore(StateStore):
             try:
                 self.db.executemany(sql, rows)
             except BaseException:
-                self.db.execute("ROLLBACK")
+                self._rollback()
                 raise
             self.db.execute("COMMIT")
 
@@ -253,7 +259,7 @@ class SqliteStateStore(StateStore):
                             self.db.execute(statement)
                     self.db.execute(f"PRAGMA user_version = {number}")
             except BaseException:
-                self.db.execute("ROLLBACK")
+                self._rollback()
                 raise
             self.db.execute("COMMIT")
 
