@@ -1,7 +1,8 @@
 """``connex [--config PATH] COMMAND``: the command line, also reachable as ``python run.py`` and ``python -m connex``.
 
 Exit codes: 0 success; 1 the run finished but some documents failed (each is named with its reason);
-2 configuration or usage error; 3 the run could not complete (a remote system stayed unreachable, or a bug).
+2 configuration or usage error (including an unusable state file); 3 the run could not complete (a remote system
+stayed unreachable, a credential was refused, another run holds the state file, the disk is full, or a bug).
 """
 
 from __future__ import annotations

@@ -30,6 +30,20 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class StripControls(logging.Filter):
+    """Control characters from record values (NUL, terminal escape sequences, line breaks a hostile order could
+    use to forge log lines) never reach a log line; a traceback keeps its own line breaks."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from connex.sync.checks import clean_text
+
+        message = record.getMessage()
+        cleaned = clean_text(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
 class JsonLines(logging.Formatter):
     """One JSON object per line; extra attributes such as run_id and document carry through."""
 
@@ -53,6 +67,7 @@ class JsonLines(logging.Formatter):
 def setup_logging(level: str = "info", fmt: str = "text", secrets: Iterable[str] = ()) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactSecrets(secrets))
+    handler.addFilter(StripControls())
     text = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handler.setFormatter(JsonLines() if fmt == "json" else text)
     root = logging.getLogger()

@@ -5,6 +5,7 @@ import json
 from connex.config import load_config
 from connex.plugin_manager import get_plugins
 from connex.state import open_state
+from connex.state.lock import holder
 
 
 def add_arguments(parser):
@@ -20,7 +21,13 @@ def status_data(state, runs: int = 10) -> dict:
     ]
     changed = [{"flow": r.flow, "document": f"{r.kind} {r.number}", "note": r.error}
                for r in state.rows(status="changed")]
-    return {"counts": state.counts(), "runs": state.last_runs(runs), "failures": failures, "changed": changed,
+    runs_ = state.last_runs(runs)
+    if any(r["status"] == "running" for r in runs_) and holder(state.path) is None:
+        # nobody holds the state lock, so no run is going: a 'running' one was killed (the next run records it)
+        for r in runs_:
+            if r["status"] == "running":
+                r["status"], r["message"] = "interrupted", "the process stopped mid-run (no run holds the state)"
+    return {"counts": state.counts(), "runs": runs_, "failures": failures, "changed": changed,
             "in_flight": len(state.rows(status="in_flight")), "queued": len(state.rows(status="queued"))}
 
 

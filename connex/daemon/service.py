@@ -20,7 +20,7 @@ from connex.config import Config
 from connex.daemon.health import HealthServer
 from connex.daemon.public import public_status
 from connex.daemon.scheduling import GuardedJob
-from connex.errors import ConfigError
+from connex.errors import ConfigError, ConnexError
 from connex.plugin_manager import Plugins
 from connex.state import open_state
 from connex.sync.engine import SyncEngine, enabled_flows
@@ -70,14 +70,19 @@ class Daemon:
             reports = self.engine.run(self.flows, RunOptions(stop=self.stop_event))
             summary = {r.flow: {"status": r.status, "counts": dict(r.counts), "failures": len(r.failures)}
                        for r in reports}
-            error = None
+            # a flow that stopped early (remote down, credential refused) did not complete, unless asked to stop
+            error = "; ".join(f"{r.flow}: {r.incomplete}" for r in reports
+                              if r.incomplete and not r.incomplete.startswith("stop requested")) or None
+        except ConnexError as exc:  # the state file busy or unusable: the pass did not run
+            log.error("pass %d could not run: %s", number, exc)
+            summary, error = {}, str(exc)
         except Exception as exc:  # a pass that crashes is logged; the schedule goes on
             log.exception("pass %d crashed", number)
             summary, error = {}, f"{type(exc).__name__}: {exc}"
         self.passes = number
         self.last_pass = {"number": number, "started_at": started.isoformat(timespec="seconds"),
                           "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                          "flows": summary, "error": error}
+                          "flows": summary, "ok": error is None, "error": error}
         log.info("pass %d: finished %s", number, summary)
 
     def _overdue(self) -> bool:
@@ -91,10 +96,18 @@ class Daemon:
 
     # --- health --------------------------------------------------------------------------------------------
     def healthz(self) -> tuple[bool, dict]:
+        """Unhealthy (503) when the loop stalls, when stopping, and when the last pass could not complete (it
+        crashed, a remote stayed down, a credential was refused): a monitor then sees it without reading logs."""
         age = time.monotonic() - self.heartbeat
-        ok = age < 30 and not self.stop_event.is_set()
-        return ok, {"status": "ok" if ok else "unhealthy", "heartbeat_age_seconds": round(age, 2),
-                    "passes": self.passes, "running": bool(self.worker and self.worker.is_alive())}
+        last = self.last_pass
+        pass_ok = last is None or last.get("ok", True)
+        ok = age < 30 and not self.stop_event.is_set() and pass_ok
+        body = {"status": "ok" if ok else "unhealthy", "heartbeat_age_seconds": round(age, 2),
+                "passes": self.passes, "running": bool(self.worker and self.worker.is_alive())}
+        if last is not None:
+            body["last_pass"] = {"number": last["number"], "finished_at": last["finished_at"], "ok": pass_ok,
+                                 "error": (last.get("error") or "")[:300] or None}
+        return ok, body
 
     def status(self) -> dict:
         """What ``/status`` serves: reasons without record values (``public``); ``connex status`` has them."""

@@ -65,6 +65,19 @@ def _resolve(value: Any, context: dict) -> Any:
     return value
 
 
+def describe(exc: BaseException) -> str:
+    """An unexpected template error in words: its kind and message, cut short (a recursion error's can be long)."""
+    text = str(exc).strip()
+    if isinstance(exc, RecursionError):
+        return "the template recursed too deeply"
+    if isinstance(exc, TypeError) and "no loader for this environment" in text:
+        return "templates cannot include or import other templates"
+    kind = {"ZeroDivisionError": "division by zero"}.get(type(exc).__name__)
+    if kind:
+        return kind
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
 def _set_path(target: dict, path: str, value: Any) -> None:
     parts = path.split(".")
     node = target
@@ -132,7 +145,11 @@ class RuleSet:
     def _run(self, rule: Rule, flow: str, target: dict, context: dict, writers: dict[str, str],
              prefix: str) -> RuleTrace:
         trace = RuleTrace(rule.id, rule.action.type, rule.where, False)
-        fired = rule.when[flow].evaluate(context, trace.conditions)
+        try:
+            fired = rule.when[flow].evaluate(context, trace.conditions)
+        except Exception as exc:  # a condition that breaks on this record fails the document, not the run
+            trace.error = f"its condition failed: {describe(exc)}"
+            return trace
         trace.fired = fired
         if not fired:
             return trace
@@ -153,6 +170,11 @@ class RuleSet:
         except RuleError as exc:
             trace.fired = False
             trace.error = str(exc)
+            return trace
+        except Exception as exc:  # noqa: BLE001 - any template fault (1/0, a type error, recursion) is this
+            # document's problem: it fails with the rule named, and the run goes on with the others
+            trace.fired = False
+            trace.error = describe(exc)
             return trace
         for path, value in updates.items():
             if isinstance(value, str):

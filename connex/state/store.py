@@ -9,17 +9,62 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import functools
+import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from connex.errors import ConfigError, ConnexError
 from connex.state import codec
+from connex.state.lock import StateBusy
 from connex.state.migrations import MIGRATIONS
 
 DONE = ("posted", "exists")
+#: the state file holds OAuth tokens and order data: owner read/write only, and so are its -wal and -shm
+FILE_MODE = 0o600
+SIDE_FILES = ("-wal", "-shm", "-journal")
+STALE_MESSAGE = "the process stopped mid-run; the next run resolved its documents in flight"
+
+
+def state_error(path: str, exc: BaseException) -> ConnexError:
+    """A SQLite or OS error on the state file as a message naming the file and what to do; never a traceback.
+    A file the user must fix is a ``ConfigError`` (exit 2); a busy or full one stops the run (exit 3)."""
+    text = str(exc) or type(exc).__name__
+    low = text.lower()
+    if "locked" in low or "busy" in low:
+        return StateBusy(f"{path}: the state database is locked by another process ({text}); wait for it to "
+                         "finish and run again")
+    if "full" in low:
+        return ConnexError(f"{path}: the state database cannot grow, the disk is full ({text}); free some space "
+                           "and run again: the run resumes from its last checkpoint")
+    if "readonly" in low or "read-only" in low:
+        return ConfigError(f"{path}: the state database is read-only ({text}); Connex must be able to write the "
+                           "file and its folder")
+    if "not a database" in low or "malformed" in low or "corrupt" in low:
+        return ConfigError(f"{path}: not a usable Connex state database ({text}); restore it from a backup, or "
+                           "move it aside to start a new one (which re-reads from sync.from_date)")
+    if isinstance(exc, PermissionError) or "unable to open" in low or "permission" in low:
+        return ConfigError(f"{path}: cannot open the state database ({text}); check that its folder exists and "
+                           "that Connex may read and write there")
+    return ConnexError(f"{path}: state database error: {text}")
+
+
+def guarded(method):
+    """Turn SQLite and OS errors of a state store method into ``state_error`` messages."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.Error, OSError) as exc:
+            raise state_error(self.path, exc) from None
+
+    return wrapper
 
 
 def now() -> str:
@@ -103,18 +148,58 @@ class StateStore(abc.ABC):
     @abc.abstractmethod
     def last_runs(self, limit: int = 10) -> list[dict]: ...
 
+    @abc.abstractmethod
+    def interrupt_stale_runs(self) -> int:
+        """Mark every run still 'running' as interrupted: called by the holder of the state lock, so none of them
+        can still be going (their process was killed). Returns how many."""
+
     def close(self) -> None:  # noqa: B027 - optional: stores without connections have nothing to release
         """Release the connection."""
 
 
 class SqliteStateStore(StateStore):
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0):
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.busy_timeout = busy_timeout
         self._local = threading.local()
         self._lock = threading.RLock()
+        if self.path != ":memory:":
+            self._prepare_path()
+        old_umask = os.umask(0o077)  # the file, and the -wal/-shm SQLite makes beside it, are born private
+        try:
+            self._open()
+        finally:
+            os.umask(old_umask)
+
+    @guarded
+    def _open(self) -> None:
         self._migrate()
+        if self.path != ":memory:":
+            self._protect()
+
+    def _prepare_path(self) -> None:
+        path = Path(self.path)
+        if path.is_dir():
+            raise ConfigError(f"{self.path}: the state path is a folder; set state: to a file such as "
+                              f"{path / 'connex.db'}")
+        if path.exists() and not path.is_file():
+            raise ConfigError(f"{self.path}: the state path is not a regular file")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"{self.path}: cannot create the state file's folder {path.parent} "
+                              f"({exc.strerror or exc})") from None
+
+    def _protect(self) -> None:
+        """0600 on the file and its side files; older versions created them with the default umask."""
+        for suffix in ("", *SIDE_FILES):
+            file = Path(self.path + suffix)
+            try:
+                info = file.stat()
+            except FileNotFoundError:
+                continue
+            if stat.S_IMODE(info.st_mode) != FILE_MODE and info.st_uid == os.geteuid():
+                file.chmod(FILE_MODE)
 
     # --- connections ---------------------------------------------------------------------------------------
     @property
@@ -122,13 +207,24 @@ class SqliteStateStore(StateStore):
         """One connection per thread: the daemon's health endpoint reads while a flow writes."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL is durable across process crashes
-            conn.execute("PRAGMA busy_timeout=30000")
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
+                                   check_same_thread=False)
+            try:
+                conn.row_factory = sqlite3.Row
+                conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL is durable across process crashes
+            except BaseException:
+                conn.close()
+                raise
             self._local.conn = conn
         return conn
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (it rolls back by itself on a full disk): the
+        original error is the one to report."""
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
 
     def _write(self, sql: str, params: Iterable = ()) -> None:
         with self._lock:
@@ -136,7 +232,7 @@ class SqliteStateStore(StateStore):
             try:
                 self.db.execute(sql, tuple(params))
             except BaseException:
-                self.db.execute("ROLLBACK")
+                self._rollback()
                 raise
             self.db.execute("COMMIT")
 
@@ -148,7 +244,7 @@ class SqliteStateStore(StateStore):
             try:
                 self.db.executemany(sql, rows)
             except BaseException:
-                self.db.execute("ROLLBACK")
+                self._rollback()
                 raise
             self.db.execute("COMMIT")
 
@@ -163,11 +259,12 @@ class SqliteStateStore(StateStore):
                             self.db.execute(statement)
                     self.db.execute(f"PRAGMA user_version = {number}")
             except BaseException:
-                self.db.execute("ROLLBACK")
+                self._rollback()
                 raise
             self.db.execute("COMMIT")
 
     @property
+    @guarded
     def schema_version(self) -> int:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
@@ -178,20 +275,24 @@ class SqliteStateStore(StateStore):
             self._local.conn = None
 
     # --- key-value -----------------------------------------------------------------------------------------
+    @guarded
     def get(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    @guarded
     def put(self, key: str, value: str) -> None:
         self._write("INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                     (key, value, now()))
 
     # --- cursors -------------------------------------------------------------------------------------------
+    @guarded
     def get_cursor(self, flow: str) -> dict | None:
         row = self.db.execute("SELECT value FROM cursors WHERE flow = ?", (flow,)).fetchone()
         return codec.loads(row[0]) if row else None
 
+    @guarded
     def save_cursor(self, flow: str, value: dict | None) -> bool:
         """Persist a flow's cursor; an empty cursor never replaces a stored one (returns False then)."""
         if not value:
@@ -208,6 +309,7 @@ class SqliteStateStore(StateStore):
         data["record"] = codec.loads(data["record"])
         return LedgerRow(**data)
 
+    @guarded
     def lookup(self, keys: Iterable[str]) -> dict[str, LedgerRow]:
         keys = list(dict.fromkeys(keys))
         found: dict[str, LedgerRow] = {}
@@ -218,6 +320,7 @@ class SqliteStateStore(StateStore):
                 found[row["key"]] = self._row(row)
         return found
 
+    @guarded
     def record(self, entries: Iterable[LedgerEntry], run_id: int | None, *, attempt: bool = False) -> None:
         """Insert or update ledger rows in one transaction. ``attempt`` counts a post attempt. The stored
         document is kept only while a post is in flight; the source record only while the document failed."""
@@ -246,6 +349,7 @@ class SqliteStateStore(StateStore):
             rows,
         )
 
+    @guarded
     def rows(self, flow: str | None = None, status: str | None = None, limit: int | None = None) -> list[LedgerRow]:
         sql, params = "SELECT * FROM ledger WHERE 1=1", []
         if flow:
@@ -259,6 +363,7 @@ class SqliteStateStore(StateStore):
             sql += f" LIMIT {int(limit)}"
         return [self._row(r) for r in self.db.execute(sql, params)]
 
+    @guarded
     def counts(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         for row in self.db.execute("SELECT flow, status, COUNT(*) FROM ledger GROUP BY flow, status"):
@@ -266,22 +371,33 @@ class SqliteStateStore(StateStore):
         return out
 
     # --- runs ----------------------------------------------------------------------------------------------
+    @guarded
     def start_run(self, flow: str) -> int:
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
             # one run of a flow at a time (the daemon never overlaps them): an older 'running' one was killed
-            self.db.execute("UPDATE runs SET status = 'interrupted', message = 'the process stopped mid-run; the "
-                            "next run resolved its documents in flight' WHERE flow = ? AND status = 'running'",
-                            (flow,))
+            self.db.execute("UPDATE runs SET status = 'interrupted', message = ? WHERE flow = ? AND "
+                            "status = 'running'", (STALE_MESSAGE, flow))
             cur = self.db.execute("INSERT INTO runs (flow, started_at, status) VALUES (?, ?, 'running')",
                                   (flow, now()))
             self.db.execute("COMMIT")
             return int(cur.lastrowid)
 
+    @guarded
     def finish_run(self, run_id: int, status: str, counts: dict, message: str | None = None) -> None:
         self._write("UPDATE runs SET finished_at = ?, status = ?, counts = ?, message = ? WHERE id = ?",
                     (now(), status, codec.dumps(counts), message, run_id))
 
+    @guarded
+    def interrupt_stale_runs(self) -> int:
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            cur = self.db.execute("UPDATE runs SET status = 'interrupted', finished_at = COALESCE(finished_at, ?), "
+                                  "message = ? WHERE status = 'running'", (now(), STALE_MESSAGE))
+            self.db.execute("COMMIT")
+            return cur.rowcount
+
+    @guarded
     def last_runs(self, limit: int = 10) -> list[dict]:
         rows = self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [{**dict(r), "counts": codec.loads(r["counts"])} for r in rows]

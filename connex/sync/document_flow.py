@@ -13,15 +13,17 @@ Exactly once, crash or not:
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import logging
 from collections.abc import Iterator
 
 from connex.connectors import OrderQuery, Page, SourceConnector, TargetConnector, WindowQuery
 from connex.documents import Document, from_record, to_record
-from connex.errors import ConnexError, TransientError
+from connex.errors import ConfigError, ConnexError, DocumentError, DocumentRef, TransientError
 from connex.rules.engine import FLOW_KIND, MapResult, RulesEngine
 from connex.state.store import LedgerEntry, StateStore
 from connex.sync import classify
+from connex.sync.checks import CheckFailure, check_document, check_record, clean_text
 from connex.sync.parties import PartyResolver, party_of
 from connex.sync.report import FlowReport, RunOptions
 
@@ -30,10 +32,60 @@ log = logging.getLogger(__name__)
 FLOW_PREFIX = {"orders": "order", "purchases": "purchase", "refunds": "refund"}
 
 
+#: errors that stop the run rather than fail a document: the remote is down (retry later), or a credential or
+#: setting was refused (a person must fix it); no document is marked failed for them and the cursor stays put
+RUN_LEVEL = (TransientError, ConfigError)
+
+
 def reason(error) -> str:
     """A document error's message with its field, without repeating the document (the report names it)."""
     field = getattr(error.where, "field", None)
-    return f"field {field}: {error.message}" if field else error.message
+    return clean_text(f"field {field}: {error.message}" if field else error.message)
+
+
+def unexpected(exc: BaseException) -> str:
+    """A reason for an error no code path expected (a bug, or a value nothing was written for), in one line."""
+    if isinstance(exc, decimal.DecimalException):
+        return f"a calculation gave no usable number ({type(exc).__name__})"
+    text = clean_text(str(exc))[:300]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def record_id(record) -> str:
+    for key in ("OrderId", "pkOrderID", "pkPurchaseID", "RefundHeaderId", "sku"):
+        if isinstance(record, dict) and record.get(key):
+            return clean_text(str(record[key]))[:100]
+    return "?"
+
+
+def map_safely(rules: RulesEngine, flow: str, record: dict) -> MapResult:
+    """Map, rule and build one record, then check its documents: whatever goes wrong fails this record alone (a
+    template dividing by zero, a rule recursing, a field of the wrong type, an amount out of range)."""
+    try:
+        check_record(record)
+    except CheckFailure as exc:
+        number = record.get("NumOrderId") if isinstance(record, dict) else None
+        result = MapResult(flow, record_id(record), clean_text(str(number))[:50] if number is not None else None)
+        result.error = DocumentError(exc.message, where=DocumentRef(FLOW_KIND[flow], result.source_id, exc.field,
+                                                                    result.number))
+        return result
+    try:
+        result = rules.map(flow, record)
+    except Exception as exc:  # the rules are user code at one remove: nothing they raise ends the run
+        log.debug("mapping %s raised", record_id(record), exc_info=True)
+        result = MapResult(flow, record_id(record), None)
+        result.error = DocumentError(f"mapping failed: {unexpected(exc)}",
+                                     where=DocumentRef(FLOW_KIND[flow], result.source_id))
+        return result
+    if result.error is None and result.skipped is None:
+        try:
+            for document in result.documents:
+                check_document(document)
+        except CheckFailure as exc:
+            result.error = DocumentError(exc.message,
+                                         where=DocumentRef(FLOW_KIND[flow], result.source_id, exc.field, result.number))
+            result.documents = []
+    return result
 
 
 def label(document: Document) -> str:
@@ -105,7 +157,7 @@ class DocumentFlow:
                 break
 
     def process(self, records: list[dict]) -> None:
-        results = [self.rules.map(self.flow, record) for record in records]
+        results = [map_safely(self.rules, self.flow, record) for record in records]
         self.report.counts["read"] += len(records)
         documents: list[tuple[Document, dict]] = []
         unmapped: list[LedgerEntry] = []
@@ -115,7 +167,8 @@ class DocumentFlow:
             if result.error is not None:
                 self.report.fail(f"{FLOW_KIND[self.flow]} {result.number or result.source_id}", reason(result.error),
                                  key)
-                unmapped.append(self._entry(key, result, "failed", error=str(result.error), record=record))
+                unmapped.append(self._entry(key, result, "failed", error=clean_text(str(result.error)),
+                                            record=record))
             elif result.skipped is not None:
                 self.report.counts["skipped"] += 1
                 unmapped.append(self._entry(key, result, "skipped", error=result.skipped))
@@ -196,11 +249,23 @@ class DocumentFlow:
         self.state.record(intents, self.report.run_id, attempt=True)
         try:
             results = self.target.post_documents(documents)
-        except TransientError:
+        except RUN_LEVEL:
             raise  # left in flight: the next run resolves them before posting anything again
         except ConnexError as exc:
             for doc in documents:
-                self._failed(doc, str(exc), records, digests)
+                self._failed(doc, clean_text(str(exc)), records, digests)
+            return
+        except Exception as exc:  # noqa: BLE001 - a target that broke on something in this batch
+            if len(documents) == 1:
+                log.debug("posting %s raised", label(documents[0]), exc_info=True)
+                self._failed(documents[0], f"the target could not post it: {unexpected(exc)}", records, digests)
+                return
+            # posting is idempotent by Document.key: one at a time finds the document that breaks it, and
+            # whatever the batch did post before it broke comes back "exists"
+            log.warning("posting a batch of %d raised %s; posting them one at a time", len(documents),
+                        unexpected(exc))
+            for doc in documents:
+                self._post_batch([doc], records, digests)
             return
         outcomes = []
         for doc, result in zip(documents, results):
@@ -237,8 +302,17 @@ class DocumentFlow:
         digests: dict[str, str] = {}
         resolved = []
         for row in rows:
-            doc = from_record(row.document)
-            found = self.target.find_posted(doc)
+            try:
+                doc = from_record(row.document)
+                found = self.target.find_posted(doc)
+            except ConnexError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one stored document the target cannot look up fails alone
+                self.report.fail(f"{row.kind.replace('_', ' ')} {row.number}", f"could not be looked up: "
+                                 f"{unexpected(exc)}", row.key)
+                resolved.append(LedgerEntry(row.key, row.flow, row.kind, row.source_id, row.number,
+                                            row.content_hash, "failed", error=unexpected(exc)))
+                continue
             if found is not None and found.status in ("posted", "exists"):
                 self.report.counts["resolved"] += 1
                 resolved.append(LedgerEntry(row.key, row.flow, row.kind, row.source_id, row.number,

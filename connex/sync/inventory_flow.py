@@ -10,7 +10,7 @@ from connex.connectors import SourceConnector, TargetConnector
 from connex.documents import UNKNOWN_SKU, StockLevel
 from connex.rules.engine import RulesEngine
 from connex.state.store import LedgerEntry, StateStore
-from connex.sync.document_flow import reason
+from connex.sync.document_flow import map_safely, reason
 from connex.sync.report import FlowReport, RunOptions
 
 BATCH = 100
@@ -29,7 +29,7 @@ class InventoryFlow:
         for level in self.target.read_inventory():
             record = {"sku": level.sku, "quantity_on_hand": level.quantity_on_hand, "name": level.name}
             self.report.counts["read"] += 1
-            result = self.rules.map(self.flow, record)
+            result = map_safely(self.rules, self.flow, record)
             if result.error is not None:
                 self.report.fail(f"stock level {level.sku}", reason(result.error))
                 if not self.options.dry_run:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from connex.connectors import TargetConnector
 from connex.documents import Document
-from connex.errors import ConnexError, TransientError
+from connex.errors import ConfigError, ConnexError, TransientError
 
 
 def party_of(document: Document):
@@ -36,10 +36,12 @@ class PartyResolver:
                         self._done[key] = self.target.find_or_create_vendor(party)
                     else:
                         self._done[key] = self.target.find_or_create_customer(party)
-                except TransientError:
-                    raise
+                except (TransientError, ConfigError):
+                    raise  # the run stops: QuickBooks is down, or the credentials were refused
                 except ConnexError as exc:
                     self._errors[key] = f"{key[0]} '{party.display_name}': {exc.message}"
+                except Exception as exc:  # noqa: BLE001 - a party the target breaks on fails its documents only
+                    self._errors[key] = f"{key[0]} '{party.display_name}': {type(exc).__name__}: {exc}"
             if key in self._errors:
                 on_failure(document, self._errors[key])
             else:

@@ -16,6 +16,7 @@ class RunOptions:
     retry_failed: bool = False
     order_ids: tuple[str, ...] = ()
     stop: threading.Event | None = None  # set by SIGTERM/SIGINT: finish the current page, checkpoint, stop
+    lock_wait: float = 0.0  # seconds to wait for another run holding the state file's lock
 
     def stopping(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -30,11 +31,15 @@ class FlowReport:
     changes: list[tuple[str, str]] = field(default_factory=list)  # source documents changed after sync
     planned: list[str] = field(default_factory=list)  # dry run: what would be posted
     incomplete: str | None = None  # why the flow stopped early (remote unreachable, stop requested)
+    refused: bool = False  # stopped because a credential or setting was refused: a person must fix it
+    crashed: str | None = None  # "failed" (an unexpected error, a bug) or "interrupted" (Ctrl-C) mid-run
     customers: Counter = field(default_factory=Counter)  # documents per customer or vendor name
     documents: Counter = field(default_factory=Counter)  # documents created per kind
 
     @property
     def status(self) -> str:
+        if self.crashed:
+            return self.crashed
         if self.incomplete:
             return "incomplete"
         return "failures" if self.failures else "ok"

@@ -5,10 +5,15 @@ Intuit rotates the refresh token on refresh and refuses the old one afterwards (
 connector that loses the newest token is locked out until a person reconnects the app, so the new token is
 written to the state store *before* the new access token is used, under the same lock that serialises
 refreshes.
+
+The stored (rotated) token is newer than the configured one, except after a person reconnected the app and put
+a new ``refresh_token`` in the config: a hash of the configured token is stored beside the rotated one, and when
+the configured token no longer matches it, the configured token wins.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -25,6 +30,14 @@ def state_key(realm_id: str) -> str:
 
 def access_key(realm_id: str) -> str:
     return f"quickbooks_online:access_token:{realm_id}"
+
+
+def configured_key(realm_id: str) -> str:
+    return f"quickbooks_online:configured_token_sha256:{realm_id}"
+
+
+def fingerprint(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class TokenManager:
@@ -52,12 +65,28 @@ class TokenManager:
         self._state = state
         self._clock = clock
         self._lock = threading.Lock()
-        stored = state.get(state_key(realm_id)) if state is not None else None
-        # The config holds only the token the user pasted once; anything stored since is newer.
-        self._refresh_token = stored or refresh_token
+        self._refresh_token = self._starting_token(refresh_token)
         self._access_token: str | None = None
         self._expires_at = 0.0
         self._load_access_token()
+
+    def _starting_token(self, configured: str) -> str:
+        """The rotated token stored since the configured one was pasted, unless the configured one changed
+        (the user reconnected the app): then it replaces the stored one, and the old access token goes too."""
+        if self._state is None:
+            return configured
+        stored = self._state.get(state_key(self._realm))
+        known = self._state.get(configured_key(self._realm))
+        mark = fingerprint(configured)
+        if stored and known in (mark, None):
+            if known is None:  # state from before fingerprints: the stored token stays, this config is the base
+                self._state.put(configured_key(self._realm), mark)
+            return stored
+        if stored and stored != configured:
+            self._state.put(state_key(self._realm), configured)
+            self._state.put(access_key(self._realm), "null")
+        self._state.put(configured_key(self._realm), mark)
+        return configured
 
     def _load_access_token(self) -> None:
         """Reuse the access token an earlier process left, while it is still good. Every refresh may rotate the
@@ -109,10 +138,17 @@ class TokenManager:
         if response.status_code != 200:
             error = body.get("error") or f"HTTP {response.status_code}"
             description = body.get("error_description") or response.text[:200]
+            if error == "invalid_client":
+                raise ConfigError(
+                    f"{self._token_url}: client credentials refused ({error}: {description}); check the "
+                    f"target's client_id and client_secret against the app's keys in the Intuit developer portal",
+                    code=str(error),
+                )
             if response.status_code in (400, 401):
                 raise ConfigError(
                     f"{self._token_url}: refresh token refused ({error}: {description}); reconnect the "
-                    f"QuickBooks Online app for realm {self._realm} and set a new refresh_token",
+                    f"QuickBooks Online app for realm {self._realm} and put the new refresh_token in the "
+                    f"target's configuration",
                     code=str(error),
                 )
             raise TransientError(f"{self._token_url}: token refresh failed ({error}: {description})")

@@ -17,6 +17,36 @@ from connex.documents import Address, Document, Line, Party, PurchaseDocument, R
 from connex.errors import DocumentError, DocumentRef
 
 DOC_NUMBER_MAX = 21
+
+#: Text lengths QuickBooks Online accepts, from the "Product: QBO" notes of Intuit's XSDs (shipped in xsd/) and
+#: the reference (quickbooks-online-api.md §8). Longer text is cut, as the Desktop target cuts for qbXML; the
+#: DocNumber is never cut: it is the document's identity, and a longer one fails the document instead.
+LIMITS = {
+    # the reference's 500 is marked [UNVERIFIED]: the stricter 100 (the limit of an Item Name) is kept
+    "DisplayName": 100,
+    "CompanyName": 50,  # reference §8 (ruckus/quickbooks-ruby PR #436)
+    "GivenName": 25,  # IntuitNamesTypes.xsd GivenName
+    "FamilyName": 15,  # IntuitNamesTypes.xsd FamilyName (QBO; QBW allows 25)
+    "EmailAddress": 100,  # IntuitBaseTypes.xsd EmailAddress.Address (QBO); Finance.xsd BillEmail
+    "FreeFormNumber": 21,  # IntuitBaseTypes.xsd TelephoneNumber.FreeFormNumber
+    "Line": 500,  # IntuitBaseTypes.xsd PhysicalAddress.Line1..Line5 (QBO)
+    "City": 255,  # IntuitBaseTypes.xsd PhysicalAddress.City (QBO)
+    "CountrySubDivisionCode": 255,  # (QBO)
+    "PostalCode": 30,  # (QBO)
+    "Country": 255,  # (QBO)
+    "CountryCode": 3,  # ISO 3166 alpha-2 or alpha-3
+    "PrivateNote": 4000,  # Finance.xsd Transaction.PrivateNote
+    "Description": 4000,  # Finance.xsd Line.Description
+    "CustomerMemo": 1000,  # Finance.xsd SalesTransaction.CustomerMemo ("Invoice Msg")
+}
+
+
+def fit(text: str | None, field: str) -> str | None:
+    """``text`` cut to ``field``'s limit, without the spaces a cut can leave at its end."""
+    if text is None:
+        return None
+    limit = LIMITS[field]
+    return text if len(text) <= limit else text[:limit].rstrip()
 CENT = Decimal("0.01")
 UNIT_PRICE_PLACES = Decimal("0.0000001")  # QBO keeps unit prices to 7 places
 
@@ -81,7 +111,7 @@ def marker(doc: Document) -> str:
 def private_note(doc: Document, *extra: str | None) -> str:
     """The marker ``find_posted`` and duplicate checks look for, then the human context."""
     parts = [marker(doc), *(e for e in extra if e), doc.memo]
-    return "; ".join(p for p in parts if p)[:4000]
+    return fit("; ".join(p for p in parts if p), "PrivateNote")
 
 
 def carries_marker(note: str | None, doc: Document) -> bool:
@@ -98,14 +128,14 @@ def address(addr: Address | None) -> dict | None:
     if addr is None:
         return None
     out = {
-        "Line1": addr.line1,
-        "Line2": addr.line2,
-        "Line3": addr.line3,
-        "City": addr.city,
-        "CountrySubDivisionCode": addr.region,
-        "PostalCode": addr.postal_code,
-        "Country": addr.country,
-        "CountryCode": addr.country_code,
+        "Line1": fit(addr.line1, "Line"),
+        "Line2": fit(addr.line2, "Line"),
+        "Line3": fit(addr.line3, "Line"),
+        "City": fit(addr.city, "City"),
+        "CountrySubDivisionCode": fit(addr.region, "CountrySubDivisionCode"),
+        "PostalCode": fit(addr.postal_code, "PostalCode"),
+        "Country": fit(addr.country, "Country"),
+        "CountryCode": fit(addr.country_code, "CountryCode"),
     }
     out = {k: v for k, v in out.items() if v}
     return out or None
@@ -115,15 +145,15 @@ def party_body(party: Party, currency: str | None) -> dict:
     """Customer or Vendor create body (the two share the NameBase fields used here)."""
     body: dict = {"DisplayName": clean_display_name(party.display_name)}
     if party.company:
-        body["CompanyName"] = party.company[:50]
+        body["CompanyName"] = fit(party.company, "CompanyName")
     if party.first_name:
-        body["GivenName"] = party.first_name[:100]
+        body["GivenName"] = fit(party.first_name, "GivenName")
     if party.last_name:
-        body["FamilyName"] = party.last_name[:100]
+        body["FamilyName"] = fit(party.last_name, "FamilyName")
     if party.email:
-        body["PrimaryEmailAddr"] = {"Address": party.email}
+        body["PrimaryEmailAddr"] = {"Address": fit(party.email, "EmailAddress")}
     if party.phone:
-        body["PrimaryPhone"] = {"FreeFormNumber": party.phone[:30]}
+        body["PrimaryPhone"] = {"FreeFormNumber": fit(party.phone, "FreeFormNumber")}
     if bill := address(party.billing_address):
         body["BillAddr"] = bill
     if ship := address(party.shipping_address):
@@ -136,7 +166,7 @@ def party_body(party: Party, currency: str | None) -> dict:
 def clean_display_name(name: str) -> str:
     """QBO refuses ':' in names (it separates sub-customers); a channel user name like 'shop:uk' should still
     sync, so the colon becomes '-' consistently for look-up and creation alike."""
-    return " ".join(name.replace(":", "-").split())[:500]
+    return fit(" ".join(name.replace(":", "-").split()), "DisplayName")
 
 
 class PayloadBuilder:
@@ -191,7 +221,7 @@ class PayloadBuilder:
     def _line(line: Line, amount: Decimal, detail_type: str, detail: dict) -> dict:
         out = {"Amount": money(amount), "DetailType": detail_type, detail_type: detail}
         if line.description:
-            out["Description"] = line.description[:4000]
+            out["Description"] = fit(line.description, "Description")
         return out
 
     def _item_for_line(self, doc: Document, line: Line, index: int) -> dict:
@@ -288,7 +318,7 @@ class PayloadBuilder:
         if ship := address(doc.shipping_address):
             body["ShipAddr"] = ship
         if doc.customer.email:
-            body["BillEmail"] = {"Address": doc.customer.email}
+            body["BillEmail"] = {"Address": fit(doc.customer.email, "EmailAddress")}
         deposit = doc.deposit_account or self.options.deposit_account
         if entity == "SalesReceipt" and deposit:
             body["DepositToAccountRef"] = ref(
@@ -306,7 +336,7 @@ class PayloadBuilder:
         original = doc.original_doc_number
         body["PrivateNote"] = private_note(doc, original and f"refund of {original}")
         if original:
-            body["CustomerMemo"] = {"value": f"Refund for order {original}"}
+            body["CustomerMemo"] = {"value": fit(f"Refund for order {original}", "CustomerMemo")}
         if entity == "RefundReceipt":
             # RefundReceipt needs the account the money leaves from (Bank or Other Current Asset).
             deposit = (

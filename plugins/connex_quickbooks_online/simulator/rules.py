@@ -38,6 +38,45 @@ TXN_LABEL = {
 ITEM_TYPES = ("Inventory", "NonInventory", "Service", "Group", "Category")
 CURRENCY = re.compile(r"^[A-Z]{3}\Z")
 
+#: Text lengths from the "Product: QBO" notes of Intuit's XSDs (IntuitNamesTypes.xsd, IntuitBaseTypes.xsd,
+#: Finance.xsd) and the reference (quickbooks-online-api.md §8: CompanyName 50). Longer text is refused with
+#: 2050, as QBO does for DocNumber (reference §8, error table). Keys are element names wherever they appear.
+TEXT_MAX = {
+    "CompanyName": 50,
+    "GivenName": 25,
+    "FamilyName": 15,
+    "FreeFormNumber": 21,
+    "Line1": 500, "Line2": 500, "Line3": 500, "Line4": 500, "Line5": 500,
+    "City": 255,
+    "CountrySubDivisionCode": 255,
+    "PostalCode": 30,
+    "Country": 255,
+    "PrivateNote": 4000,
+    "Description": 4000,
+}
+#: [UNVERIFIED] the reference is silent on control characters: refused, the stricter choice (QBO stores its data
+#: as XML, where C0 controls other than tab and line breaks cannot appear at all)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def text_violation(body, path: str = "") -> SimFault | None:
+    """The first string of ``body`` that is too long or holds a control character, as QBO's fault."""
+    items = body.items() if isinstance(body, dict) else enumerate(body) if isinstance(body, list) else ()
+    for key, value in items:
+        where = f"{path}.{key}" if path else str(key)
+        if isinstance(value, str):
+            limit = TEXT_MAX.get(key) if isinstance(key, str) else None
+            if limit is not None and len(value) > limit:
+                return SimFault("2050", f"String length is either shorter or longer than supported. "
+                                        f"{key}:Max:{limit}", where)
+            if CONTROL.search(value):
+                return SimFault("2050", f"{key} contains a character that is not allowed", where)
+        elif isinstance(value, dict | list):
+            found = text_violation(value, where)
+            if found is not None:
+                return found
+    return None
+
 
 class SimFault(Exception):
     def __init__(
@@ -105,6 +144,9 @@ class Rules:
                 f"com.intuit.schema.finance.v3.{entity}), not marked as ignorable",
                 field,
             )
+        too_long = text_violation(body, entity)
+        if too_long is not None:
+            raise too_long
         if body.get("Id"):
             raise SimFault(
                 "5010",
