@@ -28,8 +28,8 @@ def reference(*relative: str) -> Path:
     for name in relative:
         path = REFERENCE / name
         if not path.exists():
-            reason = (f"reference file {name} not found at {path}: it cannot ship with Connex "
-                      f"(see docs/reference-data.md)")
+            reason = (f"reference file {name} not found at {path} (the vendors' files that may not ship "
+                      f"with Connex are read from there: docs/reference-data.md)")
             if in_ci():
                 pytest.fail(f"CI=true but {reason}", pytrace=False)
             pytest.skip(reason)

@@ -259,11 +259,14 @@ def test_a_company_file_quickbooks_cannot_open_goes_through_connection_error(con
     assert target.find_posted(order("LW-1")).status == "queued"  # nothing lost: the next run posts it
 
 
-def test_a_document_whose_qbxml_would_not_validate_fails_before_it_is_sent(target, endpoint, qbwc, company):
+def test_a_document_whose_qbxml_would_not_validate_fails_before_it_is_sent(
+    target, endpoint, qbwc, company, validator
+):
     """The service validates what it is about to send; XML QuickBooks would refuse as a whole never leaves."""
     from lxml import etree
 
     service = endpoint.service
+    service.workflow.validator = validator  # what the service finds when Intuit's schemas are installed
     original = service.workflow.builder.sales_add
 
     def out_of_order(request_id, document):
