@@ -20,6 +20,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 
+from connex.commands import _failures
 from connex.config import load_config
 from connex.errors import ConfigError
 from connex.plugin_manager import get_plugins
@@ -134,7 +135,10 @@ def write_config(folder: Path, source: dict, target_name: str, target: dict, mat
     return path
 
 
-def print_summary(reports: list[FlowReport], out=sys.stdout) -> None:
+def print_summary(reports: list[FlowReport], out=sys.stdout,
+                  skipped: list[tuple[str, str, str]] | None = None) -> None:
+    """What the demo created, for which customers, per flow, and every failure (grouped by reason, with its
+    fix) and skipped document (with the rule that skipped it): ``skipped`` is (flow, document, reason)."""
     created: Counter = Counter()
     customers: Counter = Counter()
     for report in reports:
@@ -153,10 +157,18 @@ def print_summary(reports: list[FlowReport], out=sys.stdout) -> None:
     for report in reports:
         counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(report.counts.items()))
         print(f"  {report.flow:<10} {report.status:<10} {counts}", file=out)
-    failures = [(r.flow, name, reason) for r in reports for name, reason in r.failures]
-    print(f"\nFailures: {len(failures)}", file=out)
-    for flow, name, reason in failures:
-        print(f"  {flow}: {name}: {reason}", file=out)
+    failures = sum(len(r.failures) for r in reports)
+    print(f"\nFailures: {failures}", file=out)
+    for report in reports:
+        for line in _failures.lines(report.failures, mark=f"{report.flow}: "):
+            print(line, file=out)
+    skipped = skipped or []
+    if skipped:
+        print(f"\nSkipped: {len(skipped)}", file=out)
+        for flow in sorted({flow for flow, _, _ in skipped}):
+            pairs = sorted((name, reason) for f, name, reason in skipped if f == flow)
+            for line in _failures.skipped_lines(pairs, mark=f"{flow}: "):
+                print(line, file=out)
 
 
 def _target_config(target_sim, serve: bool) -> dict:
@@ -252,12 +264,14 @@ def run(args):
                     endpoint = {"url": service.url, "username": target["username"], "password": target["password"]}
                 reports = _merge(reports, engine.run(list(FLOW_ORDER), RunOptions(), Progress()))
             order = _first_posted_order(state)
+            skipped = [(row.flow, f"{row.kind} {row.number or row.source_id}", row.error or "")
+                       for row in state.rows(status="skipped")]
         finally:
             for service in services:
                 service.stop()
             engine.close()
             state.close()
-        print_summary(reports)
+        print_summary(reports, skipped=skipped)
         print(f"\nConfiguration: {path} (commented YAML)")
         if not args.serve:
             print("The simulators stop now; `connex demo --serve` keeps them running to try more commands.")
