@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 REDACTED = "***"
 
@@ -44,14 +45,46 @@ class StripControls(logging.Filter):
         return True
 
 
-class JsonLines(logging.Formatter):
+def readable(value) -> str:
+    """A mapping as a person writes it: counts as "118 posted, 120 read", anything else as "key: value"."""
+    if isinstance(value, Mapping):
+        if value and all(isinstance(v, int) and not isinstance(v, bool) for v in value.values()):
+            return ", ".join(f"{v} {str(k).replace('_', ' ')}" for k, v in value.items())
+        return ", ".join(f"{k}: {readable(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(readable(v) for v in value)
+    return str(value)
+
+
+class ReadableArgs(logging.Filter):
+    """Log arguments that are mappings or collections are written as text, never as Python reprs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, (Mapping, list, set, frozenset))
+                                                  for a in record.args):
+            record.args = tuple(readable(a) if isinstance(a, (Mapping, list, set, frozenset)) else a
+                                for a in record.args)
+        elif isinstance(record.args, Mapping) and "%(" not in str(record.msg):
+            record.args = (readable(record.args),)  # logging unwraps a lone mapping argument; wrap it again
+        return True
+
+
+class LocalTimes(logging.Formatter):
+    """Times as ISO 8601 with the local offset (2026-12-03T10:36:45.768+00:00): a log read elsewhere, or next
+    to QuickBooks' and Linnworks' own times, is unambiguous."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
+        return dt.datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="milliseconds")
+
+
+class JsonLines(LocalTimes):
     """One JSON object per line; extra attributes such as run_id and document carry through."""
 
     EXTRA = ("run_id", "flow", "document", "source_id", "status")
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "ts": self.formatTime(record),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -66,9 +99,10 @@ class JsonLines(logging.Formatter):
 
 def setup_logging(level: str = "info", fmt: str = "text", secrets: Iterable[str] = ()) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ReadableArgs())  # before redaction, which freezes the message
     handler.addFilter(RedactSecrets(secrets))
     handler.addFilter(StripControls())
-    text = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    text = LocalTimes("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handler.setFormatter(JsonLines() if fmt == "json" else text)
     root = logging.getLogger()
     for old in list(root.handlers):

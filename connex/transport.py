@@ -7,6 +7,7 @@ survive hiccups" part so every connector behaves the same under 429s, 5xx and dr
 from __future__ import annotations
 
 import email.utils
+import errno
 import logging
 import random
 import threading
@@ -14,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 
@@ -83,6 +85,28 @@ class RetryPolicy:
         return random.uniform(ceiling / 2, ceiling)
 
 
+def origin(url: str) -> str:
+    """``scheme://host:port`` of a URL: what "unreachable" is said of."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def connection_refused(exc: BaseException) -> bool:
+    """Whether ``exc`` (a requests error) comes from a refused TCP connection: nothing listens at that address."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError) or getattr(current, "errno", None) == errno.ECONNREFUSED:
+            return True
+        pending += [current.__cause__, current.__context__, getattr(current, "reason", None),
+                    *(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))]
+    return False
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """Retry-After is either delta-seconds or an HTTP date."""
     if not value:
@@ -120,6 +144,7 @@ class HttpClient:
         self._sleep = sleep
         self.calls: dict[str, int] = {}
         self.retries = 0
+        self._answered: set[str] = set()  # origins that have answered this client at least once
 
     def request(self, method: str, url: str, *, endpoint: str, **kwargs) -> requests.Response:
         """Send one logical request, retrying 429, 5xx and connection failures. Raises ``TransientError`` when
@@ -134,8 +159,18 @@ class HttpClient:
             try:
                 response = self.session.request(method, url, timeout=self.timeout, **kwargs)
             except RETRYABLE_EXCEPTIONS as exc:
-                problem = f"{type(exc).__name__}: {exc}"
+                where = origin(url)
+                if connection_refused(exc):
+                    problem = f"{where} is unreachable: connection refused ({endpoint})"
+                    if where not in self._answered:
+                        # Nothing has ever listened there for this client: a stopped service or a wrong URL, which
+                        # waiting will not fix within this command (a scheduled pass tries again). A service that
+                        # answered before and now refuses is restarting, and is retried like any other failure.
+                        raise TransientError(problem) from None
+                else:
+                    problem = f"{type(exc).__name__}: {exc}"
             else:
+                self._answered.add(origin(url))
                 if response.status_code == 429:
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
                     problem = f"HTTP 429 rate limited: {response.text[:200]}"

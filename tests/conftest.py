@@ -10,7 +10,30 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+#: The vendors' reference documents beside a development checkout. Connex ships what their licences allow (the
+#: QuickBooks Online XSDs, Apache-2.0, in plugins/connex_quickbooks_online/xsd); the rest (Intuit's qbXML XSDs
+#: under the qbXML Developer Agreement, Linnworks' unlicensed API specs, the qbXML samples written for that
+#: folder) cannot ship, so the tests that need them read them from here: see docs/reference-data.md.
 REFERENCE = REPO.parent / "shared" / "reference"
+
+
+def in_ci() -> bool:
+    """``CI=true`` (what GitHub Actions, GitLab and most CI services set): the reference files must be there."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def reference(*relative: str) -> Path:
+    """``REFERENCE / relative[0]`` once every named file exists there. Otherwise the calling test (or fixture) is
+    skipped with a reason naming the first missing file; in CI it fails instead, so CI proves these tests ran."""
+    for name in relative:
+        path = REFERENCE / name
+        if not path.exists():
+            reason = (f"reference file {name} not found at {path} (the vendors' files that may not ship "
+                      f"with Connex are read from there: docs/reference-data.md)")
+            if in_ci():
+                pytest.fail(f"CI=true but {reason}", pytrace=False)
+            pytest.skip(reason)
+    return REFERENCE / relative[0]
 
 
 def run_connex(*args: str, cwd: Path | str | None = None, env: dict | None = None, timeout: float = 120,

@@ -15,7 +15,7 @@ from ruamel.yaml import YAML
 
 from connex.commands._setup import config_or_none, engine_for
 from connex.connectors import OrderQuery
-from connex.errors import ConfigError
+from connex.errors import ConfigError, TransientError
 from connex.plugin_manager import get_plugins
 from connex.rules.engine import MapResult, document_to_plain
 from connex.runtime import build_source
@@ -32,10 +32,13 @@ def _fetch(config, order_id: str) -> dict:
     if config is None:
         raise ConfigError("explaining an order from the source needs a configuration (or use --input FILE)")
     mode = config.sync.order_mode if config.sync.order_mode != "off" else "processed"
-    with build_source(config, get_plugins()) as source:
-        for page in source.read_orders(OrderQuery(mode=mode, order_ids=(order_id,))):
-            for record in page.records:
-                return record
+    try:
+        with build_source(config, get_plugins()) as source:
+            for page in source.read_orders(OrderQuery(mode=mode, order_ids=(order_id,))):
+                for record in page.records:
+                    return record
+    except TransientError as exc:
+        raise TransientError(f"the source ({config.source_plugin}): {exc}") from None
     raise ConfigError(f"order {order_id} was not found in {config.source_plugin}")
 
 

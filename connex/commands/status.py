@@ -2,6 +2,7 @@
 
 import json
 
+from connex.commands import _failures
 from connex.config import load_config
 from connex.plugin_manager import get_plugins
 from connex.state import open_state
@@ -19,6 +20,9 @@ def status_data(state, runs: int = 10) -> dict:
          "attempts": r.attempts, "updated_at": r.updated_at}
         for r in state.rows(status="failed")
     ]
+    skipped = [{"flow": r.flow, "document": f"{r.kind} {r.number or r.source_id}", "key": r.key,
+                "reason": r.error, "updated_at": r.updated_at}
+               for r in state.rows(status="skipped")]
     changed = [{"flow": r.flow, "document": f"{r.kind} {r.number}", "note": r.error}
                for r in state.rows(status="changed")]
     runs_ = state.last_runs(runs)
@@ -27,7 +31,7 @@ def status_data(state, runs: int = 10) -> dict:
         for r in runs_:
             if r["status"] == "running":
                 r["status"], r["message"] = "interrupted", "the process stopped mid-run (no run holds the state)"
-    return {"counts": state.counts(), "runs": runs_, "failures": failures, "changed": changed,
+    return {"counts": state.counts(), "runs": runs_, "failures": failures, "skipped": skipped, "changed": changed,
             "in_flight": len(state.rows(status="in_flight")), "queued": len(state.rows(status="queued"))}
 
 
@@ -53,9 +57,17 @@ def run(args):
             print(f"  #{run_['id']} {run_['flow']} {run_['started_at']} {run_['status']}"
                   f"{': ' + counts if counts else ''}{' (' + run_['message'] + ')' if run_['message'] else ''}")
     if data["failures"]:
-        print(f"failures ({len(data['failures'])}):")
-        for f in data["failures"]:
-            print(f"  {f['flow']}: {f['document']}: {f['error']} (attempts: {f['attempts']})")
+        print(f"failures ({len(data['failures'])}), by reason:")
+        for flow in sorted({f["flow"] for f in data["failures"]}):
+            pairs = sorted((f["document"], f["error"]) for f in data["failures"] if f["flow"] == flow)
+            for line in _failures.lines(pairs, mark=f"{flow}: ", shown=None):
+                print(line)
+    if data["skipped"]:
+        print(f"skipped ({len(data['skipped'])}), by reason:")
+        for flow in sorted({s["flow"] for s in data["skipped"]}):
+            pairs = sorted((s["document"], s["reason"]) for s in data["skipped"] if s["flow"] == flow)
+            for line in _failures.skipped_lines(pairs, mark=f"{flow}: ", shown=None):
+                print(line)
     for c in data["changed"]:
         print(f"  changed: {c['document']}: {c['note']}")
     return 0

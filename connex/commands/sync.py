@@ -1,14 +1,17 @@
 """`connex sync --once [--dry-run]`: run the enabled flows once (`connex daemon` runs them on a schedule)."""
 
 import argparse
+import logging
+import sys
 
+from connex.commands import _failures
 from connex.config import load_config
 from connex.plugin_manager import get_plugins
 from connex.state import open_state
 from connex.sync.engine import FLOW_ORDER, SyncEngine, enabled_flows
 from connex.sync.progress import Progress
-from connex.sync.report import RunOptions
-from connex.sync.summary import exit_code, print_reports
+from connex.sync.report import FlowReport, RunOptions
+from connex.sync.summary import ORDER, exit_code
 
 DEFAULT_WAIT = 60.0
 
@@ -41,6 +44,10 @@ def run(args):
     plugins = get_plugins()
     config = load_config(args.config, plugins)
     setup_logging(config.log_level if config.log_level != "info" else "warning", config.log_format, config.secrets)
+    if config.log_format != "json":
+        # the summary below lists every failure, grouped by reason: on a terminal, once is enough
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(lambda record: getattr(record, "status", None) != "failed")
     flows = args.flow or (["orders"] if args.order else enabled_flows(config))
     options = RunOptions(dry_run=args.dry_run, retry_failed=args.retry_failed, order_ids=tuple(args.order),
                          lock_wait=args.wait)
@@ -52,8 +59,41 @@ def run(args):
         raise
     try:
         reports = engine.run(flows, options, Progress(enabled=None if not args.no_progress else False))
+        skipped = skipped_in(state, reports)
     finally:
         engine.close()
         state.close()
-    print_reports(reports, dry_run=args.dry_run)
+    print_run(reports, skipped, dry_run=args.dry_run)
     return exit_code(reports)
+
+
+def skipped_in(state, reports: list[FlowReport]) -> dict[str, list[tuple[str, str]]]:
+    """flow -> (document, reason) of every document these runs skipped, from the ledger that recorded them."""
+    runs = {r.run_id for r in reports if r.run_id is not None}
+    found: dict[str, list[tuple[str, str]]] = {}
+    for row in state.rows(status="skipped"):
+        if row.run_id in runs:
+            found.setdefault(row.flow, []).append((f"{row.kind} {row.number or row.source_id}", row.error or ""))
+    for rows in found.values():
+        rows.sort()
+    return found
+
+
+def print_run(reports: list[FlowReport], skipped: dict[str, list[tuple[str, str]]], out=sys.stdout, *,
+              dry_run: bool = False) -> None:
+    """Per flow: the counts, why it stopped early, its failures grouped by reason with the fix, the documents
+    it skipped and why, and source documents changed since they were posted."""
+    for report in reports:
+        counts = ", ".join(f"{report.counts[k]} {k.replace('_', ' ')}" for k in ORDER if report.counts.get(k))
+        print(f"{report.flow}: {report.status}: {counts or 'nothing to do'}", file=out)
+        if report.incomplete:
+            print(f"  incomplete: {report.incomplete}", file=out)
+        for line in _failures.lines(report.failures):
+            print(line, file=out)
+        for line in _failures.skipped_lines(skipped.get(report.flow, [])):
+            print(line, file=out)
+        for name, note in report.changes:
+            print(f"  CHANGED {name}: {note}", file=out)
+        if dry_run:
+            for line in report.planned:
+                print(f"  would post {line}", file=out)

@@ -3,12 +3,15 @@
 QuickBooks is order-sensitive and fails a whole message set with HRESULT 0x80040400 on one misplaced element,
 so Connex checks what it is about to send with the same schemas Intuit's SDK validator uses. The XSDs are
 Intuit's (not redistributable under our licence), so they are loaded from a folder: the caller's,
-``CONNEX_QBXML_XSD_DIR``, or the shared reference folder of a development checkout.
+``CONNEX_QBXML_XSD_DIR``, or the shared reference folder of a development checkout. Without them the service
+sends what its builders make unchecked (they are written to the same element order and limits) and says so once
+in the log; docs/reference-data.md explains where to get the schemas.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +21,8 @@ from lxml import etree
 from connex_quickbooks_desktop.safexml import parse_bytes
 
 ENTRY_POINT = "qbxmlops130.xsd"
+
+log = logging.getLogger(__name__)
 
 
 def default_xsd_dir() -> Path | None:
@@ -78,5 +83,12 @@ def optional_validator(xsd_dir: str | os.PathLike | None = None) -> QbxmlValidat
     """A validator when the schemas are available, else None (the service then trusts its builders)."""
     try:
         return QbxmlValidator(xsd_dir)
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
+        _say_unchecked(str(exc))
         return None
+
+
+@functools.lru_cache(maxsize=1)
+def _say_unchecked(why: str) -> None:
+    log.info("%s: qbXML requests are sent without a schema check; set CONNEX_QBXML_XSD_DIR to the folder of "
+             "Intuit's qbXML 13.0 schemas (the QuickBooks SDK's validator folder) to check them", why)

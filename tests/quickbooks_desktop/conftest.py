@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from connex_quickbooks_desktop.connector import QuickBooksDesktopTarget
@@ -14,8 +13,10 @@ from connex_quickbooks_desktop.simulator import SimulatedCompany, WebConnectorSi
 from connex_quickbooks_desktop.validation import QbxmlValidator
 
 from connex.documents import Address, Line, Party, PurchaseDocument, RefundDocument, SalesDocument
+from tests.conftest import REFERENCE, in_ci, reference
 
-REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
+#: Intuit's qbXML 13.0 schemas: under the qbXML Developer Agreement, so they cannot ship (docs/reference-data.md)
+QBXML_ENTRY_POINT = "qbxml-xsd/qbxmlops130.xsd"
 USERNAME = "connex-sync"
 PASSWORD = "s3cret-pa55"
 
@@ -24,14 +25,28 @@ _EMITTED: list[str] = []
 
 @pytest.fixture(scope="session")
 def validator() -> QbxmlValidator:
-    return QbxmlValidator(REFERENCE / "qbxml-xsd")
+    """For the tests about schema validation itself: skipped without Intuit's qbXML schemas (failed in CI)."""
+    return QbxmlValidator(reference(QBXML_ENTRY_POINT).parent)
+
+
+@pytest.fixture(scope="session")
+def validator_if_present() -> QbxmlValidator | None:
+    """What an installation has: Intuit's schemas when they are there (always in CI), else None, and the
+    simulated company and the service then run without schema checks, as they do on a user's machine."""
+    if (REFERENCE / QBXML_ENTRY_POINT).is_file() or in_ci():
+        return QbxmlValidator(reference(QBXML_ENTRY_POINT).parent)
+    return None
 
 
 @pytest.fixture(scope="session", autouse=True)
-def every_emitted_request_validates(validator):
+def every_emitted_request_validates(validator_if_present):
     """Every qbXML message set the service handed to a (simulated) Web Connector during the whole suite must
-    validate against qbxmlops130.xsd; the suite errors at teardown when one does not."""
+    validate against qbxmlops130.xsd; the suite errors at teardown when one does not. (Without the schemas,
+    outside CI, there is nothing to check against: the tests that need them say so as skips.)"""
     yield _EMITTED
+    validator = validator_if_present
+    if validator is None:
+        return
     invalid = [(xml[:300], problems) for xml in _EMITTED if (problems := validator.validate(xml))]
     assert not invalid, (
         f"{len(invalid)} of {len(_EMITTED)} emitted qbXML requests do not validate: {invalid[:3]}"
@@ -44,8 +59,8 @@ def emitted() -> list[str]:
 
 
 @pytest.fixture
-def company(validator) -> SimulatedCompany:
-    return SimulatedCompany.seeded(validator=validator)
+def company(validator_if_present) -> SimulatedCompany:
+    return SimulatedCompany.seeded(validator=validator_if_present)
 
 
 @pytest.fixture

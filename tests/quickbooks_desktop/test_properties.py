@@ -45,7 +45,7 @@ def workloads(draw):
 )
 @given(workloads(), st.integers(1, 12), st.integers(1, 6), st.booleans())
 def test_interrupted_sessions_never_duplicate_or_lose(
-    tmp_path_factory, validator, documents, batch, cut_after, applied
+    tmp_path_factory, validator_if_present, documents, batch, cut_after, applied
 ):
     folder = tmp_path_factory.mktemp("prop")
     config = {
@@ -56,7 +56,7 @@ def test_interrupted_sessions_never_duplicate_or_lose(
         "shipping_item": "Shipping",
         "batch_size": batch,
     }
-    company = SimulatedCompany.seeded(validator=validator)
+    company = SimulatedCompany.seeded(validator=validator_if_present)
     qbwc = WebConnectorSimulator(company, on_request=_EMITTED.append)
     server = serve(config)
     try:

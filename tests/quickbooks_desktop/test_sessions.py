@@ -90,9 +90,9 @@ def test_a_new_queue_posting_the_same_documents_finds_them_by_refnumber_and_memo
     assert len(company.transactions) == 17
 
 
-def _reference_state(config, tmp_path, validator):
+def _reference_state(config, tmp_path, validator_if_present):
     """The company state after one uninterrupted session, and how many round trips it took."""
-    company = SimulatedCompany.seeded(validator=validator)
+    company = SimulatedCompany.seeded(validator=validator_if_present)
     cfg = {**config, "queue_db": str(tmp_path / "reference.db")}
     server = serve(cfg)
     try:
@@ -112,14 +112,14 @@ REFERENCE_ROUND_TRIPS = 5
 @pytest.mark.parametrize("applied", [True, False], ids=["applied-then-cut", "cut-before-quickbooks"])
 @pytest.mark.parametrize("cut_after", range(1, REFERENCE_ROUND_TRIPS + 1))
 def test_a_session_cut_off_midway_resumes_to_the_same_company_state(
-    config, tmp_path, validator, target, endpoint, qbwc, company, cut_after, applied
+    config, tmp_path, validator_if_present, target, endpoint, qbwc, company, cut_after, applied
 ):
     _post_all(target)
     first = run(qbwc, endpoint, cut_after_sends=cut_after, applied_before_cut=applied)
     assert first.interrupted
     second = run(qbwc, endpoint)
     assert second.percents[-1] == 100 and not second.errors
-    expected, round_trips = _reference_state(config, tmp_path, validator)
+    expected, round_trips = _reference_state(config, tmp_path, validator_if_present)
     assert round_trips == REFERENCE_ROUND_TRIPS  # so the cut points cover the whole session
     assert company.fingerprint() == expected
     results = target.collect_results()
@@ -185,8 +185,10 @@ def test_non_latin1_text_is_transliterated_and_accepted(target, endpoint, qbwc, 
     assert {r.name for r in company.records("Customer")} == {"Ivan Petrov", "Zoë Lawska"}
 
 
-def test_without_multicurrency_no_currency_ref_is_sent(config, validator, target, endpoint):
-    company = SimulatedCompany.seeded(validator=validator, multicurrency=False)
+def test_without_multicurrency_no_currency_ref_is_sent(
+    config, validator_if_present, target, endpoint
+):
+    company = SimulatedCompany.seeded(validator=validator_if_present, multicurrency=False)
     seen: list[str] = []
     target.post_documents([order("LW-1")])
     WebConnectorSimulator(
@@ -196,7 +198,9 @@ def test_without_multicurrency_no_currency_ref_is_sent(config, validator, target
     assert not any("CurrencyRef" in xml for xml in seen)
 
 
-def test_a_refused_message_set_is_retried_job_by_job(target, endpoint, company, validator):
+def test_a_refused_message_set_is_retried_job_by_job(
+    target, endpoint, company, validator_if_present
+):
     """QuickBooks refuses a whole message set (HRESULT, empty response) once: nothing is lost or doubled."""
 
     class Flaky(SimulatedCompany):
@@ -210,7 +214,7 @@ def test_a_refused_message_set_is_retried_job_by_job(target, endpoint, company, 
                 raise QuickBooksParseError("simulated")
             return super().process(request)
 
-    flaky = Flaky.seeded(validator=validator)
+    flaky = Flaky.seeded(validator=validator_if_present)
     target.post_documents([order(f"LW-{n}") for n in range(3)])
     log = WebConnectorSimulator(flaky, on_request=_EMITTED.append).run_session(
         endpoint.url, USERNAME, PASSWORD
@@ -255,11 +259,14 @@ def test_a_company_file_quickbooks_cannot_open_goes_through_connection_error(con
     assert target.find_posted(order("LW-1")).status == "queued"  # nothing lost: the next run posts it
 
 
-def test_a_document_whose_qbxml_would_not_validate_fails_before_it_is_sent(target, endpoint, qbwc, company):
+def test_a_document_whose_qbxml_would_not_validate_fails_before_it_is_sent(
+    target, endpoint, qbwc, company, validator
+):
     """The service validates what it is about to send; XML QuickBooks would refuse as a whole never leaves."""
     from lxml import etree
 
     service = endpoint.service
+    service.workflow.validator = validator  # what the service finds when Intuit's schemas are installed
     original = service.workflow.builder.sales_add
 
     def out_of_order(request_id, document):

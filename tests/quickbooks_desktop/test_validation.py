@@ -1,11 +1,24 @@
-"""The qbXML schema check itself: Intuit's good samples pass, the bad ones fail with the documented errors."""
+"""The qbXML schema check itself: Intuit's good samples pass, the bad ones fail with the documented errors.
+
+The samples and the schemas are reference files that cannot ship (docs/reference-data.md): without them these
+tests skip, naming the file, and in CI they fail."""
 
 from __future__ import annotations
 
-import pytest
-from connex_quickbooks_desktop.validation import QbxmlValidator, default_xsd_dir
+from pathlib import Path
 
-from .conftest import REFERENCE
+import pytest
+from connex_quickbooks_desktop.validation import (
+    ENTRY_POINT,
+    QbxmlValidator,
+    _say_unchecked,
+    default_xsd_dir,
+    optional_validator,
+)
+
+from tests.conftest import REFERENCE, reference
+
+from .conftest import QBXML_ENTRY_POINT
 
 SAMPLES = REFERENCE / "qbxml-samples"
 EXPECTED_BAD = {
@@ -23,13 +36,21 @@ EXPECTED_BAD = {
 }
 
 
-@pytest.mark.parametrize("path", sorted((SAMPLES / "good").glob("*.xml")), ids=lambda p: p.name)
+def samples(kind: str) -> list[Path]:
+    """The sample files of one kind; without the reference folder, the folder itself, so that the one test
+    made from it skips (or fails in CI) naming what is missing instead of collecting nothing."""
+    return sorted((SAMPLES / kind).glob("*.xml")) or [SAMPLES / kind]
+
+
+@pytest.mark.parametrize("path", samples("good"), ids=lambda p: p.name)
 def test_good_samples_validate(validator, path):
+    reference(str(path.relative_to(REFERENCE)))
     assert validator.validate(path.read_bytes()) == []
 
 
-@pytest.mark.parametrize("path", sorted((SAMPLES / "bad").glob("*.xml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", samples("bad"), ids=lambda p: p.name)
 def test_bad_samples_are_rejected_with_the_documented_error(validator, path):
+    reference(str(path.relative_to(REFERENCE)))
     problems = validator.validate(path.read_bytes())
     assert problems, f"{path.name} should not validate"
     assert EXPECTED_BAD[path.name] in str(problems[0])
@@ -37,6 +58,7 @@ def test_bad_samples_are_rejected_with_the_documented_error(validator, path):
 
 
 def test_every_bad_sample_has_an_expectation():
+    reference("qbxml-samples/bad")
     assert {p.name for p in (SAMPLES / "bad").glob("*.xml")} == set(EXPECTED_BAD)
 
 
@@ -46,6 +68,15 @@ def test_unsafe_xml_is_a_problem_not_a_crash(validator):
 
 
 def test_schema_folder_is_found_and_a_missing_one_is_reported(tmp_path):
+    reference(QBXML_ENTRY_POINT)
     assert default_xsd_dir() is not None
     with pytest.raises(FileNotFoundError):
         QbxmlValidator(tmp_path)
+
+
+def test_without_the_schemas_requests_go_unchecked_and_the_log_says_how_to_check_them(tmp_path, caplog):
+    caplog.set_level("INFO", logger="connex_quickbooks_desktop.validation")
+    _say_unchecked.cache_clear()
+    assert optional_validator(tmp_path) is None
+    assert f"{ENTRY_POINT} in {tmp_path}" in caplog.text
+    assert "sent without a schema check" in caplog.text and "CONNEX_QBXML_XSD_DIR" in caplog.text

@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import connex_quickbooks_online
 from connex_quickbooks_online.schema import batch_violations, entity_violations
 from connex_quickbooks_online.simulator import QuickBooksOnlineSimulator
 
 from connex.transport import RetryPolicy
 
-REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
+#: Intuit's QuickBooks Online XSDs as the plugin ships them (Apache-2.0): no reference folder needed
+SHIPPED_XSD = Path(connex_quickbooks_online.__file__).resolve().parent / "xsd"
 FAST_RETRY = RetryPolicy(max_attempts=8, base_delay=0.005, max_delay=0.05, time_budget=10.0)
 
 

@@ -12,22 +12,31 @@ import jsonschema
 import pytest
 from connex_quickbooks_online import connex_simulators, connex_targets
 from connex_quickbooks_online.connector import QuickBooksOnlineTarget
-from connex_quickbooks_online.schema import FieldTree, batch_violations, entity_violations
+from connex_quickbooks_online.schema import FieldTree, batch_violations, default_xsd_dir, entity_violations
 
 from connex.documents import Address, Line
+from tests.conftest import reference
 
 from .qbo_factories import line, party, purchase, random_sales, refund, sale
-from .qbo_support import REFERENCE, body_violations
+from .qbo_support import SHIPPED_XSD, body_violations
 
 
-def test_xsds_load_from_the_shared_reference():
-    tree = FieldTree(REFERENCE / "qbo-xsd")
+def test_xsds_load_from_the_copy_the_plugin_ships():
+    assert default_xsd_dir() == SHIPPED_XSD
+    tree = FieldTree(SHIPPED_XSD)
     assert tree.element_type("SalesReceipt") == "SalesReceipt"
     receipt = tree.info("SalesReceipt")
     assert {"Line", "CustomerRef", "ExchangeRate", "PrivateNote", "TxnTaxDetail"} <= set(receipt.fields)
     assert "Line" in receipt.repeated and "CustomerRef" not in receipt.repeated
     assert set(tree.info("ReferenceType").fields) == {"value", "name", "type"}
     assert "LinkedTxn" in tree.info("Line").fields
+
+
+def test_the_shipped_xsds_are_byte_identical_to_the_reference_copies():
+    folder = reference("qbo-xsd/IntuitRestServiceDef.xsd").parent
+    for path in sorted(folder.glob("*.xsd")):
+        assert (SHIPPED_XSD / path.name).read_bytes() == path.read_bytes(), path.name
+    assert {p.name for p in SHIPPED_XSD.glob("*.xsd")} == {p.name for p in folder.glob("*.xsd")}
 
 
 def test_the_walk_catches_unknown_fields_and_bad_nesting():

@@ -1,6 +1,7 @@
-"""Run the simulator standalone: ``python -m connex_quickbooks_online.simulator --port 8081``.
+"""Run the QuickBooks Online simulator standalone: ``python -m connex_quickbooks_online.simulator --port 8081``.
 
-Prints the connector config block to paste under ``target:`` (with ``plugin: quickbooks_online``)."""
+Prints the connector config block to paste under ``target:`` (it includes ``plugin: quickbooks_online``), then
+serves an empty company until Ctrl-C or SIGTERM. See docs/simulators.md."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from connex_quickbooks_online.simulator.server import QuickBooksOnlineSimulator
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m connex_quickbooks_online.simulator",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--home-currency", default="USD")
     parser.add_argument("--clock-scale", type=float, default=1.0, help="simulated seconds per real second")
     parser.add_argument("--token-seconds", type=float, default=3600.0, help="access token lifetime")
