@@ -55,7 +55,10 @@ def run(args):
     if data["failures"]:
         print(f"failures ({len(data['failures'])}):")
         for f in data["failures"]:
-            print(f"  {f['flow']}: {f['document']}: {f['error']} (attempts: {f['attempts']})")
+            error = f["error"] or ""
+            if error.startswith(f["document"] + ":") or error.startswith(f["document"] + " field"):
+                error = error[len(f["document"]):].lstrip(": ")  # the stored reason repeats the document's name
+            print(f"  {f['flow']}: {f['document']}: {error} (attempts: {f['attempts']})")
     for c in data["changed"]:
         print(f"  changed: {c['document']}: {c['note']}")
     return 0
