@@ -35,6 +35,13 @@ def status_data(state, runs: int = 10) -> dict:
             "in_flight": len(state.rows(status="in_flight")), "queued": len(state.rows(status="queued"))}
 
 
+def own_reason(document: str, error: str) -> str:
+    """The stored reason without the document's name it may repeat, so equal reasons group together."""
+    if error.startswith(document + ":") or error.startswith(document + " field"):
+        return error[len(document):].lstrip(": ")
+    return error
+
+
 def run(args):
     config = load_config(args.config, get_plugins())
     state = open_state(config.state_path)
@@ -59,7 +66,8 @@ def run(args):
     if data["failures"]:
         print(f"failures ({len(data['failures'])}), by reason:")
         for flow in sorted({f["flow"] for f in data["failures"]}):
-            pairs = sorted((f["document"], f["error"]) for f in data["failures"] if f["flow"] == flow)
+            pairs = sorted((f["document"], own_reason(f["document"], f["error"] or ""))
+                           for f in data["failures"] if f["flow"] == flow)
             for line in _failures.lines(pairs, mark=f"{flow}: ", shown=None):
                 print(line)
     if data["skipped"]:
