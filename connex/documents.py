@@ -48,7 +48,9 @@ class Party:
 @dataclass
 class Line:
     """A document line. ``amount`` is the line total before tax; ``unit_price`` times ``quantity``
-    equals ``amount`` up to rounding of the unit price."""
+    equals ``amount`` up to rounding of the unit price. ``tax_amount`` is the tax the source charged on the line
+    and ``tax_rate`` its percentage (20 for 20%), from which a target derives the line's tax code unless
+    ``tax_code`` names one (by the name the bookkeeper sees in the target, never an Id)."""
 
     kind: LineKind = "item"
     sku: str | None = None
@@ -58,6 +60,7 @@ class Line:
     amount: Decimal = Decimal(0)
     tax_amount: Decimal = Decimal(0)
     tax_code: str | None = None
+    tax_rate: Decimal | None = None
     class_name: str | None = None
     item_name: str | None = None  # the target item to use for shipping/discount/rounding lines
     manufacturer: str | None = None
@@ -80,6 +83,10 @@ class Document:
     total: Decimal = Decimal(0)
     memo: str | None = None
     class_name: str | None = None
+    #: the document-wide tax code name (a ``map_tax_code`` rule): every line without a code of its own takes it
+    tax_code: str | None = None
+    #: the source's prices include tax (gross); lines still carry net ``amount`` and ``tax_amount`` either way
+    prices_include_tax: bool = False
 
     @property
     def key(self) -> str:
@@ -98,7 +105,6 @@ class SalesDocument(Document):
     shipping_address: Address | None = None
     deposit_account: str | None = None
     payment_method: str | None = None
-    tax_code: str | None = None
     ship_via: str | None = None
     source_reference: str | None = None  # the channel's own order number
 

@@ -42,7 +42,8 @@ class QuickBooksOnlineSimulator(SimulatorServer):
         port: int = 0,
         *,
         clock: SimClock | None = None,
-        home_currency: str = "USD",
+        company: str = "us",
+        home_currency: str | None = None,
         realm_id: str = "9130350000000001",
         client_id: str = "sim-client",
         client_secret: str = "sim-secret",
@@ -51,7 +52,7 @@ class QuickBooksOnlineSimulator(SimulatorServer):
         enforce_limits: bool = True,
     ):
         super().__init__(host, port, clock=clock)
-        self.company = Company(home_currency=home_currency, realm_id=realm_id)
+        self.company = Company(profile=company, home_currency=home_currency, realm_id=realm_id)
         self.rules = Rules(self.company)
         self.tokens = TokenAuthority(
             self.clock,
@@ -167,7 +168,8 @@ class QuickBooksOnlineSimulator(SimulatorServer):
 
     def _create(self, request: Request) -> Response:
         entity = ENTITY_BY_PATH.get(request.params["entity"])
-        if entity is None or entity == "Preferences":
+        if entity is None or entity in ("Preferences", "CompanyInfo", "TaxCode", "TaxRate", "TaxAgency"):
+            # TaxCode and TaxRate are read-only (quickbooks-tax.md §2: created through TaxService only)
             return fault_response(SimFault("2010", f"Unsupported entity {request.params['entity']}"))
         requestid = request.arg("requestid")
         key = ("create:" + entity, requestid) if requestid else None
@@ -274,7 +276,11 @@ class QuickBooksOnlineSimulator(SimulatorServer):
     def _read(self, request: Request) -> Response:
         self.stats["reads"] += 1
         entity = ENTITY_BY_PATH.get(request.params["entity"])
-        row = self.company.get(entity, request.params["id"]) if entity else None
+        if entity == "CompanyInfo" and request.params["id"] == self.company.realm_id:
+            # GET /companyinfo/{realmId} (quickbooks-tax.md §1 "Detection"): the one row, whatever its Id
+            row = next(iter(self.company.all("CompanyInfo")), None)
+        else:
+            row = self.company.get(entity, request.params["id"]) if entity else None
         if row is None:
             fault = SimFault(
                 "610",
