@@ -61,6 +61,9 @@ class Line:
     tax_amount: Decimal = Decimal(0)
     tax_code: str | None = None
     tax_rate: Decimal | None = None
+    #: ``amount`` includes ``tax_rate``% tax the source did not split out (a Linnworks refund gives only what went
+    #: back to the buyer); a target that records tax splits it into net and tax, others post it as it is
+    tax_included: bool = False
     class_name: str | None = None
     item_name: str | None = None  # the target item to use for shipping/discount/rounding lines
     manufacturer: str | None = None

@@ -251,10 +251,9 @@ class PayloadBuilder:
         )
 
     def _balanced(self, doc: Document, sign: int = 1) -> list[Line]:
-        """The document's lines, made to add up to the source total. A difference of at most a cent per line
-        is the source's own rounding of net amounts (Linnworks keeps three places): the largest line's net
-        absorbs it, as in the reference's worked example (tax.md §3 Example A). A larger one, up to the
-        tolerance, becomes a rounding line; beyond that it is a mapping error worth failing the document for."""
+        """The document's lines plus, when the source total and QuickBooks' sum differ by at most the
+        tolerance, a rounding line for the difference (as the product we match does); a larger gap is a mapping
+        error worth failing the document for."""
         lines = list(doc.lines)
         computed = (
             sum((-abs(ln.amount) if ln.kind == "discount" else ln.amount * sign) for ln in lines)
@@ -263,31 +262,42 @@ class PayloadBuilder:
         target = doc.total * sign
         difference = (target - computed).quantize(CENT)
         # A zero source total means "not given" (a Document's default); QuickBooks' own sum stands.
-        if doc.total == 0 or difference == 0:
-            return lines
-        if abs(difference) > self.options.rounding_tolerance:
-            raise DocumentError(
-                f"lines and tax add up to {computed} but the source total is {target}: a difference of "
-                f"{difference} exceeds the rounding tolerance {self.options.rounding_tolerance}",
-                where=where(doc, "Total"),
+        if doc.total != 0 and difference != 0:
+            if abs(difference) > self.options.rounding_tolerance:
+                raise DocumentError(
+                    f"lines and tax add up to {computed} but the source total is {target}: a difference of "
+                    f"{difference} exceeds the rounding tolerance {self.options.rounding_tolerance}",
+                    where=where(doc, "Total"),
+                )
+            lines.append(
+                Line(
+                    kind="rounding",
+                    description="Rounding",
+                    quantity=Decimal(1),
+                    unit_price=difference * sign,
+                    amount=difference * sign,
+                )
             )
-        priced = [i for i, ln in enumerate(lines) if ln.kind in ("item", "shipping") and ln.amount * sign > 0]
-        if self.tax is not None and priced and abs(difference) <= CENT * len(priced):
-            largest = max(priced, key=lambda i: lines[i].amount * sign)
-            lines[largest] = replace(lines[largest], amount=lines[largest].amount + difference * sign)
-            return lines
-        lines.append(
-            Line(
-                kind="rounding",
-                description="Rounding",
-                quantity=Decimal(1),
-                unit_price=difference * sign,
-                amount=difference * sign,
-            )
-        )
         return lines
 
+    def _split_included(self, doc: Document) -> Document:
+        """Lines whose amount includes tax the source never split out (Linnworks refunds give only what went
+        back to the buyer): net and tax at the line's rate, so QuickBooks records the tax refunded too."""
+        if self.tax is None or not any(ln.tax_included and ln.tax_rate for ln in doc.lines):
+            return doc
+        lines, added = [], Decimal(0)
+        for line in doc.lines:
+            if line.tax_included and line.tax_rate and line.kind != "discount":
+                net = (line.amount * 100 / (100 + Decimal(line.tax_rate))).quantize(CENT, rounding=ROUND_HALF_UP)
+                tax = line.amount - net
+                added += tax
+                line = replace(line, amount=net, unit_price=net / (line.quantity or 1), tax_amount=tax,
+                               tax_included=False)
+            lines.append(line)
+        return replace(doc, lines=lines, total_tax=doc.total_tax + added, prices_include_tax=True)
+
     def _balanced_lines(self, doc: Document, make: Callable[..., dict], side: str, body: dict, sign: int = 1):
+        doc = self._split_included(doc)
         lines = self._balanced(doc, sign)
         choices = [self._choose(doc, line, i, side) for i, line in enumerate(lines)]
         lines, wrapped = self._wrap_untaxed(doc, lines, choices, side)
