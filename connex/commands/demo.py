@@ -8,6 +8,7 @@ as the simulators run; they stop when the demo ends.
 
 from __future__ import annotations
 
+import inspect
 import json
 import shutil
 import sys
@@ -31,14 +32,18 @@ def add_arguments(parser):
                         help="which target to sync into (default: %(default)s)")
     parser.add_argument("--dir", default="connex-demo", help="where the demo's config and state go")
     parser.add_argument("--matching", default="store_name_currency", help="customer matching mode")
+    parser.add_argument("--company", default="uk", choices=["uk", "us", "ca", "au"],
+                        help="the QuickBooks company's country and tax set-up (default: %(default)s, UK VAT)")
 
 
-def _simulator(plugins, name: str):
+def _simulator(plugins, name: str, **options):
+    """The plugin's simulator, given the ``options`` its factory takes (e.g. ``company``) and no others."""
     factories = plugins.simulators()
     if name not in factories:
         installed = ", ".join(sorted(factories)) or "none"
         raise ConfigError(f"no simulator for '{name}' is installed (simulators: {installed})")
-    return factories[name]()
+    accepted = inspect.signature(factories[name]).parameters
+    return factories[name](**{k: v for k, v in options.items() if k in accepted})
 
 
 def write_config(folder: Path, source: dict, target_name: str, target: dict, matching: str) -> Path:
@@ -55,6 +60,15 @@ def write_config(folder: Path, source: dict, target_name: str, target: dict, mat
     path.write_text("# written by `connex demo`: the simulators it points at stop when the demo ends\n"
                     + json.dumps(config, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def print_tax(summary, out=sys.stdout) -> None:
+    """Tax the target recorded, per side and code (only targets whose simulator reports it)."""
+    print("\nTax posted per code", file=out)
+    if not summary:
+        print("  none", file=out)
+    for side, code, amount in summary:
+        print(f"  {side:<10} {code:<20}{amount:>12}", file=out)
 
 
 def print_summary(reports: list[FlowReport], out=sys.stdout) -> None:
@@ -85,7 +99,8 @@ def print_summary(reports: list[FlowReport], out=sys.stdout) -> None:
 def _target_config(target_sim) -> dict:
     """What the simulator says a connector needs. The simulated companies start without the Linnworks
     catalogue, so the demo lets Connex create the items it posts."""
-    return {"missing_items": "create_non_inventory", **target_sim.connector_config()}
+    extra = target_sim.demo_options() if hasattr(target_sim, "demo_options") else {}
+    return {"missing_items": "create_non_inventory", **extra, **target_sim.connector_config()}
 
 
 def run(args):
@@ -95,12 +110,13 @@ def run(args):
         shutil.rmtree(folder)  # a fresh SQLite file every time: the demo shows a first sync
     folder.mkdir(parents=True)
     source_sim = _simulator(plugins, "linnworks").start()
-    target_sim = _simulator(plugins, args.target).start()
+    target_sim = _simulator(plugins, args.target, company=args.company).start()
     try:
         target = _target_config(target_sim)
         path = write_config(folder, source_sim.connector_config(), args.target, target, args.matching)
         config = load_config(path, plugins)
-        print(f"connex demo: Linnworks simulator at {source_sim.url}, {args.target} simulator ready; "
+        print(f"connex demo: Linnworks simulator at {source_sim.url}, {args.target} simulator ready "
+              f"(company: {args.company}); "
               f"state in {config.state_path}")
         state = open_state(config.state_path)
         engine = SyncEngine(config, plugins, state)
@@ -119,6 +135,8 @@ def run(args):
             engine.close()
             state.close()
         print_summary(reports)
+        if hasattr(target_sim, "tax_summary"):
+            print_tax(target_sim.tax_summary())
         return exit_code(reports)
     finally:
         target_sim.stop()
