@@ -403,7 +403,11 @@ class PayloadBuilder:
             net = -abs(line.amount) if line.kind == "discount" else line.amount * sign
             entry = by_code.setdefault(choice.code.id, [choice.code, Decimal(0), Decimal(0)])
             entry[1] += net
-            entry[2] += Decimal(0) if line.kind == "discount" else line.tax_amount * sign
+            if line.kind == "discount":
+                # a discount carries no tax of its own but lowers its rate's base, as QuickBooks computes it
+                entry[2] += (net * choice.code.percent(side) / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+            else:
+                entry[2] += line.tax_amount * sign
         target = (doc.total_tax - wrapped) * sign
         gap = target - sum(e[2] for e in by_code.values())
         if gap:
