@@ -21,7 +21,8 @@ from connex.transport import RetryPolicy
 MILL = Decimal("0.001")
 CENT = Decimal("0.01")
 #: the standard, reduced and zero rates each profile's codes carry (the simulator's profiles.py)
-RATES = {"uk": ("20", "5", "0"), "ca": ("13", "5", "0"), "au": ("10", "0", "0"), "us": ("7.25", "0", "0")}
+RATES = {"uk": ("20", "5", "0"), "ca": ("13", "5", "0"), "au": ("10", "0", "0"), "us": ("7.25", "0", "0"),
+         "us-manual": ("7.25", "0", "0")}
 
 
 def mill(value: Decimal) -> float:

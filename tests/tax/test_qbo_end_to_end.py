@@ -15,8 +15,8 @@ from connex_quickbooks_online.simulator import QuickBooksOnlineSimulator
 from .tax_support import RATES, cents, price_order, retax_purchase_order, sync, when
 
 SALES_ENTITY = {"sales_receipt": "SalesReceipt", "invoice": "Invoice"}
-FOREIGN = {"uk": "USD", "ca": "USD", "au": "USD", "us": "GBP"}
-HOME = {"uk": "GBP", "ca": "CAD", "au": "AUD", "us": "USD"}
+FOREIGN = {"uk": "USD", "ca": "USD", "au": "USD", "us": "GBP", "us-manual": "GBP"}
+HOME = {"uk": "GBP", "ca": "CAD", "au": "AUD", "us": "USD", "us-manual": "USD"}
 
 
 def seed_orders(lw, profile: str) -> list[dict]:
@@ -60,7 +60,7 @@ def seed_purchases(lw, profile: str) -> list[dict]:
     return made
 
 
-@pytest.fixture(params=["uk", "ca", "au", "us"])
+@pytest.fixture(params=["uk", "ca", "au", "us", "us-manual"])
 def profile(request):
     return request.param
 
@@ -92,7 +92,7 @@ def test_every_document_posts_with_linnworks_totals_and_tax_to_the_cent(tmp_path
             header_po = po["PurchaseOrderHeader"]
             posted = qbo.entity("PurchaseOrder", DocNumber=header_po["ExternalInvoiceNumber"])
             assert Decimal(str(posted["TotalAmt"])) == cents(header_po["TotalCost"])
-            if profile != "us":
+            if not profile.startswith("us"):
                 tax = header_po["taxPaid"] + sum(c["Tax"] for c in po.get("AdditionalCosts") or [])
                 assert Decimal(str(posted["TxnTaxDetail"]["TotalTax"])) == cents(tax)
                 codes = {line["ItemBasedExpenseLineDetail"]["TaxCodeRef"]["value"] for line in posted["Line"]
@@ -108,7 +108,7 @@ def test_every_document_posts_with_linnworks_totals_and_tax_to_the_cent(tmp_path
         [refund] = qbo.entities("RefundReceipt")
         amounts = [Decimal(str(line["Amount"])) for line in header["RefundLines"]]
         assert Decimal(str(refund["TotalAmt"])) == sum(amounts)
-        if profile != "us":
+        if not profile.startswith("us"):
             reduced, standard = Decimal(RATES[profile][1]), Decimal(RATES[profile][0])
             expected = sum(a - cents(a * 100 / (100 + r)) for a, r in zip(amounts, (reduced, standard)))
             assert Decimal(str(refund["TxnTaxDetail"]["TotalTax"])) == expected
@@ -132,8 +132,11 @@ def assert_line_codes(qbo, profile, posted, order):
     for line, item in zip(item_lines, order["Items"]):
         code = line["SalesItemLineDetail"]["TaxCodeRef"]["value"]
         rate = Decimal(str(item["TaxRate"]))
-        if profile == "us":
+        if profile.startswith("us"):
             assert code == ("TAX" if rate else "NON")
+            if profile == "us-manual" and rate:  # the transaction's code carries the rate
+                txn_code = posted["TxnTaxDetail"]["TxnTaxCodeRef"]["value"]
+                assert sales_percent(qbo, txn_code) == rate
         else:
             assert sales_percent(qbo, code) == rate
             if posted.get("GlobalTaxCalculation") == "TaxInclusive":

@@ -18,7 +18,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--company", default="us", choices=["us", "uk", "ca", "au"], help="company profile")
+    parser.add_argument("--company", default="us", choices=["us", "uk", "ca", "au", "us-manual"],
+                        help="company profile")
     parser.add_argument("--home-currency", default=None, help="override the profile's home currency")
     parser.add_argument("--clock-scale", type=float, default=1.0, help="simulated seconds per real second")
     parser.add_argument("--token-seconds", type=float, default=3600.0, help="access token lifetime")

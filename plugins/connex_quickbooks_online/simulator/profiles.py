@@ -1,9 +1,9 @@
 """Company profiles: the country, tax preferences, tax agencies, tax rates and tax codes a real QuickBooks Online
 company of each kind has, as ../shared/reference/quickbooks-tax.md §1-2 lists them.
 
-* ``us``: US sales tax with automated sales tax on (PartnerTaxEnabled, §1 "Detection"); lines carry the pseudo
-  codes TAX/NON, which ``SELECT * FROM TaxCode`` does not return (§1, Torqvoice PR #329); the company's own codes
-  are tax groups usable as ``TxnTaxCodeRef``.
+* ``us``: US sales tax with automated sales tax on (PartnerTaxEnabled, §1 "Detection"; ``us-manual``: off); lines
+  carry the pseudo codes TAX/NON, which ``SELECT * FROM TaxCode`` does not return (§1, Torqvoice PR #329); the
+  company's own codes are tax groups usable as ``TxnTaxCodeRef``.
 * ``uk``: VAT (§2 "UK codes"), home GBP, multicurrency on. Sales and purchase rates have different Ids (§2, the
   real "20.0% S" row of PHP-SDK#48).
 * ``ca``: GST/HST/PST (§2 "CA codes"), home CAD.
@@ -15,7 +15,7 @@ SpecialTaxType). Percentages are as QuickBooks shows them (20 for 20%).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -176,4 +176,8 @@ US = Profile(
     exchange_rates={"USD": "1", "GBP": "1.2714", "EUR": "1.0862", "CAD": "0.7315", "AUD": "0.6590"},
 )
 
-PROFILES = {p.name: p for p in (US, UK, CA, AU)}
+#: a US company on manual sales tax (created before automated sales tax, tax.md §3 "US"): the rate comes from the
+#: transaction's tax code (TxnTaxCodeRef)
+US_MANUAL = replace(US, name="us-manual", automated_sales_tax=False)
+
+PROFILES = {p.name: p for p in (US, UK, CA, AU, US_MANUAL)}
