@@ -90,7 +90,8 @@ def retax_purchase_order(po: dict, rate) -> dict:
     return po
 
 
-def sync(folder: Path, lw, qbo, *, document="sales_receipt", flows=("orders", "purchases", "refunds"), **target):
+def sync(folder: Path, lw, qbo, *, document="sales_receipt", flows=("orders", "purchases", "refunds"), rules=(),
+         **target):
     """One sync of ``lw`` into ``qbo`` through the real engine and a real SQLite file; the reports by flow."""
     config = {
         "source": {"plugin": "linnworks", **lw.connector_config()},
@@ -99,6 +100,7 @@ def sync(folder: Path, lw, qbo, *, document="sales_receipt", flows=("orders", "p
         "sync": {"from_date": "2020-01-01", "purchases": True, "refunds": True, "document": document,
                  "customer_matching": "store_name_currency"},
         "state": "connex.db",
+        "rules": [str(r) for r in rules],
     }
     (folder / "connex.yaml").write_text(json.dumps(config), encoding="utf-8")
     plugins = get_plugins()

@@ -6,6 +6,7 @@ tax the channel charged, to the cent, with each line on the company's code for i
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from connex_linnworks.simulator import LinnworksSimulator
@@ -142,3 +143,30 @@ def assert_line_codes(qbo, profile, posted, order):
             if posted.get("GlobalTaxCalculation") == "TaxInclusive":
                 gross = Decimal(str(line["SalesItemLineDetail"]["TaxInclusiveAmt"]))
                 assert abs(gross - cents(item["CostIncTax"])) <= Decimal("0.01")
+
+
+def test_the_uk_example_rules_post_foreign_vat_outside_uk_vat(tmp_path):
+    """docs/tax.md's UK example against the UK company: an Amazon DE order (German VAT) goes on "No VAT" with the
+    German VAT kept in the lines, so the total is still Linnworks' and no UK VAT is recorded; a book is 0.0% Z."""
+    rules = Path(__file__).resolve().parents[2] / "rules" / "examples" / "tax_uk.yaml"
+    with LinnworksSimulator(processed_orders=0, open_orders=0, purchase_orders=0, refunds=False) as lw, \
+            QuickBooksOnlineSimulator(company="uk", enforce_limits=False) as qbo:
+        german = price_order(lw.account.add_processed_order(processed_at=when(2)),
+                             [("MUG-BLU-01", 2, "14.99", "19")], postage_gross="4.99", postage_rate="19",
+                             currency="EUR")
+        german["GeneralInfo"].update(Source="AMAZON", SubSource="Amazon DE")
+        uk = price_order(lw.account.add_processed_order(processed_at=when(3)),
+                         [("MUG-BLU-01", 1, "12.00", "20"), ("BOOK-CHAI", 1, "9.99", "20")])
+        reports = sync(tmp_path, lw, qbo, flows=("orders",), rules=[rules])
+        assert not reports["orders"].failures, reports["orders"].failures
+        posted = qbo.entity("SalesReceipt", DocNumber=str(german["NumOrderId"]))
+        assert Decimal(str(posted["TotalAmt"])) == cents(german["TotalsInfo"]["TotalCharge"])
+        assert posted["TxnTaxDetail"]["TotalTax"] == 0
+        no_vat = qbo.entity("TaxCode", Name="No VAT")["Id"]
+        assert {ln["SalesItemLineDetail"]["TaxCodeRef"]["value"] for ln in posted["Line"]
+                if ln["SalesItemLineDetail"]["ItemRef"].get("name") != "Rounding"} == {no_vat}
+        posted = qbo.entity("SalesReceipt", DocNumber=str(uk["NumOrderId"]))
+        codes = [qbo.entity("TaxCode", Id=ln["SalesItemLineDetail"]["TaxCodeRef"]["value"])["Name"]
+                 for ln in posted["Line"] if ln["SalesItemLineDetail"]["ItemRef"].get("name") != "Rounding"]
+        assert codes == ["20.0% S", "0.0% Z"]
+        assert Decimal(str(posted["TotalAmt"])) == cents(uk["TotalsInfo"]["TotalCharge"])
