@@ -13,7 +13,11 @@ from decimal import Decimal
 from connex.documents import Address, Line, Party, SalesDocument
 from connex.rules.build import balance, plain_decimal
 from connex.rules.filters import channel_name, clean_name, country_code, first_name, fit, last_name, to_date
-from connex.rules.money import round_money, round_places
+from connex.rules.money import round_money, round_places, to_decimal
+
+
+def _rate(value):
+    return None if value in (None, "") else to_decimal(value)
 
 
 def _opt(value):
@@ -51,7 +55,7 @@ def map_order(order: dict, document_kind: str = "sales_receipt") -> SalesDocumen
             kind="item", sku=str(item["SKU"]),
             description=_opt(fit(item.get("Title") or item.get("ChannelTitle"), 4000)),
             quantity=quantity, amount=cost, tax_amount=round_money(tax if tax is not None else 0, currency),
-            source_line_id=_opt(item.get("RowId")),
+            tax_rate=_rate(item.get("TaxRate")), source_line_id=_opt(item.get("RowId")),
             unit_price=plain_decimal(round_places(cost / quantity, 6)),
         ))
     postage_ex = totals.get("PostageCostExTax")
@@ -64,13 +68,14 @@ def map_order(order: dict, document_kind: str = "sales_receipt") -> SalesDocumen
             description=f"Shipping: {service}" if service is not None else "Shipping",
             quantity=Decimal(1), amount=amount,
             tax_amount=round_money(postage - postage_ex if postage is not None else 0, currency),
-            unit_price=plain_decimal(round_places(amount, 6)),
+            tax_rate=_rate(totals.get("CountryTaxRate")), unit_price=plain_decimal(round_places(amount, 6)),
         ))
     discount = totals.get("TotalDiscount")
     if discount is not None and discount > 0:
         amount = round_money(0 - discount, currency)
         lines.append(Line(kind="discount", item_name="Discount", description="Order discount", quantity=Decimal(1),
-                          amount=amount, unit_price=plain_decimal(round_places(amount, 6))))
+                          amount=amount, unit_price=plain_decimal(round_places(amount, 6)),
+                          tax_rate=_rate(totals.get("CountryTaxRate"))))
 
     reference = general.get("ReferenceNum")
     memo = f"{source} order {reference}" if source is not None and reference is not None else None
@@ -83,6 +88,7 @@ def map_order(order: dict, document_kind: str = "sales_receipt") -> SalesDocumen
         exchange_rate=None,  # the default sync.exchange_rates: quickbooks lets the target use its own rate
         total_tax=round_money(totals["Tax"], currency),
         total=round_money(totals["TotalCharge"], currency),
+        prices_include_tax=bool(order["Items"][0].get("TaxCostInclusive")) if order.get("Items") else False,
         memo=_opt(fit(memo, 4000)) if memo else None,
         store_name=_opt(source),
         source_reference=_opt(str(reference)) if reference is not None else None,

@@ -48,7 +48,9 @@ class Party:
 @dataclass
 class Line:
     """A document line. ``amount`` is the line total before tax; ``unit_price`` times ``quantity``
-    equals ``amount`` up to rounding of the unit price."""
+    equals ``amount`` up to rounding of the unit price. ``tax_amount`` is the tax the source charged on the line
+    and ``tax_rate`` its percentage (20 for 20%), from which a target derives the line's tax code unless
+    ``tax_code`` names one (by the name the bookkeeper sees in the target, never an Id)."""
 
     kind: LineKind = "item"
     sku: str | None = None
@@ -58,6 +60,10 @@ class Line:
     amount: Decimal = Decimal(0)
     tax_amount: Decimal = Decimal(0)
     tax_code: str | None = None
+    tax_rate: Decimal | None = None
+    #: ``amount`` includes ``tax_rate``% tax the source did not split out (a Linnworks refund gives only what went
+    #: back to the buyer); a target that records tax splits it into net and tax, others post it as it is
+    tax_included: bool = False
     class_name: str | None = None
     item_name: str | None = None  # the target item to use for shipping/discount/rounding lines
     manufacturer: str | None = None
@@ -80,6 +86,10 @@ class Document:
     total: Decimal = Decimal(0)
     memo: str | None = None
     class_name: str | None = None
+    #: the document-wide tax code name (a ``map_tax_code`` rule): every line without a code of its own takes it
+    tax_code: str | None = None
+    #: the source's prices include tax (gross); lines still carry net ``amount`` and ``tax_amount`` either way
+    prices_include_tax: bool = False
 
     @property
     def key(self) -> str:
@@ -98,7 +108,6 @@ class SalesDocument(Document):
     shipping_address: Address | None = None
     deposit_account: str | None = None
     payment_method: str | None = None
-    tax_code: str | None = None
     ship_via: str | None = None
     source_reference: str | None = None  # the channel's own order number
 
@@ -155,6 +164,27 @@ _NESTED = {"customer": Party, "vendor": Party, "billing_address": Address, "ship
 def to_record(document) -> dict:
     """A document as plain data plus its class name, for storage (see connex.state.codec for the types)."""
     return {"type": type(document).__name__, "data": as_data(document)}
+
+
+#: Fields added to the contract after ledgers were first written (tax support): left out of the content hash, so
+#: an upgrade does not report every posted document as changed. They are derived from the same source fields as
+#: the money that the hash does cover (a line's rate with its tax, the inclusive flag with the nets and taxes).
+_UNHASHED_LINE_FIELDS = ("tax_rate", "tax_included")
+_UNHASHED_FIELDS = ("prices_include_tax",)
+
+
+def hash_record(document) -> dict:
+    """``to_record`` minus the fields the content hash has never covered (see ``_UNHASHED_FIELDS``)."""
+    record = to_record(document)
+    data = record["data"]
+    for name in _UNHASHED_FIELDS:
+        data.pop(name, None)
+    if not isinstance(document, SalesDocument) and data.get("tax_code") is None:
+        data.pop("tax_code", None)  # only sales documents had a tax code before
+    for line in data.get("lines") or []:
+        for name in _UNHASHED_LINE_FIELDS:
+            line.pop(name, None)
+    return record
 
 
 def as_data(value):

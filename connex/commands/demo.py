@@ -9,6 +9,7 @@ the demo prints those command lines.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import shlex
@@ -41,14 +42,18 @@ def add_arguments(parser):
     parser.add_argument("--serve", action="store_true",
                         help="keep the simulators running after the sync, until Ctrl-C or SIGTERM, and print the "
                              "commands to try against them")
+    parser.add_argument("--company", default="uk", choices=["uk", "us", "ca", "au"],
+                        help="the QuickBooks company's country and tax set-up (default: %(default)s, UK VAT)")
 
 
-def _simulator(plugins, name: str):
+def _simulator(plugins, name: str, **options):
+    """The plugin's simulator, given the ``options`` its factory takes (e.g. ``company``) and no others."""
     factories = plugins.simulators()
     if name not in factories:
         installed = ", ".join(sorted(factories)) or "none"
         raise ConfigError(f"no simulator for '{name}' is installed (simulators: {installed})")
-    return factories[name]()
+    accepted = inspect.signature(factories[name]).parameters
+    return factories[name](**{k: v for k, v in options.items() if k in accepted})
 
 
 #: why each key of the demo's config has the value it has; keys without a note are the simulators' own values
@@ -67,6 +72,7 @@ NOTES = {
     "listen": "where `connex qbwc` / `connex daemon` serve the Web Connector endpoint",
     "password": "typed into the Web Connector when the .qwc file is added; never written to it",
     "missing_items": "the simulated company starts empty: create the items Connex posts",
+    "tax_codes": "which of the company's tax codes each Linnworks tax rate takes (docs/tax.md)",
     "sync": "what to sync and how (README.md, Configuration)",
     "from_date": "the first day read from Linnworks",
     "purchases": "purchase orders become POs, and their deliveries bills",
@@ -135,6 +141,15 @@ def write_config(folder: Path, source: dict, target_name: str, target: dict, mat
     return path
 
 
+def print_tax(summary, out=sys.stdout) -> None:
+    """Tax the target recorded, per side and code (only targets whose simulator reports it)."""
+    print("\nTax posted per code", file=out)
+    if not summary:
+        print("  none", file=out)
+    for side, code, amount in summary:
+        print(f"  {side:<10} {code:<20}{amount:>12}", file=out)
+
+
 def print_summary(reports: list[FlowReport], out=sys.stdout,
                   skipped: list[tuple[str, str, str]] | None = None) -> None:
     """What the demo created, for which customers, per flow, and every failure (grouped by reason, with its
@@ -175,7 +190,8 @@ def _target_config(target_sim, serve: bool) -> dict:
     """What the simulator says a connector needs. The simulated companies start without the Linnworks
     catalogue, so the demo lets Connex create the items it posts. A served Desktop demo gets a fixed port, so the
     ``connex qbwc`` it suggests listens where the printed Web Connector command looks."""
-    config = {"missing_items": "create_non_inventory", **target_sim.connector_config()}
+    extra = target_sim.demo_options() if hasattr(target_sim, "demo_options") else {}
+    config = {"missing_items": "create_non_inventory", **extra, **target_sim.connector_config()}
     if serve and str(config.get("listen", "")).endswith(":0"):
         config["listen"] = f"127.0.0.1:{_free_port()}"
     return config
@@ -243,12 +259,13 @@ def run(args):
         shutil.rmtree(folder)  # a fresh SQLite file every time: the demo shows a first sync
     folder.mkdir(parents=True)
     source_sim = _simulator(plugins, "linnworks").start()
-    target_sim = _simulator(plugins, args.target).start()
+    target_sim = _simulator(plugins, args.target, company=args.company).start()
     try:
         target = _target_config(target_sim, args.serve)
         path = write_config(folder, source_sim.connector_config(), args.target, target, args.matching, args.serve)
         config = load_config(path, plugins)
-        print(f"connex demo: Linnworks simulator at {source_sim.url}, {args.target} simulator ready; "
+        print(f"connex demo: Linnworks simulator at {source_sim.url}, {args.target} simulator ready "
+              f"(company: {args.company}); "
               f"state in {config.state_path}")
         state = open_state(config.state_path)
         engine = SyncEngine(config, plugins, state)
@@ -272,6 +289,8 @@ def run(args):
             engine.close()
             state.close()
         print_summary(reports, skipped=skipped)
+        if hasattr(target_sim, "tax_summary"):
+            print_tax(target_sim.tax_summary())
         print(f"\nConfiguration: {path} (commented YAML)")
         if not args.serve:
             print("The simulators stop now; `connex demo --serve` keeps them running to try more commands.")

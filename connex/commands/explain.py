@@ -71,6 +71,30 @@ def explanation(result: MapResult) -> dict:
     }
 
 
+def tax_reasons(document: dict) -> list[str]:
+    """How the target will choose each line's tax code: a rule's name, else the line's rate (the target's
+    tax_codes table, else the company's code at that rate; see docs/tax.md)."""
+    reasons = []
+    for line in document.get("lines") or []:
+        label = line.get("description") or line.get("sku") or line.get("kind")
+        rate = line.get("tax_rate")
+        tax = line.get("tax_amount") or "0"
+        if line.get("tax_code"):
+            why = f"{line['tax_code']!r}, named by a map_line_tax_code rule"
+        elif line.get("kind") == "rounding":
+            why = "the company's zero-rated code (US: NON): rounding carries no tax"
+        elif document.get("tax_code"):
+            why = f"{document['tax_code']!r}, named by a map_tax_code rule"
+        elif line.get("kind") != "discount" and Decimal(str(tax)) == 0:
+            why = "the company's 0% code (US: NON): no tax was charged on the line"
+        elif rate is not None:
+            why = f"the code for {rate}% (the line's rate): the target's tax_codes entry, else the company's code at it"
+        else:
+            why = "the code for the rate the line's amounts imply"
+        reasons.append(f"{label}: {why}; tax {tax}")
+    return reasons
+
+
 def _without_nulls(value):
     if isinstance(value, dict):
         return {k: _without_nulls(v) for k, v in value.items() if v is not None}
@@ -105,6 +129,9 @@ def print_text(data: dict, out=sys.stdout) -> None:
         if rule["error"]:
             print(f"    error: {rule['error']}", file=out)
     for document in data["documents"]:
+        print(f"tax codes ({document.get('kind')}):", file=out)
+        for number, reason in enumerate(tax_reasons(document)):
+            print(f"  line {number}: {reason}", file=out)
         print(f"document ({document.get('kind')}):", file=out)
         yaml = YAML(typ="safe")
         yaml.default_flow_style = False

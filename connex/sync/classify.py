@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from connex.documents import to_record
+from connex.documents import hash_record
 from connex.state import codec
 from connex.state.store import LedgerRow
 
@@ -12,7 +12,7 @@ POST, UNCHANGED, CHANGED, FAILED_BEFORE, WAITING = "post", "unchanged", "changed
 
 
 def content_hash(document) -> str:
-    return hashlib.sha256(codec.dumps(to_record(document)).encode("utf-8")).hexdigest()[:20]
+    return hashlib.sha256(codec.dumps(hash_record(document)).encode("utf-8")).hexdigest()[:20]
 
 
 def decide(row: LedgerRow | None, digest: str, *, retry_failed: bool, forced: bool) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from connex.errors import ConfigError, Location
+from connex_quickbooks_desktop.tax import TAX_MODELS, DesktopTax
 
 CONFIG_SCHEMA: dict = {
     "type": "object",
@@ -41,6 +42,12 @@ CONFIG_SCHEMA: dict = {
         "shipping_item": {"type": "string", "minLength": 1},
         "rounding_item": {"type": "string", "minLength": 1},
         "batch_size": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+        "tax_model": {"enum": list(TAX_MODELS), "default": "rules_only",
+                      "description": "us: lines Tax/Non and item_sales_tax; global: codes from tax_codes by rate"},
+        "tax_codes": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 3},
+                      "description": "tax rate (13 for 13%) -> sales tax code name, e.g. {13: H, 5: G, 0: Z}"},
+        "item_sales_tax": {"type": "string", "minLength": 1, "maxLength": 31,
+                           "description": "US files: the sales tax item or group in each sales header"},
     },
 }
 
@@ -76,6 +83,7 @@ class Settings:
     shipping_item: str | None
     rounding_item: str | None
     batch_size: int
+    tax: DesktopTax = field(default_factory=DesktopTax)
 
     @classmethod
     def from_config(cls, config: dict[str, Any], state: Any = None) -> Settings:
@@ -121,6 +129,7 @@ class Settings:
             shipping_item=config.get("shipping_item"),
             rounding_item=config.get("rounding_item"),
             batch_size=int(config.get("batch_size", 50)),
+            tax=DesktopTax.from_config(config),
         )
 
 

@@ -49,6 +49,7 @@ class QuickBooksDesktopTarget(TargetConnector):
             rounding_item=self.settings.rounding_item,
             income_account=self.settings.income_account,
             expense_account=self.settings.expense_account,
+            tax=self.settings.tax,
         )
 
     def close(self) -> None:

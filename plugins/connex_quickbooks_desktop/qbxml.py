@@ -19,6 +19,7 @@ from lxml import etree
 from connex.documents import Address, Document, Line, Party, PurchaseDocument, RefundDocument, SalesDocument
 from connex.errors import DocumentError, DocumentRef
 from connex_quickbooks_desktop import limits
+from connex_quickbooks_desktop.tax import DesktopTax
 
 QBXML_VERSION = "13.0"
 
@@ -130,7 +131,9 @@ class QbxmlBuilder:
         rounding_item: str | None = None,
         income_account: str | None = None,
         expense_account: str | None = None,
+        tax: DesktopTax | None = None,
     ):
+        self.tax = tax or DesktopTax()
         self.shipping_item = shipping_item
         self.rounding_item = rounding_item
         self.income_account = income_account
@@ -283,6 +286,8 @@ class QbxmlBuilder:
         else:
             _sub(add, "PONumber", limits.clip(document.source_reference, 25))
             _sub(add, "ShipDate", _date(document.ship_date))
+        # XSD order: ItemSalesTaxRef comes right before Memo in both SalesReceiptAdd and InvoiceAdd
+        _ref(add, "ItemSalesTaxRef", self.tax.header_item(document), 31)
         _sub(add, "Memo", memo_with_number(document))
         if txn == "SalesReceipt":
             _ref(add, "DepositToAccountRef", document.deposit_account)
@@ -331,7 +336,8 @@ class QbxmlBuilder:
                 _sub(node, "TaxAmount", limits.amount(line.tax_amount))
             if inventory_site:
                 _ref(node, "InventorySiteRef", line.inventory_site, 31)
-            _ref(node, "SalesTaxCodeRef", line.tax_code or default_tax, limits.TAX_CODE)
+            code = self.tax.line_code(document, index, line, default_tax or document.tax_code)
+            _ref(node, "SalesTaxCodeRef", code, limits.TAX_CODE)
 
     def purchase_order_add(self, request_id: str, document: PurchaseDocument) -> etree._Element:
         rq = etree.Element("PurchaseOrderAddRq", requestID=request_id)
@@ -375,7 +381,8 @@ class QbxmlBuilder:
             if line.tax_amount:
                 _sub(node, "TaxAmount", limits.amount(line.tax_amount))
             _ref(node, "ClassRef", line.class_name)
-            _ref(node, "SalesTaxCodeRef", line.tax_code, limits.TAX_CODE)
+            code = self.tax.line_code(document, index, line, document.tax_code)
+            _ref(node, "SalesTaxCodeRef", code, limits.TAX_CODE)
             link = next((p for p in unused if p.item_name.lower() == item.lower()), None)
             if link is not None:
                 unused.remove(link)

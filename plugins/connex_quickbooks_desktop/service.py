@@ -80,6 +80,7 @@ class WebConnectorService:
             rounding_item=settings.rounding_item,
             income_account=settings.income_account,
             expense_account=settings.expense_account,
+            tax=settings.tax,
         )
         self.workflow = Workflow(
             self.queue,

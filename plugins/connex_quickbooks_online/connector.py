@@ -16,6 +16,7 @@ from connex_quickbooks_online.faults import fault_error
 from connex_quickbooks_online.lookups import MISSING_ITEM_POLICIES, ItemPolicy, Lookups
 from connex_quickbooks_online.oauth import TokenManager
 from connex_quickbooks_online.payloads import ENTITY_BY_KIND, Options, PayloadBuilder, carries_marker, where
+from connex_quickbooks_online.tax import TaxModel, parse_rate_table
 
 PRODUCTION_API = "https://quickbooks.api.intuit.com"
 TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
@@ -42,6 +43,16 @@ CONFIG_SCHEMA = {
         "discount_account": {**_text, "default": "Discounts given"},
         "rounding_item": {**_text, "default": "Rounding"},
         "rounding_tolerance": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.05},
+        "tax_codes": {
+            "type": "object",
+            "additionalProperties": _text,
+            "description": "tax rate (20 for 20%) -> QuickBooks tax code name, e.g. {20: '20.0% S', 0: '0.0% Z'}",
+        },
+        "purchase_tax_codes": {
+            "type": "object",
+            "additionalProperties": _text,
+            "description": "the same for purchase orders and bills; omitted: tax_codes",
+        },
         "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 120, "default": 60},
     },
 }
@@ -99,6 +110,11 @@ class QuickBooksOnlineTarget(TargetConnector):
                 asset_account=self.option("asset_account"),
             ),
         )
+        # checked now, so a bad table is a config error before anything is read
+        self._tax_tables = (
+            parse_rate_table(self.config.get("tax_codes"), "tax_codes"),
+            parse_rate_table(self.config.get("purchase_tax_codes"), "purchase_tax_codes"),
+        )
         self._builder: PayloadBuilder | None = None
         self._posted: dict[str, str] = {}  # Document.key -> QBO Id, for this connector's life
         self._purchase_orders: dict[str, dict | None] = {}  # DocNumber (casefolded) -> PurchaseOrder
@@ -111,7 +127,8 @@ class QuickBooksOnlineTarget(TargetConnector):
 
     @property
     def builder(self) -> PayloadBuilder:
-        """Built on first use: the home currency costs one read, and only documents need it."""
+        """Built on first use: the home currency and the tax model cost four reads (Preferences, CompanyInfo,
+        TaxCode, TaxRate), once per run, and only documents need them."""
         if self._builder is None:
             prefs = next(iter(self.client.query("SELECT * FROM Preferences")), {})
             home = ((prefs.get("CurrencyPrefs") or {}).get("HomeCurrency") or {}).get("value")
@@ -125,7 +142,10 @@ class QuickBooksOnlineTarget(TargetConnector):
                 deposit_account=self.config.get("deposit_account"),
                 rounding_tolerance=Decimal(str(self.option("rounding_tolerance"))),
             )
-            self._builder = PayloadBuilder(self.lookups, options)
+            tax = TaxModel.read(
+                self.client, prefs, sales_table=self._tax_tables[0], purchase_table=self._tax_tables[1] or None
+            )
+            self._builder = PayloadBuilder(self.lookups, options, tax)
         return self._builder
 
     # --- names ---------------------------------------------------------------------------------------------

@@ -9,12 +9,13 @@ Ids are resolved by ``refs`` (the look-up caches) so this module only shapes dat
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol
 
 from connex.documents import Address, Document, Line, Party, PurchaseDocument, RefundDocument, SalesDocument
 from connex.errors import DocumentError, DocumentRef
+from connex_quickbooks_online.tax import PURCHASE, SALES, Choice, TaxModel
 
 DOC_NUMBER_MAX = 21
 
@@ -170,9 +171,13 @@ def clean_display_name(name: str) -> str:
 
 
 class PayloadBuilder:
-    def __init__(self, refs: Refs, options: Options):
+    def __init__(self, refs: Refs, options: Options, tax: TaxModel | None = None):
         self.refs = refs
         self.options = options
+        #: None: post no tax codes (a company whose tax model was not read, as before tax support)
+        self.tax = tax
+        #: Document.key -> (line description, code name, tax, why) of the last build, for summaries and explain
+        self.tax_choices: dict[str, list[tuple[str, str, Decimal, str]]] = {}
 
     # --- shared header -------------------------------------------------------------------------------------
     def _header(self, doc: Document) -> dict:
@@ -233,37 +238,59 @@ class PayloadBuilder:
         default = {"shipping": self.options.shipping_item, "rounding": self.options.rounding_item}[line.kind]
         return self.refs.item_named(line.item_name or default, where(doc, field))
 
-    def _item_line(self, doc: Document, line: Line, index: int, detail_type: str, sign: int = 1, **extra):
+    def _item_line(self, doc: Document, line: Line, index: int, detail_type: str, sign: int = 1,
+                   choice: Choice | None = None, **extra):
         amount = line.amount * sign
         item = self._item_for_line(doc, line, index)
         qty, price = self._quantity_and_price(line.quantity, line.unit_price * sign, amount)
         detail: dict = {"ItemRef": ref(item), "Qty": qty, "UnitPrice": price, **extra}
-        if line.tax_code:
+        if choice is not None:
+            detail["TaxCodeRef"] = {"value": choice.value}
+            if doc.prices_include_tax and not self.tax.us:
+                # tax.md §3 "GlobalTaxCalculation": with TaxInclusive, Amount is the net and TaxInclusiveAmt
+                # the gross the buyer paid
+                detail["TaxInclusiveAmt"] = money((line.amount + line.tax_amount) * sign)
+        elif line.tax_code and self.tax is None:
             detail["TaxCodeRef"] = {"value": line.tax_code}
         return self._line(line, amount, detail_type, detail)
 
     def _discount_account(self, doc: Document, line: Line, index: int, field: str) -> dict:
-        name = line.item_name or self.options.discount_account
-        return ref(self.refs.account_named(name, where(doc, f"Line[{index}].{field}")))
+        at = where(doc, f"Line[{index}].{field}")
+        if line.item_name and line.item_name != self.options.discount_account:
+            # the shipped mapping names the Desktop discount *item* ("Discount"); Online books a discount to an
+            # account, so a name that is no account falls back to the configured discount account
+            try:
+                return ref(self.refs.account_named(line.item_name, at))
+            except DocumentError:
+                pass
+        return ref(self.refs.account_named(self.options.discount_account, at))
 
-    def _sales_line(self, doc: Document, line: Line, index: int, sign: int = 1) -> dict:
+    def _sales_line(self, doc: Document, line: Line, index: int, sign: int = 1, choice: Choice | None = None):
         if line.kind == "discount":
             account = self._discount_account(doc, line, index, "DiscountAccountRef")
             detail = {"PercentBased": False, "DiscountAccountRef": account}
+            if choice is not None and not self.tax.us:
+                # XSD: discount lines carry a TaxCodeRef in the global model (tax.md §3 "Line codes")
+                detail["TaxCodeRef"] = {"value": choice.value}
             return self._line(line, abs(line.amount), "DiscountLineDetail", detail)
-        return self._item_line(doc, line, index, "SalesItemLineDetail", sign)
+        return self._item_line(doc, line, index, "SalesItemLineDetail", sign, choice)
 
-    def _expense_line(self, doc: Document, line: Line, index: int) -> dict:
+    def _expense_line(self, doc: Document, line: Line, index: int, sign: int = 1, choice: Choice | None = None):
         if line.kind == "discount":
             # A supplier discount reduces the cost; expense lines cannot be negative items, so it is booked
             # against the discount account as a negative account line.
             detail = {"AccountRef": self._discount_account(doc, line, index, "AccountRef")}
+            if choice is not None:
+                detail["TaxCodeRef"] = {"value": choice.value}
             return self._line(line, -abs(line.amount), "AccountBasedExpenseLineDetail", detail)
-        return self._item_line(doc, line, index, "ItemBasedExpenseLineDetail", BillableStatus="NotBillable")
+        return self._item_line(
+            doc, line, index, "ItemBasedExpenseLineDetail", 1, choice, BillableStatus="NotBillable"
+        )
 
-    def _balanced_lines(self, doc: Document, make: Callable[[Document, Line, int], dict], sign: int = 1):
-        """Lines plus, when the source total and QuickBooks' sum differ by at most the tolerance, a rounding
-        line for the difference; a larger gap is a mapping error worth failing the document for."""
+    def _balanced(self, doc: Document, sign: int = 1) -> list[Line]:
+        """The document's lines plus, when the source total and QuickBooks' sum differ by at most the
+        tolerance, a rounding line for the difference (as the product we match does); a larger gap is a mapping
+        error worth failing the document for."""
         lines = list(doc.lines)
         computed = (
             sum((-abs(ln.amount) if ln.kind == "discount" else ln.amount * sign) for ln in lines)
@@ -288,7 +315,204 @@ class PayloadBuilder:
                     amount=difference * sign,
                 )
             )
-        return [make(doc, line, i) for i, line in enumerate(lines)]
+        return lines
+
+    def _split_included(self, doc: Document) -> Document:
+        """Lines whose amount includes tax the source never split out (Linnworks refunds give only what went
+        back to the buyer): net and tax at the line's rate, so QuickBooks records the tax refunded too."""
+        if self.tax is None or not any(ln.tax_included and ln.tax_rate for ln in doc.lines):
+            return doc
+        lines, added = [], Decimal(0)
+        for line in doc.lines:
+            if line.tax_included and line.tax_rate and line.kind != "discount":
+                net = (line.amount * 100 / (100 + Decimal(line.tax_rate))).quantize(CENT, rounding=ROUND_HALF_UP)
+                tax = line.amount - net
+                added += tax
+                line = replace(line, amount=net, unit_price=net / (line.quantity or 1), tax_amount=tax,
+                               tax_included=False)
+            lines.append(line)
+        return replace(doc, lines=lines, total_tax=doc.total_tax + added, prices_include_tax=True)
+
+    def _balanced_lines(self, doc: Document, make: Callable[..., dict], side: str, body: dict, sign: int = 1):
+        doc = self._split_included(doc)
+        lines = self._balanced(doc, sign)
+        choices = [self._choose(doc, line, i, side) for i, line in enumerate(lines)]
+        lines, wrapped = self._wrap_untaxed(doc, lines, choices, side)
+        body["Line"] = [make(doc, line, i, sign, choice) for i, (line, choice) in enumerate(zip(lines, choices))]
+        self._tax_detail(doc, lines, choices, side, body, sign, wrapped)
+
+    def _wrap_untaxed(self, doc: Document, lines: list[Line], choices: list, side: str):
+        """A line the bookkeeper coded untaxed (a rule or the tax_codes table: foreign VAT a marketplace
+        collected, "No VAT") while the source charged tax on it: the tax is not the company's, so it stays in the
+        line's amount, as A2X "wraps the taxes back in the income accounts" (tax.md §6). Lines whose code came
+        from the rate itself never get here: their code carries the rate."""
+        if self.tax is None or self.tax.us:
+            return lines, Decimal(0)
+        out, wrapped = [], Decimal(0)
+        for line, choice in zip(lines, choices):
+            if (choice is not None and choice.explicit and line.tax_amount and line.kind != "discount"
+                    and choice.code.percent(side) == 0):
+                wrapped += line.tax_amount
+                line = replace(line, amount=line.amount + line.tax_amount, tax_amount=Decimal(0),
+                               unit_price=(line.amount + line.tax_amount) / (line.quantity or 1))
+            out.append(line)
+        taxed = [c for c in choices if c is not None and c.code.percent(side) != 0]
+        left = doc.total_tax - wrapped - sum((ln.tax_amount for ln in out if ln.kind != "discount"), Decimal(0))
+        if wrapped and not taxed and left and abs(left) <= CENT * len(out):
+            # the order's tax is rounded apart from its lines' tax: the penny joins the largest wrapped line
+            index = max(range(len(out)), key=lambda i: abs(out[i].amount) if choices[i].explicit else -1)
+            line = out[index]
+            amount = line.amount + left
+            out[index] = replace(line, amount=amount, unit_price=amount / (line.quantity or 1))
+            wrapped += left
+        return out, wrapped
+
+    # --- tax -----------------------------------------------------------------------------------------------
+    def _choose(self, doc: Document, line: Line, index: int, side: str) -> Choice | None:
+        """The tax code of one line and why (tax.md §3): a line rule, the rounding line's zero rate, a document
+        rule, then the rate the source charged."""
+        if self.tax is None:
+            return None
+        if self.tax.us and side == PURCHASE:
+            return None  # US purchase lines carry no sales tax code (tax.md §1 "US model")
+        at = where(doc, f"Line[{index}].TaxCodeRef")
+        if line.tax_code:
+            return self.tax.named(line.tax_code, side, at, "set by a map_line_tax_code rule")
+        if line.kind == "rounding":
+            if self.tax.us:
+                return Choice(None, "NON", "rounding line: no tax")
+            return self.tax.for_rate(Decimal(0), side, at)
+        if doc.tax_code and not self.tax.us:
+            return self.tax.named(doc.tax_code, side, at, "set by a map_tax_code rule")
+        rate = self._line_rate(line)
+        if self.tax.us:
+            # the source's tax decides; an order taxed only in its header taxes its priced lines
+            header_only = doc.total_tax != 0 and not any(ln.tax_amount for ln in doc.lines)
+            if line.tax_amount != 0 or (header_only and line.kind in ("item", "shipping")):
+                return Choice(None, "TAX", f"taxed at {rate:f}%" if rate else "taxed by the source")
+            return Choice(None, "NON", "no tax charged on the line")
+        choice = self.tax.for_rate(rate, side, at)
+        return replace(choice, reason=f"{choice.reason}, the line's rate")
+
+    @staticmethod
+    def _line_rate(line: Line) -> Decimal:
+        """The source's rate for the line; a line with no tax is zero-rated whatever rate the channel lists,
+        and a line without a rate gets the one its amounts imply (to 0.01%)."""
+        if line.kind == "discount":
+            return Decimal(line.tax_rate or 0)  # a discount carries no tax of its own: it lowers its rate's base
+        if line.tax_amount == 0:
+            return Decimal(0)
+        if line.tax_rate is not None:
+            return Decimal(line.tax_rate)
+        if line.amount == 0:
+            return Decimal(0)
+        return (line.tax_amount / line.amount * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    def _tax_detail(self, doc: Document, lines: list[Line], choices: list, side: str, body: dict, sign: int,
+                    wrapped: Decimal = Decimal(0)):
+        if self.tax is None or (self.tax.us and side == PURCHASE):
+            body["TxnTaxDetail"] = self._tax(doc, sign)
+            return
+        self.tax_choices[doc.key] = [
+            (ln.description or ln.sku or ln.kind, self._code_name(c), ln.tax_amount * sign, c.reason)
+            for ln, c in zip(lines, choices)
+        ]
+        if self.tax.us:
+            self._us_tax(doc, lines, choices, body, sign)
+            return
+        if not self.tax.using_sales_tax:
+            raise DocumentError(
+                "the QuickBooks company has sales tax switched off (Preferences.TaxPrefs.UsingSalesTax is false), "
+                "so it would drop the tax; switch VAT/GST on in QuickBooks",
+                where=where(doc, "TxnTaxDetail"),
+                code="tax_off",
+            )
+        body["GlobalTaxCalculation"] = "TaxInclusive" if doc.prices_include_tax else "TaxExcluded"
+        by_code: dict[str, list] = {}  # code id -> [code, net, tax]
+        for line, choice in zip(lines, choices):
+            net = -abs(line.amount) if line.kind == "discount" else line.amount * sign
+            entry = by_code.setdefault(choice.code.id, [choice.code, Decimal(0), Decimal(0)])
+            entry[1] += net
+            if line.kind == "discount":
+                # a discount carries no tax of its own but lowers its rate's base, as QuickBooks computes it
+                entry[2] += (net * choice.code.percent(side) / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+            else:
+                entry[2] += line.tax_amount * sign
+        target = (doc.total_tax - wrapped) * sign
+        gap = target - sum(e[2] for e in by_code.values())
+        if gap:
+            taxed = [e for e in by_code.values() if e[0].percent(side) != 0]
+            if not taxed:
+                raise DocumentError(
+                    f"the source charged {target} tax but every line's tax code is untaxed "
+                    f"({', '.join(sorted(e[0].name for e in by_code.values()))})",
+                    where=where(doc, "TxnTaxDetail"),
+                    code="tax_code_missing",
+                )
+            max(taxed, key=lambda e: abs(e[2]))[2] += gap
+        untaxed = [e[0].name for e in by_code.values() if e[0].percent(side) == 0 and e[2] != 0]
+        if untaxed:
+            raise DocumentError(
+                f"lines coded {', '.join(sorted(untaxed))} (0%) carry tax from the source: give those lines a code "
+                f"at the rate charged; the company's {side} codes are: {self.tax.names(side)}",
+                where=where(doc, "TaxCodeRef"),
+                code="tax_code_mismatch",
+            )
+        per_rate: dict[str, list] = {}  # rate id -> [rate, net, tax]
+        for code, net, tax in by_code.values():
+            rates = code.rates(side)
+            percent = code.percent(side)
+            left = tax
+            for n, rate in enumerate(rates):
+                # a multi-rate code (GST/QST QC) splits its tax pro rata; every rate is sent (tax.md §3)
+                share = left if n == len(rates) - 1 else (tax * rate.value / percent).quantize(CENT)
+                left -= share
+                entry = per_rate.setdefault(rate.id, [rate, Decimal(0), Decimal(0)])
+                entry[1] += net
+                entry[2] += share
+        body["TxnTaxDetail"] = {
+            "TotalTax": money(target),
+            "TaxLine": [
+                {
+                    "Amount": money(tax),
+                    "DetailType": "TaxLineDetail",
+                    "TaxLineDetail": {
+                        "TaxRateRef": {"value": rate.id},
+                        "PercentBased": True,
+                        "TaxPercent": float(rate.value),
+                        "NetAmountTaxable": money(net),
+                    },
+                }
+                for rate, net, tax in per_rate.values()
+            ],
+        }
+
+    def _us_tax(self, doc: Document, lines: list[Line], choices: list, body: dict, sign: int) -> None:
+        """US: lines TAX/NON; automated sales tax takes the source's tax as given (tax.md §3 "US"), a manual
+        sales-tax company also needs the transaction's tax code (by rule, else the code at the line rate)."""
+        detail: dict = {"TotalTax": money(doc.total_tax * sign)}
+        taxed = [ln for ln, c in zip(lines, choices) if c.value == "TAX"]
+        if taxed and not self.tax.automated:
+            at = where(doc, "TxnTaxDetail.TxnTaxCodeRef")
+            if doc.tax_code:
+                code = self.tax.by_name_or_none(doc.tax_code)
+                why = f"{doc.tax_code!r} (set by a map_tax_code rule)"
+            else:
+                rate = max(self._line_rate(ln) for ln in taxed)
+                code = self.tax.us_transaction_code(rate)
+                why = f"at {rate:f}%"
+            if code is None:
+                raise DocumentError(
+                    f"no QuickBooks sales tax code {why}; the company's codes are: {self.tax.names(SALES)}",
+                    where=at,
+                    code="tax_code_missing",
+                )
+            detail["TxnTaxCodeRef"] = {"value": code.id}
+        body["TxnTaxDetail"] = detail
+
+    @staticmethod
+    def _code_name(choice: Choice) -> str:
+        return choice.code.name if choice.code is not None else choice.value
 
     # --- documents -----------------------------------------------------------------------------------------
     def build(self, doc: Document) -> tuple[str, dict]:
@@ -324,8 +548,7 @@ class PayloadBuilder:
             body["DepositToAccountRef"] = ref(
                 self.refs.account_named(deposit, where(doc, "DepositToAccountRef"))
             )
-        body["Line"] = self._balanced_lines(doc, self._sales_line)
-        body["TxnTaxDetail"] = self._tax(doc)
+        self._balanced_lines(doc, self._sales_line, SALES, body)
         return body
 
     def refund(self, doc: RefundDocument, entity: str) -> dict:
@@ -347,8 +570,7 @@ class PayloadBuilder:
             )
         # Refunds arrive signed either way; QuickBooks wants positive amounts on a refund receipt.
         sign = -1 if doc.total < 0 or (doc.total == 0 and sum(ln.amount for ln in doc.lines) < 0) else 1
-        body["Line"] = self._balanced_lines(doc, lambda d, ln, i: self._sales_line(d, ln, i, sign), sign)
-        body["TxnTaxDetail"] = self._tax(doc, sign)
+        self._balanced_lines(doc, self._sales_line, SALES, body, sign)
         return body
 
     def purchase(self, doc: PurchaseDocument, entity: str) -> dict:
@@ -363,6 +585,5 @@ class PayloadBuilder:
             body["DueDate"] = doc.due_date.isoformat()
         if entity == "PurchaseOrder":
             body["POStatus"] = "Open"
-        body["Line"] = self._balanced_lines(doc, self._expense_line)
-        body["TxnTaxDetail"] = self._tax(doc)
+        self._balanced_lines(doc, self._expense_line, PURCHASE, body)
         return body

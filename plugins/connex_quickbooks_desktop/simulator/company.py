@@ -117,6 +117,7 @@ class SimulatedCompany:
         self.currencies: set[str] = set()
         self.payment_methods: set[str] = set()
         self.tax_codes: set[str] = set()
+        self.edition = "default"
         self.transactions: list[Transaction] = []
         self.iterators: dict[str, list[ListRecord]] = {}
         self.received: list[str] = []  # every message set processed, for inspection
@@ -126,10 +127,12 @@ class SimulatedCompany:
 
     # --- seeding -----------------------------------------------------------------------------------------
     @classmethod
-    def seeded(cls, **kwargs) -> SimulatedCompany:
+    def seeded(cls, edition: str = "default", **kwargs) -> SimulatedCompany:
         """A small UK/US web shop: accounts, currencies, payment methods, tax codes, service items and
-        stock."""
+        stock. ``edition``: "us" (sales tax codes Tax/Non and a sales tax item, quickbooks-tax.md §5 "US"), "ca"
+        (codes G, H, P, S, E, Z and no item sales tax, §5 "CA"), or the default mixed set."""
         company = cls(**kwargs)
+        company.edition = edition
         company.accounts |= {
             "Sales",
             "Merchandise Sales",
@@ -149,7 +152,11 @@ class SimulatedCompany:
             "Australian Dollar",
         }
         company.payment_methods |= {"Cash", "Check", "PayPal", "Credit Card", "Amazon"}
-        company.tax_codes |= {"S", "Z", "E", "Tax", "Non"}
+        company.tax_codes |= {"us": {"Tax", "Non"}, "ca": {"G", "H", "P", "S", "E", "Z"}}.get(
+            edition, {"S", "Z", "E", "Tax", "Non"}
+        )
+        if edition == "us":
+            company.add_list_record("State Sales Tax", "ItemSalesTax")
         for name in ("Shipping", "Rounding", "Discount"):
             company.add_list_record(name, "ItemOtherCharge")
         for name, quantity in (("SKU-ABC-001", 120), ("SKU-ABC-002", 40), ("SKU-XYZ-010", 7)):
@@ -460,6 +467,13 @@ class SimulatedCompany:
             account = add.findtext(f"{tag}/FullName")
             if account is not None and account not in self.accounts:
                 return _invalid_ref(rq, "Account", account, txn)
+        tax_item = add.findtext("ItemSalesTaxRef/FullName")
+        if tax_item is not None:
+            # quickbooks-tax.md §5 "CA": "If you use QB Canada, you cannot add an item sales tax" (3140); elsewhere
+            # the reference must name a sales tax item or group
+            found = self.lists.get(tax_item.lower())
+            if self.edition == "ca" or found is None or found.kind not in ("ItemSalesTax", "ItemSalesTaxGroup"):
+                return _invalid_ref(rq, "Item Sales Tax", tax_item, txn)
         payment = add.findtext("PaymentMethodRef/FullName")
         if payment is not None and payment not in self.payment_methods:
             return _invalid_ref(rq, "Payment Method", payment, txn)

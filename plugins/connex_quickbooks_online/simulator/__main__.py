@@ -20,7 +20,9 @@ def main(argv: list[str] | None = None) -> None:
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--home-currency", default="USD")
+    parser.add_argument("--company", default="us", choices=["us", "uk", "ca", "au", "us-manual"],
+                        help="company profile")
+    parser.add_argument("--home-currency", default=None, help="override the profile's home currency")
     parser.add_argument("--clock-scale", type=float, default=1.0, help="simulated seconds per real second")
     parser.add_argument("--token-seconds", type=float, default=3600.0, help="access token lifetime")
     args = parser.parse_args(argv)
@@ -29,6 +31,7 @@ def main(argv: list[str] | None = None) -> None:
         args.host,
         args.port,
         clock=SimClock(args.clock_scale),
+        company=args.company,
         home_currency=args.home_currency,
         access_token_seconds=args.token_seconds,
     )

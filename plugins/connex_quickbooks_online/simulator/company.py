@@ -7,6 +7,8 @@ import datetime as dt
 import threading
 from decimal import Decimal
 
+from connex_quickbooks_online.simulator.profiles import PROFILES, Profile
+
 #: The entities the simulator stores (the JSON wrapper key and the URL's lower-case name).
 ENTITIES = (
     "Customer",
@@ -21,10 +23,13 @@ ENTITIES = (
     "RefundReceipt",
     "CreditMemo",
     "Preferences",
+    "CompanyInfo",
     "TaxCode",
+    "TaxRate",
+    "TaxAgency",
 )
 INDEXED_FIELDS = ("DisplayName", "Name", "DocNumber")
-LIST_ENTITIES = ("Customer", "Vendor", "Employee", "Item", "Account", "TaxCode")
+LIST_ENTITIES = ("Customer", "Vendor", "Employee", "Item", "Account", "TaxCode", "TaxRate", "TaxAgency")
 TRANSACTIONS = ("SalesReceipt", "Invoice", "PurchaseOrder", "Bill", "RefundReceipt", "CreditMemo")
 
 SEED_ACCOUNTS = (
@@ -54,14 +59,23 @@ SEED_PRODUCTS = (
 
 
 class Company:
-    def __init__(self, *, home_currency: str = "USD", realm_id: str = "9130350000000001", now=None):
+    def __init__(
+        self,
+        *,
+        profile: str | Profile = "us",
+        home_currency: str | None = None,
+        realm_id: str = "9130350000000001",
+        now=None,
+    ):
+        self.profile = PROFILES[profile] if isinstance(profile, str) else profile
         self.realm_id = realm_id
-        self.home_currency = home_currency
+        self.home_currency = home_currency or self.profile.home_currency
         # home-currency units per 1 unit of each currency, as QuickBooks' own rate table holds them
-        self.exchange_rates: dict[str, Decimal] = {
-            code: rate for code, rate in {"USD": Decimal("1"), "GBP": Decimal("1.2714"), "EUR": Decimal("1.0862"),
-                                          "CAD": Decimal("0.7315"), "AUD": Decimal("0.6590")}.items()
-        } if home_currency == "USD" else {home_currency: Decimal("1")}
+        self.exchange_rates: dict[str, Decimal] = (
+            {code: Decimal(rate) for code, rate in self.profile.exchange_rates.items()}
+            if self.home_currency == self.profile.home_currency
+            else {self.home_currency: Decimal("1")}
+        )
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
         self.lock = threading.RLock()
         self.entities: dict[str, dict[str, dict]] = {name: {} for name in ENTITIES}
@@ -126,8 +140,25 @@ class Company:
                     "HomeCurrency": {"value": self.home_currency},
                 },
                 "SalesFormsPrefs": {"CustomTxnNumbers": True},
+                # quickbooks-tax.md §1 "Detection": UsingSalesTax; PartnerTaxEnabled = automated sales tax
+                "TaxPrefs": {
+                    "UsingSalesTax": True,
+                    "PartnerTaxEnabled": self.profile.automated_sales_tax,
+                },
             },
         )
+        self.store(
+            "CompanyInfo",
+            {
+                "CompanyName": f"Connex Demo {self.profile.name.upper()}",
+                "LegalName": f"Connex Demo {self.profile.name.upper()} Ltd",
+                "Country": self.profile.country,
+                "CompanyAddr": dict(self.profile.legal_address),
+                "LegalAddr": dict(self.profile.legal_address),
+                "SupportedLanguages": "en",
+            },
+        )
+        self._seed_tax()
         accounts = {}
         for name, account_type, sub_type in SEED_ACCOUNTS:
             accounts[name] = self.store(
@@ -199,5 +230,55 @@ class Company:
                 "Balance": 0,
             },
         )
-        for code, name in (("TAX", "Taxable"), ("NON", "Non-taxable")):
-            self.store("TaxCode", {"Id": code, "Name": name, "Active": True, "Taxable": code == "TAX"})
+
+    def _seed_tax(self) -> None:
+        """Agencies, rates and codes of the profile, shaped as the XSD and the real rows of §2 show them."""
+        agencies = {}
+        for name in self.profile.agencies:
+            agencies[name] = self.store(
+                "TaxAgency",
+                {"DisplayName": name, "Active": True, "TaxTrackedOnSales": True, "TaxTrackedOnPurchases": True},
+            )
+        rates = {}
+        for name, value, agency, special in self.profile.rates:
+            rates[name] = self.store(
+                "TaxRate",
+                {
+                    "Name": name,
+                    "Description": name,
+                    "RateValue": float(Decimal(value)),
+                    "AgencyRef": {"value": agencies[agency]["Id"]},
+                    "SpecialTaxType": special,
+                    "DisplayType": "ReadOnly",
+                    "Active": True,
+                    "EffectiveTaxRate": [{"RateValue": float(Decimal(value)), "EffectiveDate": "2011-01-01T00:00:00Z"}],
+                },
+            )
+
+        def rate_list(names):
+            return {
+                "TaxRateDetail": [
+                    {
+                        "TaxRateRef": {"value": rates[n]["Id"], "name": n},
+                        "TaxTypeApplicable": "TaxOnAmount",
+                        "TaxOrder": 0,
+                    }
+                    for n in names
+                ]
+            }
+
+        for name, description, sales, purchases in self.profile.codes:
+            self.store(
+                "TaxCode",
+                {
+                    "Name": name,
+                    "Description": description,
+                    "Active": True,
+                    "Hidden": False,
+                    "Taxable": any(Decimal(str(rates[n]["RateValue"])) != 0 for n in (*sales, *purchases)),
+                    "TaxGroup": True,
+                    "SalesTaxRateList": rate_list(sales),
+                    "PurchaseTaxRateList": rate_list(purchases),
+                    "TaxCodeConfigType": "SYSTEM_GENERATED",
+                },
+            )

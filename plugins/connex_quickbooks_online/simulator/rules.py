@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from connex_quickbooks_online.faults import FAULT_MESSAGES
 from connex_quickbooks_online.schema import entity_violations, field_tree
 from connex_quickbooks_online.simulator.company import Company
+from connex_quickbooks_online.simulator.taxes import TaxEngine
 
 DOC_NUMBER_MAX = 21
 DISPLAY_NAME_MAX = 500
@@ -87,8 +88,10 @@ class SimFault(Exception):
         *,
         status: int = 400,
         fault_type: str = "ValidationFault",
+        message: str | None = None,
     ):
         super().__init__(f"{code} {detail}")
+        self.message = message
         self.code, self.detail, self.element, self.status, self.fault_type = (
             code,
             detail,
@@ -101,7 +104,7 @@ class SimFault(Exception):
         return {
             "Error": [
                 {
-                    "Message": FAULT_MESSAGES.get(self.code, "Error"),
+                    "Message": self.message or FAULT_MESSAGES.get(self.code, "Error"),
                     "Detail": self.detail or FAULT_MESSAGES.get(self.code, ""),
                     "code": self.code,
                     "element": self.element,
@@ -127,6 +130,7 @@ def cents(value: Decimal) -> Decimal:
 class Rules:
     def __init__(self, company: Company):
         self.company = company
+        self.taxes = TaxEngine(company, self._resolve, SimFault)
         field_tree()  # parse Intuit's XSDs now: a missing schema folder fails here, not on a first create
 
     # --- entry point ---------------------------------------------------------------------------------------
@@ -383,7 +387,7 @@ class Rules:
                 movements.append(movement)
             if link:
                 links.append(link)
-        tax = decimal((body.get("TxnTaxDetail") or {}).get("TotalTax", 0), f"{entity}.TxnTaxDetail.TotalTax")
+        tax = self.taxes.apply(entity, body, purchase=entity in PURCHASES)
         total = cents(total + tax)
         if entity in ("SalesReceipt", "RefundReceipt") and total < 0:
             raise SimFault(
@@ -445,8 +449,6 @@ class Rules:
                 "Invalid Reference Id : Categories cannot be used in transactions",
                 f"{where}.{detail_type}.ItemRef",
             )
-        if "TaxCodeRef" in detail:
-            self._resolve("TaxCode", detail["TaxCodeRef"], f"{where}.{detail_type}.TaxCodeRef")
         qty = decimal(detail.get("Qty", 1), f"{where}.{detail_type}.Qty")
         if "UnitPrice" in detail:
             price = decimal(detail["UnitPrice"], f"{where}.{detail_type}.UnitPrice")

@@ -42,7 +42,8 @@ class QuickBooksOnlineSimulator(SimulatorServer):
         port: int = 0,
         *,
         clock: SimClock | None = None,
-        home_currency: str = "USD",
+        company: str = "us",
+        home_currency: str | None = None,
         realm_id: str = "9130350000000001",
         client_id: str = "sim-client",
         client_secret: str = "sim-secret",
@@ -51,7 +52,7 @@ class QuickBooksOnlineSimulator(SimulatorServer):
         enforce_limits: bool = True,
     ):
         super().__init__(host, port, clock=clock)
-        self.company = Company(home_currency=home_currency, realm_id=realm_id)
+        self.company = Company(profile=company, home_currency=home_currency, realm_id=realm_id)
         self.rules = Rules(self.company)
         self.tokens = TokenAuthority(
             self.clock,
@@ -84,6 +85,48 @@ class QuickBooksOnlineSimulator(SimulatorServer):
             "api_url": self.url,
             "token_url": f"{self.url}/oauth2/v1/tokens/bearer",
         }
+
+    def demo_options(self) -> dict:
+        """Connector options ``connex demo`` adds for this company (its bookkeeper's table for foreign rates)."""
+        table = self.company.profile.demo_tax_codes
+        return {"tax_codes": dict(table)} if table else {}
+
+    def tax_summary(self) -> list[tuple[str, str, Decimal]]:
+        """(side, tax code, amount) of the tax QuickBooks recorded on every transaction: each rate's tax goes to
+        the codes on the lines using it, in proportion to their net (US: the TAX lines' transaction total)."""
+        totals: dict[tuple[str, str], Decimal] = {}
+        with self.company.lock:
+            for entity in ("SalesReceipt", "Invoice", "RefundReceipt", "CreditMemo", "Bill"):
+                side = "purchases" if entity == "Bill" else "sales"
+                sign = -1 if entity in ("RefundReceipt", "CreditMemo") else 1
+                for txn in self.company.all(entity):
+                    for code, amount in self._tax_by_code(txn, side):
+                        key = (side, code)
+                        totals[key] = totals.get(key, Decimal(0)) + sign * amount
+        return [(side, code, amount) for (side, code), amount in sorted(totals.items())]
+
+    def _tax_by_code(self, txn: dict, side: str):
+        detail = txn.get("TxnTaxDetail") or {}
+        if self.company.profile.us:
+            yield ("TAX" if side == "sales" else "tax paid"), Decimal(str(detail.get("TotalTax", 0)))
+            return
+        rate_list = "PurchaseTaxRateList" if side == "purchases" else "SalesTaxRateList"
+        nets: dict[str, dict[str, Decimal]] = {}  # rate id -> code name -> net
+        for line in txn.get("Line") or []:
+            data = line.get(line.get("DetailType")) or {}
+            code = self.company.get("TaxCode", (data.get("TaxCodeRef") or {}).get("value"))
+            if code is None:
+                continue
+            for rate in (code.get(rate_list) or {}).get("TaxRateDetail") or []:
+                share = nets.setdefault(str(rate["TaxRateRef"]["value"]), {})
+                share[code["Name"]] = share.get(code["Name"], Decimal(0)) + Decimal(str(line.get("Amount", 0)))
+        for tax_line in detail.get("TaxLine") or []:
+            rate_id = str(tax_line["TaxLineDetail"]["TaxRateRef"]["value"])
+            amount = Decimal(str(tax_line.get("Amount", 0)))
+            codes = nets.get(rate_id) or {}
+            whole = sum(codes.values(), Decimal(0))
+            for name, net in codes.items():
+                yield name, (amount * net / whole if whole else amount / len(codes)).quantize(Decimal("0.01"))
 
     def entities(self, entity: str) -> list[dict]:
         """A snapshot of every stored ``entity`` (e.g. ``"SalesReceipt"``), oldest first."""
@@ -167,7 +210,8 @@ class QuickBooksOnlineSimulator(SimulatorServer):
 
     def _create(self, request: Request) -> Response:
         entity = ENTITY_BY_PATH.get(request.params["entity"])
-        if entity is None or entity == "Preferences":
+        if entity is None or entity in ("Preferences", "CompanyInfo", "TaxCode", "TaxRate", "TaxAgency"):
+            # TaxCode and TaxRate are read-only (quickbooks-tax.md §2: created through TaxService only)
             return fault_response(SimFault("2010", f"Unsupported entity {request.params['entity']}"))
         requestid = request.arg("requestid")
         key = ("create:" + entity, requestid) if requestid else None
@@ -274,7 +318,11 @@ class QuickBooksOnlineSimulator(SimulatorServer):
     def _read(self, request: Request) -> Response:
         self.stats["reads"] += 1
         entity = ENTITY_BY_PATH.get(request.params["entity"])
-        row = self.company.get(entity, request.params["id"]) if entity else None
+        if entity == "CompanyInfo" and request.params["id"] == self.company.realm_id:
+            # GET /companyinfo/{realmId} (quickbooks-tax.md §1 "Detection"): the one row, whatever its Id
+            row = next(iter(self.company.all("CompanyInfo")), None)
+        else:
+            row = self.company.get(entity, request.params["id"]) if entity else None
         if row is None:
             fault = SimFault(
                 "610",
