@@ -10,11 +10,12 @@ from connex.connectors import InventoryLevel, TargetConnector
 from connex.documents import Document, Party, PostResult, PurchaseDocument, RefundDocument, SalesDocument
 from connex.errors import ConfigError, ConnexError, DocumentError
 from connex.transport import HttpClient, RetryPolicy
+from connex_quickbooks_online.authorize import AUTHORIZE_URL
 from connex_quickbooks_online.batch import Create, send_creates
 from connex_quickbooks_online.client import QboClient, make_limiter, quote
 from connex_quickbooks_online.faults import fault_error
 from connex_quickbooks_online.lookups import MISSING_ITEM_POLICIES, ItemPolicy, Lookups
-from connex_quickbooks_online.oauth import TokenManager
+from connex_quickbooks_online.oauth import TokenManager, connected_realm, state_key
 from connex_quickbooks_online.payloads import ENTITY_BY_KIND, Options, PayloadBuilder, carries_marker, where
 
 PRODUCTION_API = "https://quickbooks.api.intuit.com"
@@ -25,14 +26,16 @@ _text = {"type": "string", "minLength": 1}
 CONFIG_SCHEMA = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["client_id", "client_secret", "refresh_token", "realm_id"],
+    "required": ["client_id", "client_secret"],
     "properties": {
         "client_id": _text,
         "client_secret": _text,
-        "refresh_token": _text,
-        "realm_id": {"type": ["string", "integer"]},
+        "refresh_token": {**_text, "description": "omitted: the one `connex connect quickbooks` stored"},
+        "realm_id": {"type": ["string", "integer"], "description": "omitted: the company last connected"},
         "api_url": {**_text, "default": PRODUCTION_API},
         "token_url": {**_text, "default": TOKEN_URL},
+        "authorize_url": {**_text, "default": AUTHORIZE_URL},
+        "redirect_uri": {**_text, "default": "http://localhost:8765/callback"},
         "missing_items": {"enum": list(MISSING_ITEM_POLICIES), "default": "fail"},
         "income_account": {**_text, "default": "Sales of Product Income"},
         "expense_account": {**_text, "default": "Cost of Goods Sold"},
@@ -67,7 +70,11 @@ class QuickBooksOnlineTarget(TargetConnector):
         missing = [k for k in CONFIG_SCHEMA["required"] if not self.config.get(k)]
         if missing:
             raise ConfigError(f"quickbooks_online target: missing {', '.join(missing)}")
-        self.realm = str(self.config["realm_id"])
+        self.realm = str(self.config.get("realm_id") or connected_realm(state) or "")
+        stored_token = state.get(state_key(self.realm)) if state is not None and self.realm else None
+        if not self.realm or not (self.config.get("refresh_token") or stored_token):
+            raise ConfigError("quickbooks_online target: not connected to a company yet (no realm_id and "
+                              "refresh_token in the config, none stored); run `connex connect quickbooks`")
         self.http = HttpClient(
             timeout=float(self.option("timeout")),
             # Intuit asks for a minute's pause after a 429; a long budget lets a throttled run finish.
@@ -81,7 +88,7 @@ class QuickBooksOnlineTarget(TargetConnector):
             token_url=self.option("token_url"),
             client_id=self.config["client_id"],
             client_secret=self.config["client_secret"],
-            refresh_token=self.config["refresh_token"],
+            refresh_token=self.config.get("refresh_token"),
             realm_id=self.realm,
             state=state,
             clock=clock or time.monotonic,
