@@ -44,6 +44,8 @@ CONFIG_SCHEMA = {
         "shipping_item": {**_text, "default": "Shipping"},
         "discount_account": {**_text, "default": "Discounts given"},
         "rounding_item": {**_text, "default": "Rounding"},
+        "create_own_items": {"type": "boolean", "default": True,
+                             "description": "create the shipping and rounding items as Service items when missing"},
         "rounding_tolerance": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.05},
         "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 120, "default": 60},
     },
@@ -104,6 +106,7 @@ class QuickBooksOnlineTarget(TargetConnector):
                 income_account=self.option("income_account"),
                 expense_account=self.option("expense_account"),
                 asset_account=self.option("asset_account"),
+                create_own_items=bool(self.option("create_own_items")),
             ),
         )
         self._builder: PayloadBuilder | None = None
@@ -200,7 +203,7 @@ class QuickBooksOnlineTarget(TargetConnector):
                 if line.kind == "item" and line.sku:
                     skus.setdefault(line.sku, line.description)
                 elif line.kind == "discount":
-                    accounts.add(line.item_name or builder.options.discount_account)
+                    continue  # the configured discount_account, already wanted
                 elif line.item_name:
                     item_names.add(line.item_name)
             deposit = getattr(doc, "deposit_account", None) or builder.options.deposit_account
@@ -213,7 +216,7 @@ class QuickBooksOnlineTarget(TargetConnector):
         )
         if skus:
             self.lookups.ensure_items(skus)
-        self.lookups.prefetch("ItemName", item_names)
+        self.lookups.ensure_own_items(item_names)
         self.lookups.prefetch("Account", accounts)
 
     def _prefetch_purchase_orders(self, bills: list[Document]) -> None:

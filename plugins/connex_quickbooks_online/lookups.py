@@ -8,6 +8,7 @@ created is created through the batch endpoint. Names compare case-insensitively,
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,6 +22,8 @@ from connex_quickbooks_online.payloads import clean_display_name, party_body
 
 MISSING_ITEM_POLICIES = ("fail", "create_non_inventory", "create_inventory")
 
+log = logging.getLogger("connex.quickbooks_online")
+
 
 @dataclass(frozen=True)
 class ItemPolicy:
@@ -31,6 +34,9 @@ class ItemPolicy:
     income_account: str
     expense_account: str
     asset_account: str
+    #: Connex's own items (shipping, rounding) are created as Service items when missing; product SKUs never
+    #: are unless ``missing`` says so
+    create_own_items: bool = True
 
 
 def _key(name: str) -> str:
@@ -215,13 +221,47 @@ class Lookups:
             raise DocumentError(f"item {sku} not in QuickBooks", where=where, code="item_missing")
         return row
 
+    def ensure_own_items(self, names: Iterable[str]) -> None:
+        """Connex's own items (the shipping and rounding lines'): found by name, or created once as Service
+        items on the income account, in one batch, each creation logged once."""
+        names = [n for n in dict.fromkeys(names) if n]
+        self.prefetch("ItemName", names)
+        missing = [n for n in names if self.cache["ItemName"].get(n.casefold()) is None
+                   and ("ItemName", n.casefold()) not in self.failures]
+        if not missing or not self.policy.create_own_items:
+            return
+        self.prefetch("Account", [self.policy.income_account])
+        income = self.cache["Account"].get(self.policy.income_account.casefold())
+        if income is None:
+            for name in missing:
+                self.failures[("ItemName", name.casefold())] = DocumentError(
+                    f"cannot create item {name!r}: income account {self.policy.income_account!r} is not in "
+                    "QuickBooks (set income_account, or name an existing item)", code="account_missing")
+            return
+        creates = {
+            ("ItemName", name.casefold()): Create(f"own-item:{name.casefold()}", "Item", {
+                "Name": item_name_for(name), "Type": "Service",
+                "IncomeAccountRef": {"value": str(income["Id"]), "name": income["Name"]},
+            })
+            for name in missing
+        }
+        self._create_many(creates)
+        for name in missing:
+            if self.cache["ItemName"].get(name.casefold()) is not None:
+                log.info("created QuickBooks item %r (Service, income account %r) for Connex's own lines",
+                         name, income["Name"])
+
     def item_named(self, name: str, where: DocumentRef | None = None) -> dict:
         if name.casefold() not in self.cache["ItemName"]:
-            self.prefetch("ItemName", [name])
+            self.ensure_own_items([name])
+        if ("ItemName", name.casefold()) in self.failures:
+            failure = self.failures[("ItemName", name.casefold())]
+            raise DocumentError(failure.message, where=where, code=failure.code)
         row = self.cache["ItemName"].get(name.casefold())
         if row is None:
             raise DocumentError(
-                f"item {name!r} not in QuickBooks (check the connector's item options)",
+                f"item {name!r} not in QuickBooks (create_own_items is off: create it, or name an existing "
+                "item in shipping_item / rounding_item)",
                 where=where,
                 code="item_missing",
             )

@@ -213,8 +213,9 @@ class PayloadBuilder:
         return self._line(line, amount, detail_type, detail)
 
     def _discount_account(self, doc: Document, line: Line, index: int, field: str) -> dict:
-        name = line.item_name or self.options.discount_account
-        return ref(self.refs.account_named(name, where(doc, f"Line[{index}].{field}")))
+        # A discount line's item_name names a Desktop discount item; QuickBooks Online books discounts to an
+        # account, the configured one.
+        return ref(self.refs.account_named(self.options.discount_account, where(doc, f"Line[{index}].{field}")))
 
     def _sales_line(self, doc: Document, line: Line, index: int, sign: int = 1) -> dict:
         if line.kind == "discount":

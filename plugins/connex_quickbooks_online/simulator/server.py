@@ -50,9 +50,10 @@ class QuickBooksOnlineSimulator(SimulatorServer):
         refresh_token: str | None = None,
         enforce_limits: bool = True,
         redirect_uris: tuple[str, ...] = ("http://localhost:8765/callback",),
+        service_items: bool = True,
     ):
         super().__init__(host, port, clock=clock)
-        self.company = Company(home_currency=home_currency, realm_id=realm_id)
+        self.company = Company(home_currency=home_currency, realm_id=realm_id, service_items=service_items)
         self.rules = Rules(self.company)
         self.tokens = TokenAuthority(
             self.clock,
