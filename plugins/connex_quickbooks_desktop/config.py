@@ -38,8 +38,14 @@ CONFIG_SCHEMA: dict = {
         "income_account": {"type": "string", "minLength": 1},
         "cogs_account": {"type": "string", "minLength": 1},
         "expense_account": {"type": "string", "minLength": 1},
-        "shipping_item": {"type": "string", "minLength": 1},
-        "rounding_item": {"type": "string", "minLength": 1},
+        "shipping_item": {"type": "string", "minLength": 1, "default": "Shipping"},
+        "rounding_item": {"type": "string", "minLength": 1, "default": "Rounding"},
+        "discount_item": {"type": "string", "minLength": 1, "default": "Discount"},
+        "discount_account": {"type": "string", "minLength": 1,
+                             "description": "the account a created discount item posts to; omitted: income_account"},
+        "create_own_items": {"type": "boolean", "default": True,
+                             "description": "create the shipping, rounding and discount items (Other Charge) "
+                                            "when missing"},
         "batch_size": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
     },
 }
@@ -76,6 +82,9 @@ class Settings:
     shipping_item: str | None
     rounding_item: str | None
     batch_size: int
+    discount_item: str = "Discount"
+    discount_account: str | None = None
+    create_own_items: bool = True
 
     @classmethod
     def from_config(cls, config: dict[str, Any], state: Any = None) -> Settings:
@@ -117,9 +126,12 @@ class Settings:
             income_account=income,
             # purchase side of items Connex creates: an expense account, or COGS for goods bought to resell
             expense_account=config.get("expense_account") or config.get("cogs_account"),
-            shipping_item=config.get("shipping_item"),
-            rounding_item=config.get("rounding_item"),
+            shipping_item=config.get("shipping_item") or "Shipping",
+            rounding_item=config.get("rounding_item") or "Rounding",
             batch_size=int(config.get("batch_size", 50)),
+            discount_item=config.get("discount_item") or "Discount",
+            discount_account=config.get("discount_account") or income,
+            create_own_items=bool(config.get("create_own_items", True)),
         )
 
 

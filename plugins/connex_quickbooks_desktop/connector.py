@@ -47,6 +47,8 @@ class QuickBooksDesktopTarget(TargetConnector):
         self.builder = qbxml.QbxmlBuilder(
             shipping_item=self.settings.shipping_item,
             rounding_item=self.settings.rounding_item,
+            discount_item=self.settings.discount_item,
+            discount_account=self.settings.discount_account,
             income_account=self.settings.income_account,
             expense_account=self.settings.expense_account,
         )
@@ -79,9 +81,11 @@ class QuickBooksDesktopTarget(TargetConnector):
         self._queue_item(name, description)
         return name
 
-    def _queue_item(self, name: str, description: str | None) -> str:
+    def _queue_item(self, name: str, description: str | None, own: str | None = None) -> str:
+        """``own``: the line kind (shipping, rounding, discount) when the item is one of Connex's own, created
+        as an Other Charge item when missing whatever ``missing_items`` says."""
         key = item_key(name)
-        payload = json.dumps({"name": name, "description": description})
+        payload = json.dumps({"name": name, "description": description, **({"own": own} if own else {})})
         self.queue.enqueue(Job(key=key, kind="item", payload=payload, stage="query"), retry_failed=True)
         return key
 
@@ -115,7 +119,8 @@ class QuickBooksDesktopTarget(TargetConnector):
             self._queue_party(role, party)
         for index, line in enumerate(document.lines):
             name = self.builder.line_item(document, index, line)
-            deps.append(self._queue_item(name, line.description))
+            own = line.kind if line.kind in qbxml.OWN_ITEM_KINDS else None
+            deps.append(self._queue_item(name, line.description, own))
         job = Job(
             key=document.key,
             kind="document",
