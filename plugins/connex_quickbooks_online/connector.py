@@ -9,12 +9,13 @@ from decimal import Decimal
 from connex.connectors import InventoryLevel, TargetConnector
 from connex.documents import Document, Party, PostResult, PurchaseDocument, RefundDocument, SalesDocument
 from connex.errors import ConfigError, ConnexError, DocumentError
+from connex.skumap import load_sku_map
 from connex.transport import HttpClient, RetryPolicy
 from connex_quickbooks_online.authorize import AUTHORIZE_URL
 from connex_quickbooks_online.batch import Create, send_creates
 from connex_quickbooks_online.client import QboClient, make_limiter, quote
 from connex_quickbooks_online.faults import fault_error
-from connex_quickbooks_online.lookups import MISSING_ITEM_POLICIES, ItemPolicy, Lookups
+from connex_quickbooks_online.lookups import ITEM_MATCHING, MISSING_ITEM_POLICIES, ItemPolicy, Lookups
 from connex_quickbooks_online.oauth import TokenManager, connected_realm, state_key
 from connex_quickbooks_online.payloads import ENTITY_BY_KIND, Options, PayloadBuilder, carries_marker, where
 
@@ -37,6 +38,9 @@ CONFIG_SCHEMA = {
         "authorize_url": {**_text, "default": AUTHORIZE_URL},
         "redirect_uri": {**_text, "default": "http://localhost:8765/callback"},
         "missing_items": {"enum": list(MISSING_ITEM_POLICIES), "default": "fail"},
+        "item_matching": {"enum": list(ITEM_MATCHING), "default": "sku_then_name",
+                          "description": "find a SKU's item by its Sku field, its Name, or the Sku then the Name"},
+        "sku_map": {**_text, "description": "CSV file: columns sku,item (Linnworks SKU -> QuickBooks item)"},
         "income_account": {**_text, "default": "Sales of Product Income"},
         "expense_account": {**_text, "default": "Cost of Goods Sold"},
         "asset_account": {**_text, "default": "Inventory Asset"},
@@ -107,6 +111,10 @@ class QuickBooksOnlineTarget(TargetConnector):
                 expense_account=self.option("expense_account"),
                 asset_account=self.option("asset_account"),
                 create_own_items=bool(self.option("create_own_items")),
+                matching=self.option("item_matching"),
+                # Item Name is at most 100 characters (quickbooks-online-api.md §8)
+                sku_map=load_sku_map(self.config["sku_map"], item_max_length=100) if self.config.get("sku_map")
+                else {},
             ),
         )
         self._builder: PayloadBuilder | None = None
