@@ -17,8 +17,10 @@ SKU_COLUMN, ITEM_COLUMN = "sku", "item"
 MAX_ERRORS = 50  # a wrong file can have thousands of bad rows; the first ones say what is wrong
 
 
-def load_sku_map(path: str | Path, *, item_max_length: int | None = None) -> dict[str, str]:
-    """``{sku casefolded: item}``; ConfigErrors naming file and line for every bad row."""
+def load_sku_map(path: str | Path, *, item_max_length: int | None = None, hierarchical: bool = False) \
+        -> dict[str, str]:
+    """``{sku casefolded: item}``; ConfigErrors naming file and line for every bad row. ``hierarchical``: the
+    length limit applies to each ``Parent:Child`` segment (QuickBooks Desktop full names)."""
     name = str(path)
     try:
         text = Path(path).read_bytes().decode("utf-8-sig")
@@ -67,7 +69,8 @@ def load_sku_map(path: str | Path, *, item_max_length: int | None = None) -> dic
             empty = SKU_COLUMN if not sku else ITEM_COLUMN
             errors.append(ConfigError(f"{empty}: empty", where=Location(name, line, field=empty)))
             continue
-        if item_max_length is not None and len(item) > item_max_length:
+        parts = item.split(":") if hierarchical else [item]
+        if item_max_length is not None and max(len(part) for part in parts) > item_max_length:
             errors.append(ConfigError(f"item: {item!r} is longer than the {item_max_length} characters "
                                       "QuickBooks allows in an item name", where=Location(name, line)))
             continue

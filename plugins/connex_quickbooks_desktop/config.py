@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from connex.errors import ConfigError, Location
+from connex.skumap import load_sku_map
 
 CONFIG_SCHEMA: dict = {
     "type": "object",
@@ -47,6 +48,11 @@ CONFIG_SCHEMA: dict = {
                              "description": "create the shipping, rounding and discount items (Other Charge) "
                                             "when missing"},
         "batch_size": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+        "item_matching": {"enum": ["name"], "default": "name",
+                          "description": "a SKU's item is the one whose full name is the SKU (or its sku_map "
+                                         "entry); QuickBooks Desktop items have no SKU field to match"},
+        "sku_map": {"type": "string", "minLength": 1,
+                    "description": "CSV file: columns sku,item (Linnworks SKU -> QuickBooks item full name)"},
     },
 }
 
@@ -85,6 +91,7 @@ class Settings:
     discount_item: str = "Discount"
     discount_account: str | None = None
     create_own_items: bool = True
+    sku_map: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_config(cls, config: dict[str, Any], state: Any = None) -> Settings:
@@ -132,6 +139,9 @@ class Settings:
             discount_item=config.get("discount_item") or "Discount",
             discount_account=config.get("discount_account") or income,
             create_own_items=bool(config.get("create_own_items", True)),
+            # Item Name is at most 31 characters, each segment of a Parent:Child full name (qbxmlops130.xsd)
+            sku_map=load_sku_map(config["sku_map"], item_max_length=31, hierarchical=True)
+            if config.get("sku_map") else {},
         )
 
 

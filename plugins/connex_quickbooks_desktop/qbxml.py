@@ -136,7 +136,9 @@ class QbxmlBuilder:
         discount_account: str | None = None,
         income_account: str | None = None,
         expense_account: str | None = None,
+        sku_map: dict[str, str] | None = None,
     ):
+        self.sku_map = sku_map or {}  # SKU (casefolded) -> item full name, from the SKU map CSV
         self.shipping_item = shipping_item
         self.rounding_item = rounding_item
         self.discount_item = discount_item
@@ -157,12 +159,22 @@ class QbxmlBuilder:
             raw = line.item_name or self.discount_item
             what = "discount line needs an item (set discount_item in the target config or map item_name)"
         else:
-            raw = line.item_name or line.sku
+            raw = self.mapped_line_item(line) or line.item_name or line.sku
             what = f"{line.kind} line has neither item_name nor sku"
         name = item_ref_name(raw) if raw else ""
         if not name:
             raise DocumentError(what, where=_where(document, f"lines[{index}]"))
         return name
+
+    def mapped_item(self, sku: str | None) -> str | None:
+        """The item the SKU map names for ``sku``, if any."""
+        return self.sku_map.get(sku.casefold()) if sku else None
+
+    def mapped_line_item(self, line: Line) -> str | None:
+        """The SKU map's item for an item line, unless a rule named another item than the SKU itself."""
+        if line.kind != "item" or (line.item_name and line.item_name != line.sku):
+            return None
+        return self.mapped_item(line.sku)
 
     def item_names(self, document: Document) -> list[str]:
         """Distinct item names a document references, in first-use order."""

@@ -66,6 +66,7 @@ class WebConnectorService:
             rounding_item=settings.rounding_item,
             discount_item=settings.discount_item,
             discount_account=settings.discount_account,
+            sku_map=settings.sku_map,
             income_account=settings.income_account,
             expense_account=settings.expense_account,
         )

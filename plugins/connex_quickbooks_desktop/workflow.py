@@ -423,7 +423,10 @@ class Workflow:
             if reply.status == 0 and reply.rets():
                 self._done(conn, job, "exists", _text(reply.rets()[0], "ListID"))
             elif reply.status in (NO_MATCH, NOT_FOUND_WARN, 0):
-                if own and not self.create_own_items:
+                if spec.get("mapped"):
+                    self._fail(conn, job, f"item {name!r} (named by the SKU map) is not in QuickBooks",
+                               "missing_item")
+                elif own and not self.create_own_items:
                     self._fail(conn, job, f"item {name!r} (for {own} lines) is not in QuickBooks "
                                f"(create_own_items: false): create it, or name an existing one in {own}_item",
                                "missing_item")

@@ -99,3 +99,49 @@ def test_without_an_income_account_the_failure_says_which_key_to_set(tmp_path, v
         reports = sync_with_a_session(tmp_path, wc, target, clean=False)
     errors = [f[1] for report in reports for f in report.failures]
     assert errors and all("set income_account" in e for e in errors), errors
+
+
+def test_the_sku_map_sends_skus_to_other_items_and_never_creates_a_mapped_one(tmp_path, validator):
+    company = fresh_company(validator)
+    sold = [sku for sku, *_ in PRODUCTS]
+    # the company keeps two of the products under names of its own, the others under their SKUs
+    for sku, name in ((sold[0], "Mugs:Blue mug"), (sold[1], "Tea 250g")):
+        del company.lists[sku.lower()]
+        company.add_list_record(name, "ItemInventory", quantity=Decimal(50))
+    mapping = tmp_path / "skus.csv"
+    mapping.write_text(f"sku,item\n{sold[0].lower()},Mugs:Blue mug\n{sold[1]},Tea 250g\n", encoding="utf-8")
+    with LinnworksSimulator(processed_orders=40, open_orders=0, purchase_orders=0) as lw:
+        wc = WebConnectorSimulator(company)
+        target = write_config(tmp_path, lw, wc, sku_map=str(mapping))
+        reports = sync_with_a_session(tmp_path, wc, target)
+    assert [f for report in reports for f in report.failures] == []
+    lines = "".join(company.received)
+    assert "<FullName>Mugs:Blue mug</FullName>" in lines and "<FullName>Tea 250g</FullName>" in lines
+    assert f"<FullName>{sold[0]}</FullName>" not in lines
+
+
+def test_a_mapped_item_missing_fails_naming_the_map_even_when_items_may_be_created(tmp_path, validator):
+    company = fresh_company(validator)
+    sold = [sku for sku, *_ in PRODUCTS]
+    mapping = tmp_path / "skus.csv"
+    mapping.write_text("sku,item\n" + "".join(f"{sku},Gone {i}\n" for i, sku in enumerate(sold)), encoding="utf-8")
+    with LinnworksSimulator(processed_orders=6, open_orders=0, purchase_orders=0) as lw:
+        wc = WebConnectorSimulator(company)
+        target = write_config(tmp_path, lw, wc, sku_map=str(mapping), missing_items="create_non_inventory")
+        reports = sync_with_a_session(tmp_path, wc, target, clean=False)
+    errors = [f[1] for report in reports for f in report.failures]
+    assert errors and all("(named by the SKU map) is not in QuickBooks" in e for e in errors), errors
+    assert not company.records("ItemNonInventory")
+
+
+def test_a_bad_sku_map_stops_the_sync_with_file_and_line(tmp_path):
+    from tests.conftest import run_connex
+
+    mapping = tmp_path / "skus.csv"
+    mapping.write_text("sku,item\nA-1,\nB-2," + "x" * 32 + "\n", encoding="utf-8")
+    with LinnworksSimulator(processed_orders=1, open_orders=0, purchase_orders=0) as lw:
+        write_config(tmp_path, lw, WebConnectorSimulator(SimulatedCompany.seeded()), sku_map=str(mapping))
+        result = run_connex("sync", "--once", "--no-progress", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"{mapping}:2: item: empty" in result.stderr and f"{mapping}:3: item:" in result.stderr
+    assert "Traceback" not in result.stderr
