@@ -13,33 +13,29 @@ import sys
 import traceback
 
 from connex import __version__
+from connex.commands import CORE_COMMANDS
 from connex.errors import ConfigError, ConfigErrors, ConnexError, TransientError
 
 EXIT_OK, EXIT_FAILED_DOCUMENTS, EXIT_CONFIG, EXIT_INCOMPLETE = 0, 1, 2, 3
 
-# command name -> (module in connex.commands, help text)
-COMMANDS = {
-    "validate": ("validate", "check the configuration, rules and mappings; every problem as file:line:col"),
-    "sync": ("sync", "run the enabled flows once"),
-    "daemon": ("daemon", "run the flows on sync.schedule until stopped"),
-    "qbwc": ("qbwc", "serve the QuickBooks Web Connector endpoint, or write its .qwc file"),
-    "plugins": ("plugins", "list plugins, their versions, hooks and load errors"),
-    "explain": ("explain", "show how one order maps, and which rules fired"),
-    "test": ("test", "run rule fixtures (input record and expected mapped output)"),
-    "status": ("status", "counts per flow, last runs and failures"),
-    "demo": ("demo", "sync the built-in simulators end to end and print a summary"),
-}
+def all_commands() -> dict[str, tuple[str, str]]:
+    """``{name: (help, module)}``: the core's commands, then those plugins add through ``connex_commands``.
+    Loading plugins imports only their packages' ``__init__``; a command's module is imported when it runs."""
+    from connex.plugin_manager import get_plugins
+
+    return {**CORE_COMMANDS, **get_plugins().commands()}
 
 
-def chosen_command(argv: list[str]) -> str | None:
+def chosen_command(argv: list[str], commands: dict | None = None) -> str | None:
     """The command named on the line, found before parsing so only its module is imported (a quick start)."""
+    commands = all_commands() if commands is None else commands
     skip = False
     for token in argv:
         if skip:
             skip = False
         elif token in ("--config", "-c"):
             skip = True
-        elif token in COMMANDS:
+        elif token in commands:
             return token
         elif not token.startswith("-"):
             return None
@@ -49,7 +45,8 @@ def chosen_command(argv: list[str]) -> str | None:
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """All commands are listed; only the chosen one's module is imported for its arguments (``argv`` None:
     every one, for documentation tools)."""
-    chosen = chosen_command(argv) if argv is not None else None
+    commands = all_commands()
+    chosen = chosen_command(argv, commands) if argv is not None else None
     parser = argparse.ArgumentParser(
         prog="connex",
         description="Keep Linnworks and QuickBooks Online / Desktop in step, driven by YAML rules.",
@@ -59,10 +56,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"connex {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name, (module, help_text) in COMMANDS.items():
+    for name, (help_text, module) in commands.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
         if argv is None or name == chosen:
-            importlib.import_module(f"connex.commands.{module}").add_arguments(command)
+            importlib.import_module(module).add_arguments(command)
     return parser
 
 
@@ -73,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors and 0 on --help
         return int(exc.code or 0)
-    module = importlib.import_module(f"connex.commands.{COMMANDS[args.command][0]}")
+    module = importlib.import_module(all_commands()[args.command][1])
     try:
         return int(module.run(args) or 0)
     except ConfigErrors as exc:

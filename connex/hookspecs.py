@@ -1,8 +1,8 @@
 """The hooks a Connex plugin can implement.
 
 A plugin is a module (or package) exposed through the setuptools entry-point group ``connex.plugins`` whose
-functions are decorated with ``connex.hookimpl`` and named after the hooks below. Every hook returns a dict
-from a name to the thing registered; names must be unique across plugins. See docs/plugins.md.
+functions are decorated with ``connex.hookimpl`` and named after the hooks below. Every hook takes no arguments
+and returns a dict from a name to the thing registered; names must be unique across plugins. See docs/plugins.md.
 """
 
 from __future__ import annotations
@@ -50,3 +50,12 @@ def connex_comparisons():
 @hookspec
 def connex_jinja_filters():
     """Register Jinja filters usable in mappings: return ``{name: fn}``. Filters run inside the sandbox."""
+
+
+@hookspec
+def connex_commands():
+    """Register command-line commands: return ``{name: (help, module)}``. ``module`` is the dotted name of a
+    module offering ``add_arguments(parser)`` (an ``argparse`` sub-parser) and ``run(args) -> exit code``, as the
+    core's own commands in ``connex/commands/`` do. ``connex --help`` lists the command with its help text; the
+    module is imported only when its command is run, so a plugin's imports never slow the others down. A name
+    the core uses (``sync``, ``validate``, ...) cannot be taken."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.metadata
 import inspect
 import os
+import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,6 @@ from typing import Any
 import pluggy
 
 from connex import hookspecs
-from connex.lint import did_you_mean
 
 ENTRY_POINT_GROUP = "connex.plugins"
 HOOK_NAMES = sorted(name for name in dir(hookspecs) if name.startswith("connex_"))
@@ -106,6 +106,9 @@ class Plugins:
             if attr.startswith("connex_") and self.pm.parse_hookimpl_opts(module, attr) is not None
             and attr not in HOOK_NAMES
         ]
+        if unknown:
+            from connex.lint import did_you_mean  # only a broken plugin pays for the YAML linter's import
+
         for attr in unknown:
             record.errors.append(f"unknown hook '{attr}'{did_you_mean(attr, HOOK_NAMES)}")
         if unknown:
@@ -176,10 +179,14 @@ class Plugins:
     def jinja_filters(self) -> dict[str, Callable]:
         return self._collect("connex_jinja_filters", _callable_check)
 
+    def commands(self) -> dict[str, tuple[str, str]]:
+        """Plugin commands: ``{name: (help, module)}``; the module is not imported here."""
+        return self._collect("connex_commands", _command_check)
+
     def collect_all(self) -> None:
         """Call every registration hook once, so that ``connex plugins`` can show what each plugin offers."""
         for fn in (self.sources, self.targets, self.simulators, self.rule_actions, self.comparisons,
-                   self.jinja_filters):
+                   self.jinja_filters, self.commands):
             fn()
 
 
@@ -197,6 +204,21 @@ def _subclass_check(base: type) -> Callable[[str, Any], str | None]:
 
 def _callable_check(name: str, value: Any) -> str | None:
     return None if callable(value) else "is not callable"
+
+
+_COMMAND_NAME = re.compile(r"[a-z][a-z0-9-]*\Z")
+
+
+def _command_check(name: str, value: Any) -> str | None:
+    from connex.commands import CORE_COMMANDS
+
+    if not isinstance(name, str) or not _COMMAND_NAME.match(name):
+        return "is not a command name (lower-case letters, digits and '-')"
+    if name in CORE_COMMANDS:
+        return "is a core command"
+    if not (isinstance(value, tuple | list) and len(value) == 2 and all(isinstance(v, str) and v for v in value)):
+        return "must map to (help text, module name)"
+    return None
 
 
 _loaded: Plugins | None = None

@@ -1,1 +1,17 @@
-"""One module per CLI command, each with ``add_arguments(parser)`` and ``run(args) -> exit code``."""
+"""One module per CLI command, each with ``add_arguments(parser)`` and ``run(args) -> exit code``.
+
+Plugins add their own commands through the ``connex_commands`` hook (see connex/hookspecs.py); the names below
+are the core's and a plugin cannot take them."""
+
+# command name -> (help text, module offering add_arguments and run)
+CORE_COMMANDS = {
+    "validate": ("check the configuration, rules and mappings; every problem as file:line:col",
+                 "connex.commands.validate"),
+    "sync": ("run the enabled flows once", "connex.commands.sync"),
+    "daemon": ("run the flows on sync.schedule until stopped", "connex.commands.daemon"),
+    "plugins": ("list plugins, their versions, hooks and load errors", "connex.commands.plugins"),
+    "explain": ("show how one order maps, and which rules fired", "connex.commands.explain"),
+    "test": ("run rule fixtures (input record and expected mapped output)", "connex.commands.test"),
+    "status": ("counts per flow, last runs and failures", "connex.commands.status"),
+    "demo": ("sync the built-in simulators end to end and print a summary", "connex.commands.demo"),
+}

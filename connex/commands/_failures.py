@@ -31,6 +31,11 @@ def _kind(name: str, pattern: str, fix: str) -> Kind:
 
 
 KINDS = (
+    # QuickBooks Online: a shipping/rounding item Connex would create, with creating switched off
+    _kind("Connex's own item not in QuickBooks",
+          r"item '(?P<subject>[^']+)' not in QuickBooks \(create_own_items is off",
+          "target.create_own_items: true (Connex creates it once), or target.shipping_item / rounding_item naming "
+          "an item that exists in QuickBooks"),
     # QuickBooks Online: an item the connector's own options name (shipping, rounding, a rule's item_name)
     _kind("configured item not in QuickBooks",
           r"item '(?P<subject>[^']+)' not in QuickBooks \(check the connector's item options\)",

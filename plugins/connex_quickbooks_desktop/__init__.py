@@ -1,7 +1,7 @@
 """Connex quickbooks_desktop connector plugin: QuickBooks Desktop through the QuickBooks Web Connector.
 
-Entry points for the CLI: ``connex_quickbooks_desktop.service.serve(config, queue_db=None, stop_event=None)``
-(the SOAP endpoint) and ``connex_quickbooks_desktop.qwc.write_qwc(config, path)`` (the .qwc file).
+`connex qbwc` (qbwc_command.py) serves ``connex_quickbooks_desktop.service`` (the SOAP endpoint) or writes
+the .qwc file (``connex_quickbooks_desktop.qwc.write_qwc``).
 """
 
 from connex import hookimpl
@@ -19,3 +19,9 @@ def connex_simulators():
     from connex_quickbooks_desktop.simulator import make_simulator
 
     return {"quickbooks_desktop": make_simulator}
+
+
+@hookimpl
+def connex_commands():
+    return {"qbwc": ("serve the QuickBooks Web Connector endpoint, or write its .qwc file",
+                     "connex_quickbooks_desktop.qbwc_command")}

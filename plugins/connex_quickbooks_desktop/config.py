@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from connex.errors import ConfigError, Location
+from connex.skumap import load_sku_map
 from connex_quickbooks_desktop.tax import TAX_MODELS, DesktopTax
 
 CONFIG_SCHEMA: dict = {
@@ -39,8 +40,14 @@ CONFIG_SCHEMA: dict = {
         "income_account": {"type": "string", "minLength": 1},
         "cogs_account": {"type": "string", "minLength": 1},
         "expense_account": {"type": "string", "minLength": 1},
-        "shipping_item": {"type": "string", "minLength": 1},
-        "rounding_item": {"type": "string", "minLength": 1},
+        "shipping_item": {"type": "string", "minLength": 1, "default": "Shipping"},
+        "rounding_item": {"type": "string", "minLength": 1, "default": "Rounding"},
+        "discount_item": {"type": "string", "minLength": 1, "default": "Discount"},
+        "discount_account": {"type": "string", "minLength": 1,
+                             "description": "the account a created discount item posts to; omitted: income_account"},
+        "create_own_items": {"type": "boolean", "default": True,
+                             "description": "create the shipping, rounding and discount items (Other Charge) "
+                                            "when missing"},
         "batch_size": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
         "tax_model": {"enum": list(TAX_MODELS), "default": "rules_only",
                       "description": "us: lines Tax/Non and item_sales_tax; global: codes from tax_codes by rate"},
@@ -48,6 +55,11 @@ CONFIG_SCHEMA: dict = {
                       "description": "tax rate (13 for 13%) -> sales tax code name, e.g. {13: H, 5: G, 0: Z}"},
         "item_sales_tax": {"type": "string", "minLength": 1, "maxLength": 31,
                            "description": "US files: the sales tax item or group in each sales header"},
+        "item_matching": {"enum": ["name"], "default": "name",
+                          "description": "a SKU's item is the one whose full name is the SKU (or its sku_map "
+                                         "entry); QuickBooks Desktop items have no SKU field to match"},
+        "sku_map": {"type": "string", "minLength": 1,
+                    "description": "CSV file: columns sku,item (Linnworks SKU -> QuickBooks item full name)"},
     },
 }
 
@@ -84,6 +96,10 @@ class Settings:
     rounding_item: str | None
     batch_size: int
     tax: DesktopTax = field(default_factory=DesktopTax)
+    discount_item: str = "Discount"
+    discount_account: str | None = None
+    create_own_items: bool = True
+    sku_map: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_config(cls, config: dict[str, Any], state: Any = None) -> Settings:
@@ -126,10 +142,16 @@ class Settings:
             income_account=income,
             # purchase side of items Connex creates: an expense account, or COGS for goods bought to resell
             expense_account=config.get("expense_account") or config.get("cogs_account"),
-            shipping_item=config.get("shipping_item"),
-            rounding_item=config.get("rounding_item"),
+            shipping_item=config.get("shipping_item") or "Shipping",
+            rounding_item=config.get("rounding_item") or "Rounding",
             batch_size=int(config.get("batch_size", 50)),
             tax=DesktopTax.from_config(config),
+            discount_item=config.get("discount_item") or "Discount",
+            discount_account=config.get("discount_account") or income,
+            create_own_items=bool(config.get("create_own_items", True)),
+            # Item Name is at most 31 characters, each segment of a Parent:Child full name (qbxmlops130.xsd)
+            sku_map=load_sku_map(config["sku_map"], item_max_length=31, hierarchical=True)
+            if config.get("sku_map") else {},
         )
 
 

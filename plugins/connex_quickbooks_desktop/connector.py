@@ -47,6 +47,9 @@ class QuickBooksDesktopTarget(TargetConnector):
         self.builder = qbxml.QbxmlBuilder(
             shipping_item=self.settings.shipping_item,
             rounding_item=self.settings.rounding_item,
+            discount_item=self.settings.discount_item,
+            discount_account=self.settings.discount_account,
+            sku_map=self.settings.sku_map,
             income_account=self.settings.income_account,
             expense_account=self.settings.expense_account,
             tax=self.settings.tax,
@@ -74,15 +77,21 @@ class QuickBooksDesktopTarget(TargetConnector):
         return key.split(":", 1)[1]
 
     def find_or_create_item(self, sku: str, description: str | None = None) -> str:
-        name = qbxml.item_ref_name(sku)
+        mapped = self.builder.mapped_item(sku)
+        name = qbxml.item_ref_name(mapped or sku)
         if not name:
             raise DocumentError(f"SKU {sku!r} gives an empty QuickBooks item name")
-        self._queue_item(name, description)
+        self._queue_item(name, description, mapped=mapped is not None)
         return name
 
-    def _queue_item(self, name: str, description: str | None) -> str:
+    def _queue_item(self, name: str, description: str | None, own: str | None = None, *,
+                    mapped: bool = False) -> str:
+        """``own``: the line kind (shipping, rounding, discount) when the item is one of Connex's own, created
+        as an Other Charge item when missing whatever ``missing_items`` says. ``mapped``: the SKU map named
+        the item, so it must exist and is never created."""
         key = item_key(name)
-        payload = json.dumps({"name": name, "description": description})
+        extra = {"own": own} if own else {"mapped": True} if mapped else {}
+        payload = json.dumps({"name": name, "description": description, **extra})
         self.queue.enqueue(Job(key=key, kind="item", payload=payload, stage="query"), retry_failed=True)
         return key
 
@@ -116,7 +125,9 @@ class QuickBooksDesktopTarget(TargetConnector):
             self._queue_party(role, party)
         for index, line in enumerate(document.lines):
             name = self.builder.line_item(document, index, line)
-            deps.append(self._queue_item(name, line.description))
+            own = line.kind if line.kind in qbxml.OWN_ITEM_KINDS else None
+            mapped = self.builder.mapped_line_item(line) is not None
+            deps.append(self._queue_item(name, line.description, own, mapped=mapped))
         job = Job(
             key=document.key,
             kind="document",

@@ -121,6 +121,10 @@ class PoLineLink:
     item_name: str
 
 
+#: Line kinds posted to one of Connex's own items (Other Charge items it creates when missing)
+OWN_ITEM_KINDS = ("shipping", "rounding", "discount")
+
+
 class QbxmlBuilder:
     """Builds ``*Rq`` elements from mapped documents with the connector's item and account settings."""
 
@@ -129,13 +133,19 @@ class QbxmlBuilder:
         *,
         shipping_item: str | None = None,
         rounding_item: str | None = None,
+        discount_item: str | None = None,
+        discount_account: str | None = None,
         income_account: str | None = None,
         expense_account: str | None = None,
         tax: DesktopTax | None = None,
+        sku_map: dict[str, str] | None = None,
     ):
         self.tax = tax or DesktopTax()
+        self.sku_map = sku_map or {}  # SKU (casefolded) -> item full name, from the SKU map CSV
         self.shipping_item = shipping_item
         self.rounding_item = rounding_item
+        self.discount_item = discount_item
+        self.discount_account = discount_account or income_account
         self.income_account = income_account
         self.expense_account = expense_account
 
@@ -148,13 +158,26 @@ class QbxmlBuilder:
         elif line.kind == "rounding":
             raw = line.item_name or self.rounding_item
             what = "rounding line needs an item (set rounding_item in the target config or map item_name)"
+        elif line.kind == "discount":
+            raw = line.item_name or self.discount_item
+            what = "discount line needs an item (set discount_item in the target config or map item_name)"
         else:
-            raw = line.item_name or line.sku
+            raw = self.mapped_line_item(line) or line.item_name or line.sku
             what = f"{line.kind} line has neither item_name nor sku"
         name = item_ref_name(raw) if raw else ""
         if not name:
             raise DocumentError(what, where=_where(document, f"lines[{index}]"))
         return name
+
+    def mapped_item(self, sku: str | None) -> str | None:
+        """The item the SKU map names for ``sku``, if any."""
+        return self.sku_map.get(sku.casefold()) if sku else None
+
+    def mapped_line_item(self, line: Line) -> str | None:
+        """The SKU map's item for an item line, unless a rule named another item than the SKU itself."""
+        if line.kind != "item" or (line.item_name and line.item_name != line.sku):
+            return None
+        return self.mapped_item(line.sku)
 
     def item_names(self, document: Document) -> list[str]:
         """Distinct item names a document references, in first-use order."""
@@ -214,6 +237,23 @@ class QbxmlBuilder:
             one = etree.SubElement(add, "SalesOrPurchase")
             _sub(one, "Desc", desc)
             _ref(one, "AccountRef", self.income_account)
+        return rq
+
+    def item_other_charge_add(self, request_id: str, name: str, own: str) -> etree._Element:
+        """One of Connex's own items (``own``: shipping, rounding or discount), as an Other Charge item sold to
+        the income account (a discount item: to the discount account). The XSD leaves AccountRef optional but
+        QuickBooks cannot post a sale to an item without one, so its absence is the user's to fix."""
+        account = self.discount_account if own == "discount" else self.income_account
+        if not account:
+            key = "discount_account or income_account" if own == "discount" else "income_account"
+            raise DocumentError(f"item {name!r} is not in QuickBooks and Connex cannot create it without an "
+                                f"account: set {key} in the target config, or name an existing item in {own}_item")
+        rq = etree.Element("ItemOtherChargeAddRq", requestID=request_id)
+        add = etree.SubElement(rq, "ItemOtherChargeAdd")
+        _sub(add, "Name", limits.clip(name, limits.ITEM_NAME))
+        one = etree.SubElement(add, "SalesOrPurchase")
+        _sub(one, "Desc", f"{own.capitalize()} (created by Connex)")
+        _ref(one, "AccountRef", account)
         return rq
 
     def item_inventory_query(

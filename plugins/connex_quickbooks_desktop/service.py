@@ -78,6 +78,9 @@ class WebConnectorService:
         builder = QbxmlBuilder(
             shipping_item=settings.shipping_item,
             rounding_item=settings.rounding_item,
+            discount_item=settings.discount_item,
+            discount_account=settings.discount_account,
+            sku_map=settings.sku_map,
             income_account=settings.income_account,
             expense_account=settings.expense_account,
             tax=settings.tax,
@@ -87,6 +90,7 @@ class WebConnectorService:
             builder,
             batch_size=settings.batch_size,
             missing_items=settings.missing_items,
+            create_own_items=settings.create_own_items,
             validator=validator if validator is not None else optional_validator(),
         )
         self._sessions: dict[str, Session] = {}

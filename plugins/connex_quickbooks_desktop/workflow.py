@@ -4,7 +4,8 @@ Jobs and their stages (requests in brackets):
 
 * customer / vendor: ``add`` [CustomerAdd / VendorAdd]. Status 3100 (name in use) reuses the existing record.
 * item: ``query`` [ItemQuery by FullName] -> found: done; missing: ``add`` [ItemNonInventoryAdd] when
-  ``missing_items: create_non_inventory``, else the item fails and so do the documents that need it.
+  ``missing_items: create_non_inventory``, else the item fails and so do the documents that need it. Connex's
+  own items (shipping, rounding, discount) are added [ItemOtherChargeAdd] unless ``create_own_items: false``.
 * document: ``check`` [SalesReceiptQuery / InvoiceQuery / ... by RefNumber = first 11 characters, one query
   for all the documents of a type in the round trip] -> duplicate found (RefNumber matches and, when the
   number was cut, the Memo holds the full number): done as ``exists``; else ``deps`` (waits for its
@@ -161,11 +162,13 @@ class Workflow:
         batch_size: int = 50,
         missing_items: str = "fail",
         validator: QbxmlValidator | None = None,
+        create_own_items: bool = True,
     ):
         self.queue = queue
         self.builder = builder
         self.batch_size = max(1, int(batch_size))
         self.missing_items = missing_items
+        self.create_own_items = create_own_items
         self.validator = validator
 
     # --- session boundaries ------------------------------------------------------------------------------
@@ -269,6 +272,8 @@ class Workflow:
             spec = json.loads(job.payload)
             if job.stage == "query":
                 return [("query", self.builder.item_query("", [spec["name"]]))]
+            if spec.get("own"):
+                return [("add", self.builder.item_other_charge_add("", spec["name"], spec["own"]))]
             return [("add", self.builder.item_non_inventory_add("", spec["name"], spec.get("description")))]
         if job.kind == "inventory":
             iterator_id = job.context.get("iterator_id")
@@ -411,13 +416,21 @@ class Workflow:
                 self._retry_or_fail(conn, job, reply, f"{txn}Add", back_to="check")
 
     def _apply_item(self, conn, job: Job, parts: dict[str, Reply]) -> None:
-        name = json.loads(job.payload)["name"]
+        spec = json.loads(job.payload)
+        name, own = spec["name"], spec.get("own")
         if job.stage == "query":
             reply = parts["query"]
             if reply.status == 0 and reply.rets():
                 self._done(conn, job, "exists", _text(reply.rets()[0], "ListID"))
             elif reply.status in (NO_MATCH, NOT_FOUND_WARN, 0):
-                if self.missing_items == "create_non_inventory":
+                if spec.get("mapped"):
+                    self._fail(conn, job, f"item {name!r} (named by the SKU map) is not in QuickBooks",
+                               "missing_item")
+                elif own and not self.create_own_items:
+                    self._fail(conn, job, f"item {name!r} (for {own} lines) is not in QuickBooks "
+                               f"(create_own_items: false): create it, or name an existing one in {own}_item",
+                               "missing_item")
+                elif own or self.missing_items == "create_non_inventory":
                     job.stage = "add"
                     self.queue.save(conn, job)
                 else:
@@ -428,12 +441,15 @@ class Workflow:
                 self._retry_or_fail(conn, job, reply, "ItemQuery")
         else:
             reply = parts["add"]
+            request_name = "ItemOtherChargeAdd" if own else "ItemNonInventoryAdd"
             if reply.status == 0:
+                if own:
+                    log.info("created QuickBooks item %r (Other Charge) for Connex's %s lines", name, own)
                 self._done(conn, job, "posted", _text(reply.rets()[0], "ListID") if reply.rets() else None)
             elif reply.status == NAME_IN_USE:
                 self._done(conn, job, "exists", name)
             else:
-                self._retry_or_fail(conn, job, reply, "ItemNonInventoryAdd")
+                self._retry_or_fail(conn, job, reply, request_name)
 
     def _apply_check(self, conn, job: Job, dup: Reply) -> None:
         """Duplicate check answered: done as ``exists`` when QuickBooks has the document, else wait for the

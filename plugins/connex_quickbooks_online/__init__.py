@@ -15,3 +15,9 @@ def connex_simulators():
     from connex_quickbooks_online.simulator import QuickBooksOnlineSimulator
 
     return {"quickbooks_online": QuickBooksOnlineSimulator}
+
+
+@hookimpl
+def connex_commands():
+    return {"connect": ("connect Connex to a QuickBooks Online company (Intuit's authorization, once)",
+                        "connex_quickbooks_online.connect_command")}

@@ -9,12 +9,14 @@ from decimal import Decimal
 from connex.connectors import InventoryLevel, TargetConnector
 from connex.documents import Document, Party, PostResult, PurchaseDocument, RefundDocument, SalesDocument
 from connex.errors import ConfigError, ConnexError, DocumentError
+from connex.skumap import load_sku_map
 from connex.transport import HttpClient, RetryPolicy
+from connex_quickbooks_online.authorize import AUTHORIZE_URL
 from connex_quickbooks_online.batch import Create, send_creates
 from connex_quickbooks_online.client import QboClient, make_limiter, quote
 from connex_quickbooks_online.faults import fault_error
-from connex_quickbooks_online.lookups import MISSING_ITEM_POLICIES, ItemPolicy, Lookups
-from connex_quickbooks_online.oauth import TokenManager
+from connex_quickbooks_online.lookups import ITEM_MATCHING, MISSING_ITEM_POLICIES, ItemPolicy, Lookups
+from connex_quickbooks_online.oauth import TokenManager, connected_realm, state_key
 from connex_quickbooks_online.payloads import ENTITY_BY_KIND, Options, PayloadBuilder, carries_marker, where
 from connex_quickbooks_online.tax import TaxModel, parse_rate_table
 
@@ -26,15 +28,20 @@ _text = {"type": "string", "minLength": 1}
 CONFIG_SCHEMA = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["client_id", "client_secret", "refresh_token", "realm_id"],
+    "required": ["client_id", "client_secret"],
     "properties": {
         "client_id": _text,
         "client_secret": _text,
-        "refresh_token": _text,
-        "realm_id": {"type": ["string", "integer"]},
+        "refresh_token": {**_text, "description": "omitted: the one `connex connect quickbooks` stored"},
+        "realm_id": {"type": ["string", "integer"], "description": "omitted: the company last connected"},
         "api_url": {**_text, "default": PRODUCTION_API},
         "token_url": {**_text, "default": TOKEN_URL},
+        "authorize_url": {**_text, "default": AUTHORIZE_URL},
+        "redirect_uri": {**_text, "default": "http://localhost:8765/callback"},
         "missing_items": {"enum": list(MISSING_ITEM_POLICIES), "default": "fail"},
+        "item_matching": {"enum": list(ITEM_MATCHING), "default": "sku_then_name",
+                          "description": "find a SKU's item by its Sku field, its Name, or the Sku then the Name"},
+        "sku_map": {**_text, "description": "CSV file: columns sku,item (Linnworks SKU -> QuickBooks item)"},
         "income_account": {**_text, "default": "Sales of Product Income"},
         "expense_account": {**_text, "default": "Cost of Goods Sold"},
         "asset_account": {**_text, "default": "Inventory Asset"},
@@ -42,6 +49,8 @@ CONFIG_SCHEMA = {
         "shipping_item": {**_text, "default": "Shipping"},
         "discount_account": {**_text, "default": "Discounts given"},
         "rounding_item": {**_text, "default": "Rounding"},
+        "create_own_items": {"type": "boolean", "default": True,
+                             "description": "create the shipping and rounding items as Service items when missing"},
         "rounding_tolerance": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.05},
         "tax_codes": {
             "type": "object",
@@ -78,7 +87,11 @@ class QuickBooksOnlineTarget(TargetConnector):
         missing = [k for k in CONFIG_SCHEMA["required"] if not self.config.get(k)]
         if missing:
             raise ConfigError(f"quickbooks_online target: missing {', '.join(missing)}")
-        self.realm = str(self.config["realm_id"])
+        self.realm = str(self.config.get("realm_id") or connected_realm(state) or "")
+        stored_token = state.get(state_key(self.realm)) if state is not None and self.realm else None
+        if not self.realm or not (self.config.get("refresh_token") or stored_token):
+            raise ConfigError("quickbooks_online target: not connected to a company yet (no realm_id and "
+                              "refresh_token in the config, none stored); run `connex connect quickbooks`")
         self.http = HttpClient(
             timeout=float(self.option("timeout")),
             # Intuit asks for a minute's pause after a 429; a long budget lets a throttled run finish.
@@ -92,7 +105,7 @@ class QuickBooksOnlineTarget(TargetConnector):
             token_url=self.option("token_url"),
             client_id=self.config["client_id"],
             client_secret=self.config["client_secret"],
-            refresh_token=self.config["refresh_token"],
+            refresh_token=self.config.get("refresh_token"),
             realm_id=self.realm,
             state=state,
             clock=clock or time.monotonic,
@@ -108,6 +121,11 @@ class QuickBooksOnlineTarget(TargetConnector):
                 income_account=self.option("income_account"),
                 expense_account=self.option("expense_account"),
                 asset_account=self.option("asset_account"),
+                create_own_items=bool(self.option("create_own_items")),
+                matching=self.option("item_matching"),
+                # Item Name is at most 100 characters (quickbooks-online-api.md §8)
+                sku_map=load_sku_map(self.config["sku_map"], item_max_length=100) if self.config.get("sku_map")
+                else {},
             ),
         )
         # checked now, so a bad table is a config error before anything is read
@@ -213,7 +231,7 @@ class QuickBooksOnlineTarget(TargetConnector):
                 if line.kind == "item" and line.sku:
                     skus.setdefault(line.sku, line.description)
                 elif line.kind == "discount":
-                    accounts.add(line.item_name or builder.options.discount_account)
+                    continue  # the configured discount_account, already wanted
                 elif line.item_name:
                     item_names.add(line.item_name)
             deposit = getattr(doc, "deposit_account", None) or builder.options.deposit_account
@@ -226,7 +244,7 @@ class QuickBooksOnlineTarget(TargetConnector):
         )
         if skus:
             self.lookups.ensure_items(skus)
-        self.lookups.prefetch("ItemName", item_names)
+        self.lookups.ensure_own_items(item_names)
         self.lookups.prefetch("Account", accounts)
 
     def _prefetch_purchase_orders(self, bills: list[Document]) -> None:

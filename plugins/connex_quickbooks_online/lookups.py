@@ -8,8 +8,9 @@ created is created through the batch endpoint. Names compare case-insensitively,
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from connex.documents import Party
@@ -20,6 +21,11 @@ from connex_quickbooks_online.faults import fault_error
 from connex_quickbooks_online.payloads import clean_display_name, party_body
 
 MISSING_ITEM_POLICIES = ("fail", "create_non_inventory", "create_inventory")
+#: how a source SKU finds its QuickBooks item: the item's Sku field, its Name, or the Sku then the Name
+ITEM_MATCHING = ("sku_then_name", "sku", "name")
+MATCHED_BY = {"sku": "by Sku", "name": "by Name", "sku_then_name": "by Sku, then by Name"}
+
+log = logging.getLogger("connex.quickbooks_online")
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,12 @@ class ItemPolicy:
     income_account: str
     expense_account: str
     asset_account: str
+    #: Connex's own items (shipping, rounding) are created as Service items when missing; product SKUs never
+    #: are unless ``missing`` says so
+    create_own_items: bool = True
+    matching: str = "sku_then_name"
+    #: source SKU (casefolded) -> the QuickBooks item to use instead, matched the same way (the SKU map CSV)
+    sku_map: dict[str, str] = field(default_factory=dict)
 
 
 def _key(name: str) -> str:
@@ -57,6 +69,7 @@ class Lookups:
         }
         # creations QuickBooks refused, by (kind, key): not retried within the run, reported per document
         self.failures: dict[tuple[str, str], DocumentError] = {}
+        self._looked_up: set[str] = set()  # source SKUs (casefolded) already searched for
 
     # --- bulk reads ----------------------------------------------------------------------------------------
     def prefetch(self, kind: str, values: Iterable[str]) -> None:
@@ -145,15 +158,44 @@ class Lookups:
         return self._party("Vendor", party, currency, where)
 
     # --- items ---------------------------------------------------------------------------------------------
+    def _item_ref(self, sku: str) -> str:
+        """What to look for in QuickBooks for a source SKU: its SKU map entry, else the SKU itself."""
+        return self.policy.sku_map.get(sku.casefold(), sku)
+
+    def _matched(self, sku: str) -> dict | None:
+        """The item a source SKU resolves to, from the cache: by Sku and/or by Name as configured, or the
+        item Connex created for it."""
+        ref = self._item_ref(sku).casefold()
+        row = None
+        if self.policy.matching != "name":
+            row = self.cache["ItemSku"].get(ref)
+        if row is None and self.policy.matching != "sku":
+            row = self.cache["ItemName"].get(ref)
+        return row or self.cache["ItemSku"].get(sku.casefold())
+
+    def find_items(self, skus: Iterable[str]) -> None:
+        """Look every SKU up, many per query: by Sku first, then by Name for those still missing."""
+        skus = [s for s in skus if s.casefold() not in self._looked_up]
+        refs = list(dict.fromkeys(self._item_ref(s) for s in skus))
+        if self.policy.matching != "name":
+            self.prefetch("ItemSku", refs)
+        if self.policy.matching != "sku":
+            unmatched = [r for r in refs if self.policy.matching == "name" or self.cache["ItemSku"].get(
+                r.casefold()) is None]
+            self.prefetch("ItemName", unmatched)
+        self._looked_up.update(s.casefold() for s in skus)
+
     def ensure_items(self, skus: dict[str, str | None]) -> None:
-        """``skus`` maps SKU -> description; looks them up together and applies the missing-item policy."""
-        self.prefetch("ItemSku", skus)
+        """``skus`` maps SKU -> description; looks them up together and applies the missing-item policy. A SKU
+        the SKU map names an item for is never created: the map says the item exists."""
+        self.find_items(skus)
         if self.policy.missing == "fail":
             return
         missing = {
             s: d
             for s, d in skus.items()
-            if self.cache["ItemSku"].get(s.casefold()) is None
+            if self._matched(s) is None
+            and s.casefold() not in self.policy.sku_map
             and ("ItemSku", s.casefold()) not in self.failures
         }
         if not missing:
@@ -205,23 +247,62 @@ class Lookups:
         self, sku: str, where: DocumentRef | None = None, description: str | None = None
     ) -> dict:
         key = sku.casefold()
-        if key not in self.cache["ItemSku"]:
+        if key not in self._looked_up:
             self.ensure_items({sku: description})
         if ("ItemSku", key) in self.failures:
             failure = self.failures[("ItemSku", key)]
             raise DocumentError(failure.message, where=where, code=failure.code)
-        row = self.cache["ItemSku"].get(key)
+        row = self._matched(sku)
         if row is None:
-            raise DocumentError(f"item {sku} not in QuickBooks", where=where, code="item_missing")
+            how = MATCHED_BY[self.policy.matching]
+            if key in self.policy.sku_map:
+                raise DocumentError(f"item {sku}: the SKU map names item {self._item_ref(sku)!r}, which is not in "
+                                    f"QuickBooks (looked up {how})", where=where, code="item_missing")
+            raise DocumentError(f"item {sku} not in QuickBooks (looked up {how}; missing_items: "
+                                f"{self.policy.missing})", where=where, code="item_missing")
         return row
+
+    def ensure_own_items(self, names: Iterable[str]) -> None:
+        """Connex's own items (the shipping and rounding lines'): found by name, or created once as Service
+        items on the income account, in one batch, each creation logged once."""
+        names = [n for n in dict.fromkeys(names) if n]
+        self.prefetch("ItemName", names)
+        missing = [n for n in names if self.cache["ItemName"].get(n.casefold()) is None
+                   and ("ItemName", n.casefold()) not in self.failures]
+        if not missing or not self.policy.create_own_items:
+            return
+        self.prefetch("Account", [self.policy.income_account])
+        income = self.cache["Account"].get(self.policy.income_account.casefold())
+        if income is None:
+            for name in missing:
+                self.failures[("ItemName", name.casefold())] = DocumentError(
+                    f"cannot create item {name!r}: income account {self.policy.income_account!r} is not in "
+                    "QuickBooks (set income_account, or name an existing item)", code="account_missing")
+            return
+        creates = {
+            ("ItemName", name.casefold()): Create(f"own-item:{name.casefold()}", "Item", {
+                "Name": item_name_for(name), "Type": "Service",
+                "IncomeAccountRef": {"value": str(income["Id"]), "name": income["Name"]},
+            })
+            for name in missing
+        }
+        self._create_many(creates)
+        for name in missing:
+            if self.cache["ItemName"].get(name.casefold()) is not None:
+                log.info("created QuickBooks item %r (Service, income account %r) for Connex's own lines",
+                         name, income["Name"])
 
     def item_named(self, name: str, where: DocumentRef | None = None) -> dict:
         if name.casefold() not in self.cache["ItemName"]:
-            self.prefetch("ItemName", [name])
+            self.ensure_own_items([name])
+        if ("ItemName", name.casefold()) in self.failures:
+            failure = self.failures[("ItemName", name.casefold())]
+            raise DocumentError(failure.message, where=where, code=failure.code)
         row = self.cache["ItemName"].get(name.casefold())
         if row is None:
             raise DocumentError(
-                f"item {name!r} not in QuickBooks (check the connector's item options)",
+                f"item {name!r} not in QuickBooks (create_own_items is off: create it, or name an existing "
+                "item in shipping_item / rounding_item)",
                 where=where,
                 code="item_missing",
             )

@@ -53,7 +53,7 @@ class TokenManager:
         token_url: str,
         client_id: str,
         client_secret: str,
-        refresh_token: str,
+        refresh_token: str | None,
         realm_id: str,
         state: KeyValueStore | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -70,12 +70,15 @@ class TokenManager:
         self._expires_at = 0.0
         self._load_access_token()
 
-    def _starting_token(self, configured: str) -> str:
+    def _starting_token(self, configured: str | None) -> str | None:
         """The rotated token stored since the configured one was pasted, unless the configured one changed
-        (the user reconnected the app): then it replaces the stored one, and the old access token goes too."""
+        (the user reconnected the app): then it replaces the stored one, and the old access token goes too.
+        No configured token (``connex connect quickbooks`` stored it): the stored one."""
         if self._state is None:
             return configured
         stored = self._state.get(state_key(self._realm))
+        if configured is None:
+            return stored
         known = self._state.get(configured_key(self._realm))
         mark = fingerprint(configured)
         if stored and known in (mark, None):
@@ -166,3 +169,24 @@ class TokenManager:
         if self._state is not None:
             saved = {"token": access, "expires_wall": time.time() + usable}
             self._state.put(access_key(self._realm), json.dumps(saved))
+
+
+# --- the connection made by `connex connect quickbooks` ---------------------------------------------------------
+CONNECTED_REALM_KEY = "quickbooks_online:connected_realm"
+
+
+def connected_realm(state: KeyValueStore | None) -> str | None:
+    """The company (realm id) `connex connect quickbooks` last connected, when the config names none."""
+    return state.get(CONNECTED_REALM_KEY) if state is not None else None
+
+
+def save_connection(state: KeyValueStore, realm_id: str, token_body: dict) -> None:
+    """Keep what the authorization-code grant returned, as a refresh would have: the refresh token for the realm
+    (newer than any in the config, so TokenManager prefers it), the access token while it lasts, and the realm
+    as the one connected."""
+    state.put(state_key(realm_id), token_body["refresh_token"])
+    expires_in = float(token_body.get("expires_in", 3600))
+    usable = max(expires_in - min(TokenManager.EARLY_SECONDS, expires_in / 10), 0.0)
+    state.put(access_key(realm_id), json.dumps({"token": token_body["access_token"],
+                                                "expires_wall": time.time() + usable}))
+    state.put(CONNECTED_REALM_KEY, realm_id)

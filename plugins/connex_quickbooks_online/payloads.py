@@ -255,15 +255,9 @@ class PayloadBuilder:
         return self._line(line, amount, detail_type, detail)
 
     def _discount_account(self, doc: Document, line: Line, index: int, field: str) -> dict:
-        at = where(doc, f"Line[{index}].{field}")
-        if line.item_name and line.item_name != self.options.discount_account:
-            # the shipped mapping names the Desktop discount *item* ("Discount"); Online books a discount to an
-            # account, so a name that is no account falls back to the configured discount account
-            try:
-                return ref(self.refs.account_named(line.item_name, at))
-            except DocumentError:
-                pass
-        return ref(self.refs.account_named(self.options.discount_account, at))
+        # A discount line's item_name names a Desktop discount item; QuickBooks Online books discounts to an
+        # account, the configured one.
+        return ref(self.refs.account_named(self.options.discount_account, where(doc, f"Line[{index}].{field}")))
 
     def _sales_line(self, doc: Document, line: Line, index: int, sign: int = 1, choice: Choice | None = None):
         if line.kind == "discount":

@@ -18,6 +18,7 @@ import pytest
 
 from connex.cli import EXIT_CONFIG, EXIT_OK, main
 from connex.errors import ConfigErrors
+from connex.rules.loader import MAX_NESTING
 from connex.yamlfile import MAX_DEPTH, MAX_EXPANDED_VALUES, MAX_FILE_BYTES, parse_yaml
 from tests.conftest import REPO
 
@@ -164,13 +165,14 @@ def test_very_deep_nesting_in_a_rules_file(tmp_path, capsys):
 
 
 def test_nesting_just_inside_the_bound_validates_without_recursion_trouble(tmp_path, capsys):
-    """A rule whose condition tree is as deep as the bound allows still goes through schema checks and
-    compilation (each of them recursive) without a RecursionError."""
+    """A rule whose condition tree is as deep as the bounds allow (the YAML reader's, and the rules loader's
+    tighter one for rule files) still goes through schema checks and compilation (each of them recursive)
+    without a RecursionError."""
     condition = "{field: order.GeneralInfo.Source, comparison: equals, value: x}"
     depth = 0
     while True:
         wrapped = "{not: " + condition + "}" if depth % 2 else "{all: [" + condition + "]}"
-        if 4 + wrapped.count("{") + wrapped.count("[") > MAX_DEPTH:
+        if 4 + wrapped.count("{") + wrapped.count("[") > min(MAX_DEPTH, MAX_NESTING):
             break
         condition, depth = wrapped, depth + 1
     write(tmp_path, f"kind: rules\nrules:\n  - id: deep\n    type: do_not_import\n    flows: [orders]\n"

@@ -11,7 +11,8 @@ from tests.conftest import run_connex
 
 def tax_table(out: str) -> dict[tuple[str, str], Decimal]:
     rows = {}
-    for line in out.split("Tax posted per code")[1].strip().splitlines():
+    table = out.split("Tax posted per code\n")[1].split("\n\n")[0]  # the block ends at a blank line
+    for line in table.splitlines():
         side, *code, amount = line.split()
         rows[(side, " ".join(code))] = Decimal(amount)
     return rows

@@ -127,10 +127,11 @@ class SimulatedCompany:
 
     # --- seeding -----------------------------------------------------------------------------------------
     @classmethod
-    def seeded(cls, edition: str = "default", **kwargs) -> SimulatedCompany:
+    def seeded(cls, edition: str = "default", *, service_items: bool = True, **kwargs) -> SimulatedCompany:
         """A small UK/US web shop: accounts, currencies, payment methods, tax codes, service items and
         stock. ``edition``: "us" (sales tax codes Tax/Non and a sales tax item, quickbooks-tax.md §5 "US"), "ca"
-        (codes G, H, P, S, E, Z and no item sales tax, §5 "CA"), or the default mixed set."""
+        (codes G, H, P, S, E, Z and no item sales tax, §5 "CA"), or the default mixed set.
+        ``service_items=False``: no Shipping, Rounding or Discount item, as a seller's fresh company."""
         company = cls(**kwargs)
         company.edition = edition
         company.accounts |= {
@@ -157,7 +158,7 @@ class SimulatedCompany:
         )
         if edition == "us":
             company.add_list_record("State Sales Tax", "ItemSalesTax")
-        for name in ("Shipping", "Rounding", "Discount"):
+        for name in ("Shipping", "Rounding", "Discount") if service_items else ():
             company.add_list_record(name, "ItemOtherCharge")
         for name, quantity in (("SKU-ABC-001", 120), ("SKU-ABC-002", 40), ("SKU-XYZ-010", 7)):
             company.add_list_record(name, "ItemInventory", quantity=Decimal(quantity))
@@ -333,12 +334,25 @@ class SimulatedCompany:
         return self._list_query(rq, ("Item",))
 
     def _rq_ItemNonInventoryAdd(self, rq):  # noqa: N802
-        add = rq.find("ItemNonInventoryAdd")
+        return self._item_add(rq, "ItemNonInventory", "Item Non-inventory")
+
+    def _rq_ItemOtherChargeAdd(self, rq):  # noqa: N802
+        return self._item_add(rq, "ItemOtherCharge", "Item Other Charge")
+
+    def _item_add(self, rq, kind: str, label: str):
+        """ItemNonInventoryAdd / ItemOtherChargeAdd: a unique name, and accounts that exist. An item with no
+        account at all is refused: the XSD leaves AccountRef optional, the reference is silent, and QuickBooks
+        cannot post a sale to an item without one, so the stricter behaviour [UNVERIFIED status code]."""
+        add = rq.find(f"{kind}Add")
         name = add.findtext("Name")
         clash = self._name_in_use(rq, name)
         if clash is not None:
             return clash
-        for ref in add.iter("IncomeAccountRef", "ExpenseAccountRef", "AccountRef"):
+        refs = list(add.iter("IncomeAccountRef", "ExpenseAccountRef", "AccountRef"))
+        if not refs:
+            return _rs(rq, 3180, "Error", f"There was an error when saving a {label} list, element \"{name}\". "
+                       "QuickBooks error message: An account must be specified for this item.")
+        for ref in refs:
             account = ref.findtext("FullName")
             if account not in self.accounts:
                 return _rs(
@@ -346,10 +360,10 @@ class SimulatedCompany:
                     3140,
                     "Error",
                     f'There is an invalid reference to QuickBooks Account "{account}" in the '
-                    "Item Non-inventory. QuickBooks error message: Invalid argument. The specified record "
+                    f"{label}. QuickBooks error message: Invalid argument. The specified record "
                     "does not exist in the list.",
                 )
-        record = self.add_list_record(name, "ItemNonInventory")
+        record = self.add_list_record(name, kind)
         rs = _rs(rq, 0, "Info", "Status OK")
         rs.append(self._list_ret(record, rq))
         return rs

@@ -66,8 +66,12 @@ class Company:
         home_currency: str | None = None,
         realm_id: str = "9130350000000001",
         now=None,
+        service_items: bool = True,
     ):
+        """``service_items=False``: a fresh company holding only the product items (no Shipping or
+        Rounding item), as a seller's company looks before Connex is connected."""
         self.profile = PROFILES[profile] if isinstance(profile, str) else profile
+        self.service_items = service_items
         self.realm_id = realm_id
         self.home_currency = home_currency or self.profile.home_currency
         # home-currency units per 1 unit of each currency, as QuickBooks' own rate table holds them
@@ -176,6 +180,11 @@ class Company:
         def ref(name):
             return {"value": accounts[name]["Id"], "name": name}
 
+        if self.service_items:
+            self._seed_service_items(ref)
+        self._seed_catalogue(ref)
+
+    def _seed_service_items(self, ref) -> None:
         self.store(
             "Item",
             {
@@ -197,6 +206,8 @@ class Company:
                 "ExpenseAccountRef": ref("Cost of Goods Sold"),
             },
         )
+
+    def _seed_catalogue(self, ref) -> None:
         for sku, name, item_type, price, cost, qty in SEED_PRODUCTS:
             item = {
                 "Name": name,

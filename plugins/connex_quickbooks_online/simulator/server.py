@@ -50,9 +50,12 @@ class QuickBooksOnlineSimulator(SimulatorServer):
         access_token_seconds: float = 3600.0,
         refresh_token: str | None = None,
         enforce_limits: bool = True,
+        redirect_uris: tuple[str, ...] = ("http://localhost:8765/callback",),
+        service_items: bool = True,
     ):
         super().__init__(host, port, clock=clock)
-        self.company = Company(profile=company, home_currency=home_currency, realm_id=realm_id)
+        self.company = Company(profile=company, home_currency=home_currency, realm_id=realm_id,
+                               service_items=service_items)
         self.rules = Rules(self.company)
         self.tokens = TokenAuthority(
             self.clock,
@@ -60,6 +63,8 @@ class QuickBooksOnlineSimulator(SimulatorServer):
             client_secret=client_secret,
             refresh_token=refresh_token,
             access_token_seconds=access_token_seconds,
+            realm_id=realm_id,
+            redirect_uris=redirect_uris,
         )
         self._replays: dict[tuple[str, str], Response] = {}
         self.enforce_limits = enforce_limits
@@ -68,6 +73,7 @@ class QuickBooksOnlineSimulator(SimulatorServer):
         self.received: list[tuple[str, object]] = []  # (endpoint, JSON body) of every write, for conformance
         base = r"/v3/company/(?P<realm>[^/]+)"
         self.add_route("POST", r"/oauth2/v1/tokens/bearer", self._token, "oauth:token")
+        self.add_route("GET", r"/connect/oauth2", self._authorize, "oauth:authorize")
         self.add_route("POST", base + r"/batch", self._batch, "batch")
         self.add_route("GET", base + r"/query", self._query, "query")
         self.add_route("POST", base + r"/query", self._query, "query")
@@ -84,6 +90,7 @@ class QuickBooksOnlineSimulator(SimulatorServer):
             "realm_id": self.company.realm_id,
             "api_url": self.url,
             "token_url": f"{self.url}/oauth2/v1/tokens/bearer",
+            "authorize_url": f"{self.url}/connect/oauth2",
         }
 
     def demo_options(self) -> dict:
@@ -159,7 +166,7 @@ class QuickBooksOnlineSimulator(SimulatorServer):
         self.tokens.expire_all()
 
     def before_request(self, endpoint: str, request: Request) -> Response | None:
-        if endpoint == "oauth:token":
+        if endpoint in ("oauth:token", "oauth:authorize"):
             return None
         refusal = self.tokens.refusal(request.header("Authorization"))
         if refusal is not None:
@@ -183,6 +190,9 @@ class QuickBooksOnlineSimulator(SimulatorServer):
         if refused:
             self.stats["invalid_grant"] += 1
         return response
+
+    def _authorize(self, request: Request) -> Response:
+        return self.tokens.authorize({name: values[-1] for name, values in request.query.items()})
 
     # --- API -----------------------------------------------------------------------------------------------
     def _replayed(self, key: tuple[str, str] | None) -> Response | None:

@@ -1,7 +1,15 @@
-"""The simulated OAuth 2.0 server: Basic client auth, strict refresh-token rotation, expiring access tokens.
+"""The simulated OAuth 2.0 server: the authorize step, the authorization-code and refresh-token grants, Basic
+client auth, strict refresh-token rotation, expiring access tokens.
 
 Stricter than Intuit on purpose: every refresh rotates the refresh token (Intuit does so about daily), so a
 connector that fails to persist the newest token is caught by the first test that restarts it.
+
+The authorize step (quickbooks-online-api.md §1: authorization URL with client_id, response_type=code, scope,
+redirect_uri, state; the callback carries code, state and realmId) stands in for the browser pages where the
+user signs in and picks a company: it consents at once and redirects. Where the reference is silent the stricter
+choice is made, following OAuth 2.0 (RFC 6749 §4.1) [UNVERIFIED against Intuit]: the redirect URI must be one
+registered for the app, exactly; an unknown client or redirect URI gets an error page, never a redirect; a code
+is good once, for 5 minutes, and only with the redirect URI it was issued for.
 """
 
 from __future__ import annotations
@@ -9,6 +17,7 @@ from __future__ import annotations
 import base64
 import secrets
 import threading
+from urllib.parse import urlencode
 
 from connex.simulation.server import Response, SimClock
 
@@ -22,6 +31,8 @@ class TokenAuthority:
         client_secret: str,
         refresh_token: str | None,
         access_token_seconds: float,
+        realm_id: str,
+        redirect_uris: tuple[str, ...] = (),
     ):
         self.clock = clock
         self.client_id, self.client_secret = client_id, client_secret
@@ -30,12 +41,43 @@ class TokenAuthority:
         self.retired_refresh_tokens: list[str] = []
         self._access: dict[str, float] = {}  # token -> expiry on the simulator's clock
         self._lock = threading.Lock()
+        self.realm_id = realm_id
+        self.redirect_uris = list(redirect_uris)  # as registered on the app's Keys & credentials page
+        self._codes: dict[str, tuple[str, float]] = {}  # code -> (redirect_uri, expiry)
+
+    CODE_SECONDS = 300.0
+    SCOPE = "com.intuit.quickbooks.accounting"
+
+    def authorize(self, query: dict[str, str]) -> Response:
+        """``GET /connect/oauth2?client_id&response_type=code&scope&redirect_uri&state``: the user consents and
+        the browser is sent to ``redirect_uri?code&state&realmId``."""
+        redirect_uri = query.get("redirect_uri", "")
+        if query.get("client_id") != self.client_id:
+            return _page(400, "invalid_client: no app has this client_id")
+        if redirect_uri not in self.redirect_uris:
+            return _page(400, f"invalid_request: redirect_uri {redirect_uri!r} is not registered for this app")
+        params: dict[str, str] = {}
+        if query.get("response_type") != "code":
+            params["error"] = "unsupported_response_type"
+        elif self.SCOPE not in (query.get("scope") or "").split():
+            params["error"] = "invalid_scope"
+        else:
+            code = "sim-code-" + secrets.token_hex(12)
+            with self._lock:
+                self._codes[code] = (redirect_uri, self.clock.now() + self.CODE_SECONDS)
+            params = {"code": code, "realmId": self.realm_id}
+        if query.get("state") is not None:
+            params["state"] = query["state"]
+        separator = "&" if "?" in redirect_uri else "?"
+        return Response(302, None, headers={"Location": redirect_uri + separator + urlencode(params)})
 
     def grant(self, authorization: str | None, form: dict[str, str]) -> tuple[Response, bool]:
         """Answer a token request; the flag says whether a refresh token was refused (``invalid_grant``)."""
         expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
         if authorization != f"Basic {expected}":
             return Response(401, {"error": "invalid_client"}), False
+        if form.get("grant_type") == "authorization_code":
+            return self._exchange_code(form), False
         if form.get("grant_type") != "refresh_token":
             return Response(400, {"error": "unsupported_grant_type"}), False
         with self._lock:
@@ -45,18 +87,30 @@ class TokenAuthority:
                     "error_description": "Incorrect or invalid refresh token",
                 }
                 return Response(400, refused), True
-            self.retired_refresh_tokens.append(self.refresh_token)
-            self.refresh_token = "sim-refresh-" + secrets.token_hex(8)
-            access = "sim-access-" + secrets.token_hex(12)
-            self._access[access] = self.clock.now() + self.access_token_seconds
-            body = {
-                "token_type": "bearer",
-                "access_token": access,
-                "expires_in": int(self.access_token_seconds),
-                "refresh_token": self.refresh_token,
-                "x_refresh_token_expires_in": 8726400,
-            }
-            return Response(200, body), False
+            return Response(200, self._issue()), False
+
+    def _exchange_code(self, form: dict[str, str]) -> Response:
+        with self._lock:
+            issued = self._codes.pop(form.get("code", ""), None)  # popped: a code is good once
+            if issued is None or self.clock.now() >= issued[1]:
+                return Response(400, {"error": "invalid_grant", "error_description": "Invalid authorization code"})
+            if form.get("redirect_uri") != issued[0]:
+                return Response(400, {"error": "invalid_grant", "error_description": "redirect_uri mismatch"})
+            return Response(200, self._issue())
+
+    def _issue(self) -> dict:
+        """A new refresh token (the old one retired) and access token; the caller holds the lock."""
+        self.retired_refresh_tokens.append(self.refresh_token)
+        self.refresh_token = "sim-refresh-" + secrets.token_hex(8)
+        access = "sim-access-" + secrets.token_hex(12)
+        self._access[access] = self.clock.now() + self.access_token_seconds
+        return {
+            "token_type": "bearer",
+            "access_token": access,
+            "expires_in": int(self.access_token_seconds),
+            "refresh_token": self.refresh_token,
+            "x_refresh_token_expires_in": 8726400,
+        }
 
     def refusal(self, authorization: str | None) -> str | None:
         """Why a Bearer header is not accepted, or None when it is."""
@@ -73,3 +127,9 @@ class TokenAuthority:
         with self._lock:
             now = self.clock.now()
             self._access = {token: min(expiry, now) for token, expiry in self._access.items()}
+
+
+def _page(status: int, message: str) -> Response:
+    """The error page Intuit's sign-in shows instead of redirecting to an untrusted address."""
+    return Response(status, f"<html><body><h1>Error</h1><p>{message}</p></body></html>",
+                    content_type="text/html; charset=utf-8")

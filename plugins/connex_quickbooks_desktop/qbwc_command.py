@@ -22,7 +22,7 @@ def run(args):
     if config.target_plugin != "quickbooks_desktop":
         raise ConfigError(f"connex qbwc serves QuickBooks Desktop; the configured target is {config.target_plugin}")
     if args.qwc:
-        from connex_quickbooks_desktop.qwc import write_qwc
+        from connex_quickbooks_desktop.qwc import write_qwc  # only --qwc needs it
 
         state = open_state(config.state_path)
         write_qwc(config.target, args.qwc, state=state)
