@@ -43,9 +43,6 @@ def int_typed_memo() -> str:
 FAULTS = {
     "division by zero": (rule("{{ 1 / 0 }}"), "rule bad-rule", "division by zero"),
     "type error": (rule("{{ order.GeneralInfo.Source + 1 }}"), "rule bad-rule", "TypeError"),
-    "include": (rule("x{% include 'other.html' %}"), "rule bad-rule", "cannot include"),
-    "recursive macro": (rule("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}"), "rule bad-rule",
-                        "recursed too deeply"),
     "text field typed int": (int_typed_memo(), "field memo", "expected text"),
 }
 
@@ -77,6 +74,29 @@ def test_a_template_fault_fails_its_order_and_the_others_post(workspace, fault):
     status = workspace.cli("status", "--json")
     runs = json.loads(status.stdout)["runs"]
     assert runs and all(run["status"] != "running" and run["finished_at"] for run in runs), runs
+
+
+#: templates whose cost cannot be bounded are refused when the rules load, before anything is read or posted
+REFUSED_AT_LOAD = {
+    "include": ("x{% include 'other.html' %}", "'{% include %}' is not allowed"),
+    "recursive macro": ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "'{% macro %}' is not allowed"),
+}
+
+
+@pytest.mark.parametrize("fault", list(REFUSED_AT_LOAD))
+def test_an_unbounded_template_is_refused_at_load_with_its_place(workspace, fault):
+    template, why = REFUSED_AT_LOAD[fault]
+    user = workspace.folder / "user.yaml"
+    user.write_text(rule(template), encoding="utf-8")
+    config = json.loads((workspace.folder / "connex.yaml").read_text())
+    config["rules"] = ["user.yaml"]
+    (workspace.folder / "connex.yaml").write_text(json.dumps(config))
+    for command in (("validate",), ("sync", "--no-progress")):
+        result = workspace.cli(*command)
+        assert "Traceback" not in result.stderr, result.stderr
+        assert result.returncode == 2, result.stdout + result.stderr  # 2: a configuration problem
+        assert f"{user}:6:12: rules[0].value: refused: {why}" in result.stderr, result.stderr
+    assert workspace.documents() == []  # nothing was posted
 
 
 def test_a_run_that_dies_is_recorded_as_failed(workspace):
