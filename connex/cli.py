@@ -26,6 +26,7 @@ COMMANDS = {
     "explain": ("explain", "show how one order maps, and which rules fired"),
     "test": ("test", "run rule fixtures (input record and expected mapped output)"),
     "status": ("status", "counts per flow, last runs and failures"),
+    "forget": ("forget", "let a document deleted in QuickBooks be posted again (asks first)"),
     "demo": ("demo", "sync the built-in simulators end to end and print a summary"),
 }
 
