@@ -23,11 +23,13 @@ from connex.errors import ConfigError
 from connex.plugin_manager import Plugins
 from connex.state import open_state
 from connex.sync.engine import SyncEngine, enabled_flows
+from connex.sync.outcomes import record_outcomes
 from connex.sync.report import RunOptions
 
 log = logging.getLogger(__name__)
 STOP_GRACE = 25.0
 LOOP_SECONDS = 0.5
+OUTCOME_SECONDS = 2
 
 
 class Daemon:
@@ -49,6 +51,7 @@ class Daemon:
         self.job: GuardedJob | None = None
         # what the target needs served meanwhile: the Web Connector endpoint for QuickBooks Desktop
         self.extra_services: list = list(self.engine.target.services())
+        self._outcomes_at = time.monotonic()
 
     # --- passes --------------------------------------------------------------------------------------------
     def trigger(self) -> None:
@@ -131,10 +134,22 @@ class Daemon:
                 self.heartbeat = time.monotonic()
                 self.scheduler.run_pending()
                 self.job.correct()
+                self._outcomes_between_passes()
                 self.stop_event.wait(LOOP_SECONDS)
         finally:
             self._shutdown(health)
         return 0
+
+    def _outcomes_between_passes(self) -> None:
+        """The Web Connector's outcomes into the ledger while no pass runs (a pass collects its own)."""
+        if not self.extra_services or (self.worker is not None and self.worker.is_alive()):
+            return
+        if time.monotonic() - self._outcomes_at >= OUTCOME_SECONDS:
+            self._outcomes_at = time.monotonic()
+            try:
+                record_outcomes(self.engine.target, self.state)
+            except Exception:  # the loop must go on; the next pass collects them
+                log.exception("recording the Web Connector's outcomes failed")
 
     def _shutdown(self, health: HealthServer) -> None:
         deadline = time.monotonic() + STOP_GRACE
