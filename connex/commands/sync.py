@@ -5,9 +5,10 @@ import datetime as dt
 import logging
 import sys
 
+from connex.alerts import alerts_for
 from connex.commands import _failures
 from connex.config import load_config
-from connex.errors import ConfigError
+from connex.errors import ConfigError, ConnexError
 from connex.plugin_manager import get_plugins
 from connex.state import open_state
 from connex.sync.engine import FLOW_ORDER, SyncEngine, enabled_flows
@@ -69,10 +70,19 @@ def run(args):
     options = RunOptions(dry_run=args.dry_run, retry_failed=args.retry_failed, order_ids=tuple(args.order),
                          window=span)
     state = open_state(config.state_path)
-    engine = SyncEngine(config, plugins, state)
+    alerts = alerts_for(config, state) if not args.dry_run else None
+    try:
+        engine = SyncEngine(config, plugins, state)
+    except ConnexError as exc:
+        if alerts:
+            alerts.pass_failed(None, str(exc))
+        state.close()
+        raise
     try:
         reports = engine.run(flows, options, Progress(enabled=None if not args.no_progress else False))
         skipped = skipped_in(state, reports)
+        if alerts:
+            alerts.after_pass(reports)
     finally:
         engine.close()
         state.close()

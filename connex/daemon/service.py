@@ -16,6 +16,7 @@ import time
 
 import schedule
 
+from connex.alerts import alerts_for
 from connex.config import Config
 from connex.daemon.health import HealthServer
 from connex.daemon.scheduling import GuardedJob
@@ -52,6 +53,7 @@ class Daemon:
         # what the target needs served meanwhile: the Web Connector endpoint for QuickBooks Desktop
         self.extra_services: list = list(self.engine.target.services())
         self._outcomes_at = time.monotonic()
+        self.alerts = alerts_for(config, self.state)
 
     # --- passes --------------------------------------------------------------------------------------------
     def trigger(self) -> None:
@@ -70,12 +72,16 @@ class Daemon:
         log.info("pass %d: starting flows %s", number, ", ".join(self.flows))
         try:
             reports = self.engine.run(self.flows, RunOptions(stop=self.stop_event))
+            if self.alerts:
+                self.alerts.after_pass(reports)
             summary = {r.flow: {"status": r.status, "counts": dict(r.counts), "failures": len(r.failures)}
                        for r in reports}
             error = None
         except Exception as exc:  # a pass that crashes is logged; the schedule goes on
             log.exception("pass %d crashed", number)
             summary, error = {}, f"{type(exc).__name__}: {exc}"
+            if self.alerts:
+                self.alerts.pass_failed(None, error)
         self.passes = number
         self.last_pass = {"number": number, "started_at": started.isoformat(timespec="seconds"),
                           "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

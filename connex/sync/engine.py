@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from connex.config import Config
-from connex.errors import ConnexError, TransientError
+from connex.errors import ConfigError, ConnexError, TransientError
 from connex.plugin_manager import Plugins
 from connex.rules.engine import EngineSettings, RulesEngine
 from connex.rules.loader import load_rules
@@ -75,6 +75,7 @@ class SyncEngine:
             log.error("%s: stopped early: %s", flow, exc)
         except ConnexError as exc:
             report.incomplete = str(exc)
+            report.credentials = isinstance(exc, ConfigError)  # mid-run, that is a credential or remote setting
             log.error("%s: stopped: %s", flow, exc)
         if report.run_id is not None:
             message = report.incomplete or (f"{len(report.failures)} failed" if report.failures else None)

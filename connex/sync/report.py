@@ -32,6 +32,7 @@ class FlowReport:
     changes: list[tuple[str, str]] = field(default_factory=list)  # source documents changed after sync
     planned: list[str] = field(default_factory=list)  # dry run: what would be posted
     incomplete: str | None = None  # why the flow stopped early (remote unreachable, stop requested)
+    credentials: bool = False  # it stopped because a remote system rejected the credentials or settings
     customers: Counter = field(default_factory=Counter)  # documents per customer or vendor name
     documents: Counter = field(default_factory=Counter)  # documents created per kind
 
