@@ -41,6 +41,9 @@ CONFIG_SCHEMA: dict = {
         "shipping_item": {"type": "string", "minLength": 1},
         "rounding_item": {"type": "string", "minLength": 1},
         "batch_size": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+        # built-in TLS: the Web Connector only talks https to anything but localhost (docs/deploy.md)
+        "tls_cert": {"type": "string", "minLength": 1, "description": "PEM certificate (chain) for https"},
+        "tls_key": {"type": "string", "minLength": 1, "description": "PEM private key of tls_cert"},
     },
 }
 
@@ -76,6 +79,8 @@ class Settings:
     shipping_item: str | None
     rounding_item: str | None
     batch_size: int
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
     @classmethod
     def from_config(cls, config: dict[str, Any], state: Any = None) -> Settings:
@@ -90,7 +95,8 @@ class Settings:
             if not config.get(key):
                 raise ConfigError(f"{key} is required", where=Location("target", field=key))
         app_name = config.get("app_name") or DEFAULT_APP_NAME
-        app_url = config.get("app_url") or f"http://localhost:{port}/qbwc"
+        scheme = "https" if config.get("tls_cert") else "http"
+        app_url = config.get("app_url") or f"{scheme}://localhost:{port}/qbwc"
         check_app_url(app_url)
         missing = config.get("missing_items", "fail")
         income = config.get("income_account")
@@ -120,7 +126,18 @@ class Settings:
             shipping_item=config.get("shipping_item"),
             rounding_item=config.get("rounding_item"),
             batch_size=int(config.get("batch_size", 50)),
+            tls_cert=_tls_pair(config)[0],
+            tls_key=_tls_pair(config)[1],
         )
+
+
+def _tls_pair(config: dict[str, Any]) -> tuple[str | None, str | None]:
+    cert, key = config.get("tls_cert"), config.get("tls_key")
+    if bool(cert) != bool(key):
+        missing = "tls_key" if cert else "tls_cert"
+        raise ConfigError("tls_cert and tls_key go together (https needs both)",
+                          where=Location("target", field=missing))
+    return cert, key
 
 
 def check_app_url(app_url: str) -> None:
