@@ -49,7 +49,8 @@ class Alerts:
             if report.incomplete:
                 credentials = getattr(report, "credentials", False)
                 condition = "credentials" if credentials else "incomplete"
-                what = ("the credentials stopped working" if credentials else "the pass could not complete")
+                what = ("the credentials (or a remote setting) were rejected" if credentials
+                        else "the pass could not complete")
                 if self.send(condition, report.flow, f"{report.flow}: {what}: {report.incomplete}", []):
                     sent.append(f"{condition}:{report.flow}")
             if report.failures:

@@ -165,7 +165,7 @@ def test_credentials_alert_from_connex_sync(workspace, receiver):
     body = receiver.bodies[0]
     assert body["condition"] == "credentials" and body["flow"] == "orders"
     assert body["connection"] == workspace.folder.name
-    assert "the credentials stopped working" in body["summary"]
+    assert "orders: the credentials (or a remote setting) were rejected: " in body["summary"]
     workspace.cli("sync", "--no-progress")
     assert len(receiver.bodies) == 1  # once an hour
 
