@@ -74,6 +74,7 @@ class Config:
     log_format: str = "text"
     health_listen: str = "127.0.0.1:8787"
     secrets: set[str] = field(default_factory=set)
+    alerts: dict[str, Any] = field(default_factory=dict)
 
 
 def resolve_env(value: str, yf: YamlFile, path: tuple, errors: list[ConfigError]) -> str:
@@ -185,6 +186,11 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
         failure.rule_paths = rule_paths  # so `connex validate` can still check the rule files the config names
         raise failure
     log = data.get("log") or {}
+    alerts = _alerts(yf, data.get("alerts"), errors, secrets)
+    if errors:
+        failure = ConfigErrors(errors)
+        failure.rule_paths = rule_paths
+        raise failure
     return Config(
         path=path,
         file=yf,
@@ -199,6 +205,7 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
         log_format=log.get("format", "text"),
         health_listen=(data.get("daemon") or {}).get("health", "127.0.0.1:8787"),
         secrets=secrets.values,
+        alerts=alerts,
     )
 
 
@@ -210,3 +217,23 @@ def _secret_key_names(plugins: Plugins) -> set[str]:
         for cls in registry.values():
             names.update(getattr(cls, "secret_keys", ()) or ())
     return names
+
+
+def _alerts(yf: YamlFile, block, errors: list[ConfigError], secrets: Secrets) -> dict[str, Any]:
+    """``alerts:`` with ${ENV} resolved; the webhook URL (it often embeds a token) and the SMTP password are
+    secrets, never logged."""
+    if not isinstance(block, dict):
+        return {}
+    alerts = dict(block)
+    if isinstance(alerts.get("webhook"), str):
+        alerts["webhook"] = resolve_env(alerts["webhook"], yf, ("alerts", "webhook"), errors)
+        secrets.add(alerts["webhook"])
+    if isinstance(alerts.get("email"), dict):
+        email = dict(alerts["email"])
+        for key in ("host", "username", "password", "from"):
+            if isinstance(email.get(key), str):
+                email[key] = resolve_env(email[key], yf, ("alerts", "email", key), errors)
+        if email.get("password"):
+            secrets.add(email["password"])
+        alerts["email"] = email
+    return alerts

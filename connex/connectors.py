@@ -119,6 +119,16 @@ class SourceConnector(Connector):
     def read_stock_locations(self) -> list[dict]:
         """Return every stock location (id and name at least)."""
 
+    def find_purchase_order(self, number: str) -> dict | None:
+        """One purchase order by its number (or id), as ``read_purchase_orders`` yields it; None when there is
+        none. Used by ``connex explain``; a source that cannot look one up says so."""
+        raise NotImplementedError(f"the {self.name} source cannot look up one purchase order")
+
+    def find_refunds(self, number: str) -> list[dict]:
+        """The actioned refunds a number names (a refund's number, or an order's: all of its refunds), as
+        ``read_refunds`` yields them. Used by ``connex explain``."""
+        raise NotImplementedError(f"the {self.name} source cannot look up refunds by number")
+
     @abc.abstractmethod
     def write_stock_levels(self, levels: Iterable[StockLevel]) -> list[PostResult]:
         """Set absolute stock levels, each at the location named in it; one result per level. A SKU the source

@@ -10,8 +10,10 @@ CORE_COMMANDS = {
     "sync": ("run the enabled flows once", "connex.commands.sync"),
     "daemon": ("run the flows on sync.schedule until stopped", "connex.commands.daemon"),
     "plugins": ("list plugins, their versions, hooks and load errors", "connex.commands.plugins"),
-    "explain": ("show how one order maps, and which rules fired", "connex.commands.explain"),
+    "explain": ("show how one order, PO or refund maps, which rules fired, and its ledger state",
+                "connex.commands.explain"),
     "test": ("run rule fixtures (input record and expected mapped output)", "connex.commands.test"),
     "status": ("counts per flow, last runs and failures", "connex.commands.status"),
+    "forget": ("let a document deleted in QuickBooks be posted again (asks first)", "connex.commands.forget"),
     "demo": ("sync the built-in simulators end to end and print a summary", "connex.commands.demo"),
 }

@@ -1,7 +1,9 @@
-"""`connex explain ORDER_ID`: how one order maps, and for each rule whether it fired and the values it compared.
+"""`connex explain NUMBER`: how one order, purchase order or refund maps, for each rule whether it fired and the
+values it compared, which mapping file was used, how the customer name came about, and what the ledger says.
 
-The order is read from the configured source; ``--input FILE`` explains a record from a JSON file instead (for
-example one saved from the Linnworks API), which needs no credentials.
+The record is read from the configured source by its natural number (order number or id; PO number such as
+PO-000002; refund number 100013-R7, or an order number for all its refunds); ``--input FILE`` explains a record
+from a JSON file instead (for example one saved from the Linnworks API), which needs no credentials.
 """
 
 from __future__ import annotations
@@ -13,33 +15,50 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
+from connex.commands import _provenance
 from connex.commands._setup import config_or_none, engine_for
 from connex.connectors import OrderQuery
 from connex.errors import ConfigError, TransientError
 from connex.plugin_manager import get_plugins
 from connex.rules.engine import MapResult, document_to_plain
 from connex.runtime import build_source
+from connex.state import open_state
 
 
 def add_arguments(parser):
-    parser.add_argument("order_id", metavar="ORDER_ID", nargs="?", help="the Linnworks order id (or number)")
+    parser.add_argument("order_id", metavar="NUMBER", nargs="?",
+                        help="order number or id; with --flow purchases a PO number (PO-000002); with --flow refunds "
+                             "a refund number (100013-R7) or an order number (all its refunds)")
     parser.add_argument("--input", metavar="FILE", help="explain the record in this JSON file instead")
     parser.add_argument("--flow", default="orders", choices=["orders", "refunds", "purchases", "inventory"])
     parser.add_argument("--json", action="store_true", help="print the explanation as JSON")
 
 
-def _fetch(config, order_id: str) -> dict:
+def _fetch(config, flow: str, number: str) -> list[dict]:
+    """The records ``number`` names in ``flow``, read from the source."""
     if config is None:
-        raise ConfigError("explaining an order from the source needs a configuration (or use --input FILE)")
+        raise ConfigError("explaining a record from the source needs a configuration (or use --input FILE)")
+    if flow == "inventory":
+        raise ConfigError("explain --flow inventory needs --input FILE (a stock record)")
     mode = config.sync.order_mode if config.sync.order_mode != "off" else "processed"
     try:
         with build_source(config, get_plugins()) as source:
-            for page in source.read_orders(OrderQuery(mode=mode, order_ids=(order_id,))):
-                for record in page.records:
-                    return record
+            if flow == "purchases":
+                found = source.find_purchase_order(number)
+                records = [found] if found is not None else []
+            elif flow == "refunds":
+                records = source.find_refunds(number)
+            else:
+                records = [record for page in source.read_orders(OrderQuery(mode=mode, order_ids=(number,)))
+                           for record in page.records][:1]
     except TransientError as exc:
         raise TransientError(f"the source ({config.source_plugin}): {exc}") from None
-    raise ConfigError(f"order {order_id} was not found in {config.source_plugin}")
+    except NotImplementedError as exc:
+        raise ConfigError(str(exc)) from None
+    if not records:
+        what = {"purchases": "purchase order", "refunds": "actioned refund (by refund or order number)"}
+        raise ConfigError(f"{what.get(flow, 'order')} {number} was not found in {config.source_plugin}")
+    return records
 
 
 def _value(value):
@@ -106,6 +125,11 @@ def _without_nulls(value):
 def print_text(data: dict, out=sys.stdout) -> None:
     title = f"{data['flow']}: {data['number'] or '?'} ({data['source_id']}): {data['status']}"
     print(title, file=out)
+    if data.get("mapping_file"):
+        print(f"mapping: {data['mapping_file']}", file=out)
+    origin = data.get("customer")
+    if origin:
+        print(f"{origin['party']}: {origin['name']!r}: {origin['how']}", file=out)
     if data["error"]:
         print(f"  error: {data['error']}", file=out)
     if data["skipped"]:
@@ -136,6 +160,9 @@ def print_text(data: dict, out=sys.stdout) -> None:
         yaml = YAML(typ="safe")
         yaml.default_flow_style = False
         yaml.dump(_without_nulls(document), out)
+    if "ledger" in data:
+        for line in _provenance.ledger_lines(data["ledger"], data.get("synced", True)):
+            print(line, file=out)
 
 
 def run(args):
@@ -144,14 +171,36 @@ def run(args):
         record = json.loads(Path(args.input).read_text(encoding="utf-8"), parse_float=Decimal)
         if isinstance(record, dict) and isinstance(record.get("Orders"), list):  # a GetOpenOrdersDetails answer
             record = record["Orders"][0]
+        records = [record]
     elif args.order_id:
-        record = _fetch(config, args.order_id)
+        records = _fetch(config, args.flow, args.order_id)
     else:
-        raise ConfigError("give an ORDER_ID or --input FILE")
-    result = engine_for(config).map(args.flow, record)
-    data = explanation(result)
+        raise ConfigError("give a NUMBER or --input FILE")
+    engine = engine_for(config)
+    mapping = engine.rules.mappings.get(args.flow)
+    state = open_state(config.state_path) if config is not None and config.state_path.exists() else None
+    explained, failed = [], False
+    try:
+        for record in records:
+            result = engine.map(args.flow, record)
+            failed = failed or result.error is not None
+            data = explanation(result)
+            data["mapping_file"] = getattr(mapping, "source_file", None)
+            data["customer"] = _provenance.customer_origin(result, engine.settings.customer_matching,
+                                                           engine.settings.single_customer_name)
+            if config is not None:
+                data["ledger"] = _provenance.ledger_state(state, result)
+                data["synced"] = state is not None
+            explained.append(data)
+    finally:
+        if state is not None:
+            state.close()
     if args.json:
-        print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+        print(json.dumps(explained[0] if len(explained) == 1 else explained, indent=2, default=str,
+                         ensure_ascii=False))
     else:
-        print_text(data)
-    return 1 if result.error else 0
+        for n, data in enumerate(explained):
+            if n:
+                print(file=sys.stdout)
+            print_text(data)
+    return 1 if failed else 0

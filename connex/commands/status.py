@@ -1,9 +1,11 @@
 """`connex status`: documents per flow and status, the last runs, and every failure with its reason."""
 
 import json
+import sys
 
 from connex.commands import _failures
 from connex.config import load_config
+from connex.errors import ConnexError
 from connex.plugin_manager import get_plugins
 from connex.state import open_state
 from connex.state.lock import holder
@@ -40,11 +42,26 @@ def own_reason(document: str, error: str) -> str:
     if error.startswith(document + ":") or error.startswith(document + " field"):
         return error[len(document):].lstrip(": ")
     return error
+def collect_outcomes(config, plugins, state) -> None:
+    """Documents queued for an asynchronous target (the Web Connector): its outcomes since the last pass go into
+    the ledger first, so a document QuickBooks failed shows as failed now, not at the next sync."""
+    if not state.rows(status="queued", limit=1):
+        return
+    from connex.runtime import build_target
+    from connex.sync.outcomes import record_outcomes
+
+    try:
+        with build_target(config, plugins, state) as target:
+            record_outcomes(target, state)
+    except ConnexError as exc:  # status still shows what the ledger has
+        print(f"note: outcomes from {config.target_plugin} not collected: {exc}", file=sys.stderr)
 
 
 def run(args):
-    config = load_config(args.config, get_plugins())
+    plugins = get_plugins()
+    config = load_config(args.config, plugins)
     state = open_state(config.state_path)
+    collect_outcomes(config, plugins, state)
     data = status_data(state, args.runs)
     state.close()
     if args.json:

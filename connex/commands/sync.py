@@ -1,11 +1,14 @@
 """`connex sync --once [--dry-run]`: run the enabled flows once (`connex daemon` runs them on a schedule)."""
 
 import argparse
+import datetime as dt
 import logging
 import sys
 
+from connex.alerts import alerts_for
 from connex.commands import _failures
 from connex.config import load_config
+from connex.errors import ConfigError, ConnexError
 from connex.plugin_manager import get_plugins
 from connex.state import open_state
 from connex.sync.engine import FLOW_ORDER, SyncEngine, enabled_flows
@@ -36,6 +39,32 @@ def add_arguments(parser):
     parser.add_argument("--wait", type=seconds, default=DEFAULT_WAIT, metavar="SECONDS",
                         help="when another run holds the state file, wait this long for it, then exit 3 "
                              f"(default {DEFAULT_WAIT:g})")
+    parser.add_argument("--from", dest="from_day", type=_day, metavar="DATE",
+                        help="re-read from this day (YYYY-MM-DD, UTC) and post what is missing; the ledger skips "
+                             "what is already posted and the saved position does not move")
+    parser.add_argument("--to", dest="to_day", type=_day, metavar="DATE",
+                        help="with --from: the last day of the window (default: now)")
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def window(from_day: dt.date | None, to_day: dt.date | None) -> tuple | None:
+    """Whole UTC days: --from's midnight to the last instant of --to."""
+    if from_day is None:
+        if to_day is not None:
+            raise ConfigError("--to needs --from (the first day of the window to re-read)")
+        return None
+    if to_day is not None and to_day < from_day:
+        raise ConfigError(f"--to {to_day} is before --from {from_day}")
+    start = dt.datetime(from_day.year, from_day.month, from_day.day, tzinfo=dt.UTC)
+    end = (dt.datetime(to_day.year, to_day.month, to_day.day, tzinfo=dt.UTC) + dt.timedelta(days=1)
+           - dt.timedelta(microseconds=1)) if to_day else None
+    return start, end
 
 
 def run(args):
@@ -48,18 +77,27 @@ def run(args):
         # the summary below lists every failure, grouped by reason: on a terminal, once is enough
         for handler in logging.getLogger().handlers:
             handler.addFilter(lambda record: getattr(record, "status", None) != "failed")
+    span = window(args.from_day, args.to_day)
     flows = args.flow or (["orders"] if args.order else enabled_flows(config))
+    if span is not None and "inventory" in flows:
+        flows = [f for f in flows if f != "inventory"]  # stock levels are now, not history
+        print("inventory: not re-read for a date window (stock levels have no history)")
     options = RunOptions(dry_run=args.dry_run, retry_failed=args.retry_failed, order_ids=tuple(args.order),
-                         lock_wait=args.wait)
+                         window=span)
     state = open_state(config.state_path)
+    alerts = alerts_for(config, state) if not args.dry_run else None
     try:
         engine = SyncEngine(config, plugins, state)
-    except BaseException:
+    except ConnexError as exc:
+        if alerts:
+            alerts.pass_failed(None, str(exc))
         state.close()
         raise
     try:
         reports = engine.run(flows, options, Progress(enabled=None if not args.no_progress else False))
         skipped = skipped_in(state, reports)
+        if alerts:
+            alerts.after_pass(reports)
     finally:
         engine.close()
         state.close()

@@ -16,6 +16,7 @@ import time
 
 import schedule
 
+from connex.alerts import alerts_for
 from connex.config import Config
 from connex.daemon.health import HealthServer
 from connex.daemon.public import public_status
@@ -24,11 +25,13 @@ from connex.errors import ConfigError, ConnexError
 from connex.plugin_manager import Plugins
 from connex.state import open_state
 from connex.sync.engine import SyncEngine, enabled_flows
+from connex.sync.outcomes import record_outcomes
 from connex.sync.report import RunOptions
 
 log = logging.getLogger(__name__)
 STOP_GRACE = 25.0
 LOOP_SECONDS = 0.5
+OUTCOME_SECONDS = 2
 
 
 class Daemon:
@@ -50,6 +53,8 @@ class Daemon:
         self.job: GuardedJob | None = None
         # what the target needs served meanwhile: the Web Connector endpoint for QuickBooks Desktop
         self.extra_services: list = list(self.engine.target.services())
+        self._outcomes_at = time.monotonic()
+        self.alerts = alerts_for(config, self.state)
 
     # --- passes --------------------------------------------------------------------------------------------
     def trigger(self) -> None:
@@ -68,6 +73,8 @@ class Daemon:
         log.info("pass %d: starting flows %s", number, ", ".join(self.flows))
         try:
             reports = self.engine.run(self.flows, RunOptions(stop=self.stop_event))
+            if self.alerts:
+                self.alerts.after_pass(reports)
             summary = {r.flow: {"status": r.status, "counts": dict(r.counts), "failures": len(r.failures)}
                        for r in reports}
             # a flow that stopped early (remote down, credential refused) did not complete, unless asked to stop
@@ -79,6 +86,8 @@ class Daemon:
         except Exception as exc:  # a pass that crashes is logged; the schedule goes on
             log.exception("pass %d crashed", number)
             summary, error = {}, f"{type(exc).__name__}: {exc}"
+            if self.alerts:
+                self.alerts.pass_failed(None, error)
         self.passes = number
         self.last_pass = {"number": number, "started_at": started.isoformat(timespec="seconds"),
                           "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -146,10 +155,22 @@ class Daemon:
                 self.heartbeat = time.monotonic()
                 self.scheduler.run_pending()
                 self.job.correct()
+                self._outcomes_between_passes()
                 self.stop_event.wait(LOOP_SECONDS)
         finally:
             self._shutdown(health)
         return 0
+
+    def _outcomes_between_passes(self) -> None:
+        """The Web Connector's outcomes into the ledger while no pass runs (a pass collects its own)."""
+        if not self.extra_services or (self.worker is not None and self.worker.is_alive()):
+            return
+        if time.monotonic() - self._outcomes_at >= OUTCOME_SECONDS:
+            self._outcomes_at = time.monotonic()
+            try:
+                record_outcomes(self.engine.target, self.state)
+            except Exception:  # the loop must go on; the next pass collects them
+                log.exception("recording the Web Connector's outcomes failed")
 
     def _shutdown(self, health: HealthServer) -> None:
         deadline = time.monotonic() + STOP_GRACE

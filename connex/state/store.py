@@ -138,6 +138,10 @@ class StateStore(abc.ABC):
     @abc.abstractmethod
     def counts(self) -> dict[str, dict[str, int]]: ...
 
+    def forget(self, keys: Iterable[str]) -> int:
+        """Remove ledger rows (`connex forget`): their documents post again the next time they are read."""
+        raise NotImplementedError
+
     # runs
     @abc.abstractmethod
     def start_run(self, flow: str) -> int: ...
@@ -362,6 +366,13 @@ class SqliteStateStore(StateStore):
         if limit:
             sql += f" LIMIT {int(limit)}"
         return [self._row(r) for r in self.db.execute(sql, params)]
+
+    @guarded
+    def forget(self, keys: Iterable[str]) -> int:
+        keys = list(dict.fromkeys(keys))
+        before = len(self.lookup(keys))
+        self._write_many("DELETE FROM ledger WHERE key = ?", [(k,) for k in keys])
+        return before
 
     @guarded
     def counts(self) -> dict[str, dict[str, int]]:

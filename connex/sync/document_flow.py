@@ -111,12 +111,13 @@ class DocumentFlow:
         day = self.settings.from_date
         return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) if day else None
 
-    def pages(self, cursor) -> Iterator[Page]:
+    def pages(self, cursor, window: tuple | None = None) -> Iterator[Page]:
+        start, end = window or (self._from_date(), None)
         if self.flow == "orders":
             query = OrderQuery(mode=self.settings.order_mode, statuses=self.settings.statuses,
-                               from_date=self._from_date(), cursor=cursor, order_ids=self.options.order_ids)
+                               from_date=start, to_date=end, cursor=cursor, order_ids=self.options.order_ids)
             return self.source.read_orders(query)
-        query = WindowQuery(from_date=self._from_date(), cursor=cursor)
+        query = WindowQuery(from_date=start, to_date=end, cursor=cursor)
         if self.flow == "purchases":
             return self.source.read_purchase_orders(query)
         return self.source.read_refunds(query)
@@ -144,6 +145,8 @@ class DocumentFlow:
             pages, checkpointing = self.retry_pages(), False
         elif self.options.order_ids:
             pages, checkpointing = self.pages(None), False
+        elif self.options.window:  # a re-read: the ledger skips what is posted; the cursor never moves back
+            pages, checkpointing = self.pages(None, self.options.window), False
         else:
             pages, checkpointing = self.pages(self.state.get_cursor(self.flow)), not self.options.dry_run
         for page in pages:

@@ -11,9 +11,10 @@ from connex.rules.engine import EngineSettings, RulesEngine
 from connex.rules.loader import load_rules
 from connex.runtime import build_source, build_target
 from connex.state.lock import StateLock
-from connex.state.store import LedgerEntry, StateStore
+from connex.state.store import StateStore
 from connex.sync.document_flow import DocumentFlow
 from connex.sync.inventory_flow import InventoryFlow
+from connex.sync.outcomes import record_outcomes
 from connex.sync.report import FlowReport, RunOptions
 
 log = logging.getLogger(__name__)
@@ -120,23 +121,4 @@ class SyncEngine:
     def harvest(self, reports: dict[str, FlowReport]) -> None:
         """Outcomes of documents an asynchronous target (QuickBooks Desktop) queued earlier: into the ledger, and
         into this run's report of the document's flow."""
-        outcomes = {r.key: r for r in self.target.collect_results()}
-        if not outcomes:
-            return
-        rows = self.state.lookup(outcomes)
-        entries = []
-        for key, result in outcomes.items():
-            row = rows.get(key)
-            if row is None or result.status not in ("posted", "exists", "failed"):
-                continue
-            report = reports.setdefault(row.flow, FlowReport(row.flow))
-            if result.status == "failed":
-                report.fail(f"{row.kind.replace('_', ' ')} {row.number}", result.error or "failed in the target")
-            else:
-                report.counts[result.status] += 1
-                if result.status == "posted":
-                    report.documents[row.kind] += 1
-            entries.append(LedgerEntry(key, row.flow, row.kind, row.source_id, row.number, row.content_hash,
-                                       result.status, target_id=result.target_id, error=result.error))
-        self.state.record(entries, None)
-        log.info("harvested %d outcomes from %s", len(entries), self.target.name)
+        record_outcomes(self.target, self.state, reports)

@@ -15,6 +15,8 @@ class RunOptions:
     dry_run: bool = False
     retry_failed: bool = False
     order_ids: tuple[str, ...] = ()
+    # `sync --from/--to`: re-read this window (start, end) instead of resuming from the cursor, which stays put
+    window: tuple | None = None
     stop: threading.Event | None = None  # set by SIGTERM/SIGINT: finish the current page, checkpoint, stop
     lock_wait: float = 0.0  # seconds to wait for another run holding the state file's lock
 

@@ -90,6 +90,12 @@ class LinnworksSource(SourceConnector):
     def read_stock_locations(self) -> list[dict]:
         return read_stock_locations(self.client)
 
+    def find_purchase_order(self, number: str) -> dict | None:
+        return PurchaseOrderReader(self.client, self.page_size).find(number)
+
+    def find_refunds(self, number: str) -> list[dict]:
+        return RefundReader(self.client).find(number)
+
     # --- writes --------------------------------------------------------------------------------------------
     def write_stock_levels(self, levels: Iterable[StockLevel]) -> list[PostResult]:
         if self._locations is None:  # once per run (a connector lives for one run)

@@ -76,14 +76,35 @@ class PurchaseOrderReader:
             return parse_datetime(row.get("DateOfPurchase")), str(row["pkPurchaseID"]).lower()
 
         for rows, cursor in keyset_pages(fetch, key, Cursor.load(query.cursor, query.from_date)):
-            records = []
-            for row in rows:
-                po = self.client.call(
-                    "PurchaseOrder/Get_PurchaseOrder", form={"pkPurchaseId": str(row["pkPurchaseID"])}
-                )
-                po = normalise_purchase_order(po)
-                header = po.get("PurchaseOrderHeader") or {}
-                po["Supplier"] = suppliers.get(str(header.get("fkSupplierId") or "").lower())
-                po["LocationName"] = location_name(header.get("fkLocationId"), locations)
-                records.append(po)
-            yield Page(records, cursor.dump())
+            yield Page([self._whole(row, suppliers, locations) for row in rows], cursor.dump())
+
+    def _whole(self, row: dict, suppliers: dict, locations: list[dict]) -> dict:
+        """A search row read whole with ``Get_PurchaseOrder``, its supplier and location name joined."""
+        po = self.client.call("PurchaseOrder/Get_PurchaseOrder", form={"pkPurchaseId": str(row["pkPurchaseID"])})
+        po = normalise_purchase_order(po)
+        header = po.get("PurchaseOrderHeader") or {}
+        po["Supplier"] = suppliers.get(str(header.get("fkSupplierId") or "").lower())
+        po["LocationName"] = location_name(header.get("fkLocationId"), locations)
+        return po
+
+    def find(self, number: str) -> dict | None:
+        """The PO whose reference (``ExternalInvoiceNumber``, e.g. PO-000002) or id is ``number``: the search's
+        ``ReferenceLike`` narrows by reference, then only an exact (case-insensitive) match counts."""
+        wanted = number.strip().lower()
+        page_number, total_pages = 1, 1
+        while page_number <= total_pages:
+            body = self.client.call(
+                "PurchaseOrder/Search_PurchaseOrders",
+                form={"searchParameter": {
+                    "DateFrom": format_datetime(EPOCH), "DateTo": format_datetime(dt.datetime.now(dt.UTC)),
+                    "ReferenceLike": number.strip(), "EntriesPerPage": self.page_size, "PageNumber": page_number,
+                }},
+            ) or {}
+            for row in body.get("Result") or []:
+                names = (str(row.get("ExternalInvoiceNumber") or "").lower(), str(row.get("pkPurchaseID")).lower())
+                if wanted in names:
+                    suppliers = {str(s.get("pkSupplierID")).lower(): s for s in read_suppliers(self.client)}
+                    return self._whole(row, suppliers, read_stock_locations(self.client))
+            total_pages = int(body.get("TotalPages") or 0)
+            page_number += 1
+        return None

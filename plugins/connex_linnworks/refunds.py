@@ -128,6 +128,38 @@ class RefundReader:
                 return
             page_number += 1
 
+    def find(self, number: str) -> list[dict]:
+        """The actioned refunds ``number`` names: a refund's document number (``100013-R7``), its header id
+        (``7``) or the order number (``100013``: every refund of that order). The feed has no filter, so it is
+        read through and only the matching headers cost an order lookup."""
+        text = number.strip().upper()
+        order_number, _, header_id = text.partition("-R")
+        wanted: set[tuple[str, str]] = set()
+        if header_id:
+            wanted.add(("RefundHeaderId", header_id))
+        else:
+            wanted |= {("RefundHeaderId", text), ("NumOrderId", text)}
+        chosen, page_number = [], 1
+        while True:
+            body = (
+                self.client.call(
+                    "ReturnsRefunds/GetProcessedOrAckedErrorRefundHeaders", form={"request": {"Page": page_number}}
+                )
+                or {}
+            )
+            headers = [normalise_dates(h) for h in body.get("RefundHeaders") or []]
+            for header in headers:
+                if header_id and str(header.get("NumOrderId")) != order_number:
+                    continue
+                if any(str(header.get(name)) == value for name, value in wanted):
+                    chosen.append(header)
+            per_page, total = int(body.get("HeadersPerPage") or 0), int(body.get("TotalHeaders") or 0)
+            if not headers or per_page <= 0 or page_number * per_page >= total:
+                break
+            page_number += 1
+        chosen.sort(key=lambda h: int(h.get("RefundHeaderId") or 0))
+        return self._records(chosen)
+
     def _records(self, headers: list[dict]) -> list[dict]:
         ids = sorted({str(h.get("OrderId")) for h in headers if h.get("OrderId")})
         orders: dict[str, dict] = {}

@@ -60,6 +60,9 @@ CONFIG_SCHEMA: dict = {
                                          "entry); QuickBooks Desktop items have no SKU field to match"},
         "sku_map": {"type": "string", "minLength": 1,
                     "description": "CSV file: columns sku,item (Linnworks SKU -> QuickBooks item full name)"},
+        # built-in TLS: the Web Connector only talks https to anything but localhost (docs/deploy.md)
+        "tls_cert": {"type": "string", "minLength": 1, "description": "PEM certificate (chain) for https"},
+        "tls_key": {"type": "string", "minLength": 1, "description": "PEM private key of tls_cert"},
     },
 }
 
@@ -100,6 +103,8 @@ class Settings:
     discount_account: str | None = None
     create_own_items: bool = True
     sku_map: dict[str, str] = field(default_factory=dict, repr=False)
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
     @classmethod
     def from_config(cls, config: dict[str, Any], state: Any = None) -> Settings:
@@ -115,7 +120,8 @@ class Settings:
             if not config.get(key):
                 raise ConfigError(f"{key} is required", where=Location("target", field=key))
         app_name = config.get("app_name") or DEFAULT_APP_NAME
-        app_url = config.get("app_url") or f"http://localhost:{port}/qbwc"
+        scheme = "https" if config.get("tls_cert") else "http"
+        app_url = config.get("app_url") or f"{scheme}://localhost:{port}/qbwc"
         check_app_url(app_url)
         missing = config.get("missing_items", "fail")
         income = config.get("income_account")
@@ -152,7 +158,18 @@ class Settings:
             # Item Name is at most 31 characters, each segment of a Parent:Child full name (qbxmlops130.xsd)
             sku_map=load_sku_map(config["sku_map"], item_max_length=31, hierarchical=True)
             if config.get("sku_map") else {},
+            tls_cert=_tls_pair(config)[0],
+            tls_key=_tls_pair(config)[1],
         )
+
+
+def _tls_pair(config: dict[str, Any]) -> tuple[str | None, str | None]:
+    cert, key = config.get("tls_cert"), config.get("tls_key")
+    if bool(cert) != bool(key):
+        missing = "tls_key" if cert else "tls_cert"
+        raise ConfigError("tls_cert and tls_key go together (https needs both)",
+                          where=Location("target", field=missing))
+    return cert, key
 
 
 def check_app_url(app_url: str) -> None:

@@ -10,6 +10,9 @@ from connex.logs import setup_logging
 from connex.plugin_manager import get_plugins
 from connex.runtime import build_target
 from connex.state import open_state
+from connex.sync.outcomes import record_outcomes
+
+OUTCOME_SECONDS = 2
 
 
 def add_arguments(parser):
@@ -39,10 +42,13 @@ def run(args):
     try:
         for service in services:
             print(f"QuickBooks Web Connector endpoint on {service.url} (Ctrl-C to stop)", flush=True)
-        stop.wait()
+        # outcomes into the ledger as the Web Connector reports them, so `connex status` is current
+        while not stop.wait(OUTCOME_SECONDS):
+            record_outcomes(target, state)
     finally:
         for service in services:
             service.stop()
+        record_outcomes(target, state)
         target.close()
         state.close()
     return 0

@@ -15,7 +15,9 @@ from __future__ import annotations
 import hmac
 import html
 import logging
+import os
 import re
+import ssl
 import threading
 import time
 import uuid
@@ -458,13 +460,23 @@ class WebConnectorServer:
             server_class=_BoundedWSGIServer,
             handler_class=_QuietHandler,
         )
+        self.scheme = "http"
+        settings = service.settings
+        if settings.tls_cert:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            context.load_cert_chain(settings.tls_cert, settings.tls_key)
+            # the handshake on first read, in the request's own thread: a silent client cannot stall accept()
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True,
+                                                     do_handshake_on_connect=False)
+            self.scheme = "https"
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
         host = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::1", "::") else host
-        return f"http://{host}:{port}/qbwc"
+        return f"{self.scheme}://{host}:{port}/qbwc"
 
     def start(self) -> WebConnectorServer:
         self._thread = threading.Thread(
@@ -504,8 +516,14 @@ def serve(
     ``stop_event`` also stops it when set. With ``block=True`` this call serves until ``stop_event`` is set
     (or KeyboardInterrupt) and returns the stopped server."""
     settings = Settings.from_config({**config, **({"queue_db": queue_db} if queue_db else {})}, state)
+    for field_name in ("tls_cert", "tls_key"):
+        path = getattr(settings, field_name)
+        if path and not os.path.isfile(path):
+            raise ConfigError(f"cannot read {path}: no such file", where=Location("target", field=field_name))
     try:
         server = WebConnectorServer(WebConnectorService(settings), settings.host, settings.port)
+    except ssl.SSLError as exc:
+        raise ConfigError(f"tls_cert/tls_key: {exc.reason or exc}", where=Location("target", field="tls_cert")) from exc
     except (OSError, OverflowError) as exc:
         raise ConfigError(
             f"cannot listen on {settings.host}:{settings.port}: {getattr(exc, 'strerror', None) or exc}",

@@ -1,0 +1,109 @@
+"""What `connex explain` adds to a mapping trace: the mapping file, how the customer name came about, and what
+the ledger knows about the document (posted as which QuickBooks id and when, changed since, failed and why)."""
+
+from __future__ import annotations
+
+from connex.rules.customers import clean_name
+from connex.state import history
+from connex.state.store import StateStore
+from connex.sync import classify
+from connex.sync.document_flow import FLOW_PREFIX
+
+# matching mode -> the mapped fields it combines, in the order it combines them
+MODE_INPUTS = {
+    "store_name": ("store_name",),
+    "store_name_currency": ("store_name", "currency"),
+    "single_customer": (),
+    "company_else_full_name": ("customer.company", "customer.first_name", "customer.last_name"),
+    "last_first": ("customer.last_name", "customer.first_name"),
+    "first_last": ("customer.first_name", "customer.last_name"),
+    "billing_email": ("customer.email",),
+    "order_number": ("doc_number",),
+}
+
+
+def _get(data: dict, dotted: str):
+    value = data
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def customer_origin(result, mode: str, single_name: str) -> dict | None:
+    """The customer (sales, refunds) or vendor (purchases) name and where it came from."""
+    data = result.mapped or {}
+    if result.flow == "purchases":
+        vendor = data.get("vendor") if isinstance(data.get("vendor"), dict) else {}
+        return {"party": "vendor", "name": vendor.get("display_name"),
+                "how": "the mapping's vendor.display_name (purchase orders name their supplier)"}
+    if result.flow not in ("orders", "refunds"):
+        return None
+    name = _get(data, "customer.display_name")
+    by_rule = [t.rule_id for t in result.traces if t.fired
+               and any(w.field == "customer.display_name" for w in t.writes)]
+    if by_rule:
+        return {"party": "customer", "name": name, "how": f"set by rule {by_rule[-1]} (map_customer_name "
+                                                         "overrides sync.customer_matching)", "mode": mode}
+    if mode == "single_customer":
+        return {"party": "customer", "name": name, "mode": mode,
+                "how": f"sync.customer_matching: single_customer: every order on {single_name!r}",
+                "inputs": {"sync.single_customer_name": single_name}}
+    inputs = {f: clean_name(_get(data, f)) for f in MODE_INPUTS.get(mode, ())}
+    return {"party": "customer", "name": name, "mode": mode, "inputs": inputs,
+            "how": f"sync.customer_matching: {mode}: "
+                   + " + ".join(f"{f} {v!r}" for f, v in inputs.items())}
+
+
+def ledger_state(state: StateStore | None, result) -> list[dict]:
+    """Every ledger row for this record: its documents by key, or the record itself when it did not map."""
+    if state is None:
+        return []
+    keys = [doc.key for doc in result.documents] + [f"{FLOW_PREFIX.get(result.flow, result.flow)}:{result.source_id}"]
+    rows = state.lookup(keys)
+    digests = {doc.key: classify.content_hash(doc) for doc in result.documents}
+    out = []
+    for key in keys:
+        row = rows.get(key)
+        events = history.events(state, key)
+        if row is None and not events:
+            continue
+        entry = {"key": key, "events": events}
+        if row is not None:
+            entry.update(status=row.status, target_id=row.target_id, error=row.error, attempts=row.attempts,
+                         first_seen=row.first_seen, updated_at=row.updated_at)
+            if key in digests and row.content_hash and row.status in ("posted", "exists", "changed"):
+                entry["changed_since"] = row.content_hash != digests[key]
+        out.append(entry)
+    return out
+
+
+def ledger_lines(entries: list[dict], synced: bool) -> list[str]:
+    if not synced:
+        return ["ledger: no state file yet (nothing synced with this configuration)"]
+    if not entries:
+        return ["ledger: never synced (not in the ledger)"]
+    lines = ["ledger:"]
+    for e in entries:
+        status = e.get("status")
+        if status in ("posted", "exists"):
+            text = f"posted as QuickBooks id {e['target_id']} at {e['updated_at']}"
+            if e.get("changed_since") is not None:
+                text += ("; the source has CHANGED since (not posted again: sync.on_change: report)"
+                         if e["changed_since"] else "; unchanged since")
+        elif status == "changed":
+            text = f"posted as QuickBooks id {e['target_id']}; the source changed after: {e['error']}"
+        elif status == "failed":
+            text = f"failed at {e['updated_at']} after {e['attempts']} attempt(s): {e['error']}"
+        elif status == "skipped":
+            text = f"skipped at {e['updated_at']}: {e['error']}"
+        elif status == "queued":
+            text = f"queued for the QuickBooks Web Connector since {e['updated_at']}"
+        elif status is None:
+            text = "not in the ledger now"
+        else:
+            text = f"{status} at {e['updated_at']}" + (f": {e['error']}" if e.get("error") else "")
+        lines.append(f"  {e['key']}: {text}")
+        for ev in e["events"]:
+            extra = "".join(f", {k} {v}" for k, v in ev.items() if k not in ("at", "event"))
+            lines.append(f"    {ev['at']}: {ev['event']}{extra}")
+    return lines
