@@ -287,3 +287,11 @@ def test_oversized_file_is_refused_without_reading_it_all(tmp_path, capsys):
     code, _, err = validate(capsys, path)
     assert code == EXIT_CONFIG
     assert f"{path}: file is larger than" in err
+
+
+def test_control_characters_in_a_key_cannot_break_the_message_line(tmp_path, capsys):
+    """Found by the fuzz test: a key holding a record separator (which ``splitlines`` treats as a line break)
+    or a terminal escape was printed raw inside the field name."""
+    path = write(tmp_path, BASE + 'sync: {"a\\x1eb\\e[31m": 1}\n')
+    match = refused(capsys, path, "unknown key")
+    assert match["msg"] == "sync.a\\x1eb\\x1b[31m: unknown key 'a\\x1eb\\x1b[31m'"
