@@ -170,7 +170,8 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
     rule_paths: list[Path] = []
     if data.get("default_rules", True):
         rule_paths.append(default_rules_dir())
-    for i, entry in enumerate(data.get("rules") or []):
+    entries = data.get("rules") if isinstance(data.get("rules"), list) else []  # else the schema reported it
+    for i, entry in enumerate(entries):
         if not isinstance(entry, str):
             continue
         candidate = (base / resolve_env(entry, yf, ("rules", i), errors)).resolve()

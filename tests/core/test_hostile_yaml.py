@@ -231,6 +231,8 @@ def test_other_impossible_timestamps(tmp_path, capsys, value):
     ("only-comments", "# nothing here\n", "the configuration must be a mapping of settings", "1"),
     ("a-list", "- source\n- target\n", "the configuration must be a mapping of settings", "1"),
     ("a-scalar", "hello\n", "the configuration must be a mapping of settings", "1"),
+    ("rules-not-a-list", BASE + "rules: 1045\n", "rules: expected a list, got integer 1045", "8"),  # fuzz
+    ("log-not-a-mapping", BASE + "log: [debug]\n", "log: expected a mapping, got a list", "8"),
     ("bom", "\ufeff" + BASE + "sync: {orders: opne}\n", "sync.orders: 'opne' is not allowed", "8"),
 ])
 def test_hostile_config(tmp_path, capsys, name, content, fragment, line):
