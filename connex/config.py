@@ -54,7 +54,7 @@ class SyncSettings:
 
     @property
     def statuses(self) -> tuple[str, ...]:
-        if not self.order_status:
+        if not self.order_status or not isinstance(self.order_status, str):  # a wrong type: the schema said so
             return ()
         return tuple(s.strip().upper() for s in self.order_status.split(",") if s.strip())
 

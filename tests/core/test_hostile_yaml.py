@@ -232,6 +232,7 @@ def test_other_impossible_timestamps(tmp_path, capsys, value):
     ("a-list", "- source\n- target\n", "the configuration must be a mapping of settings", "1"),
     ("a-scalar", "hello\n", "the configuration must be a mapping of settings", "1"),
     ("rules-not-a-list", BASE + "rules: 1045\n", "rules: expected a list, got integer 1045", "8"),  # fuzz
+    ("status-a-number", BASE + "sync: {order_status: 01e0}\n", "sync.order_status: expected a string", "8"),
     ("log-not-a-mapping", BASE + "log: [debug]\n", "log: expected a mapping, got a list", "8"),
     ("bom", "\ufeff" + BASE + "sync: {orders: opne}\n", "sync.orders: 'opne' is not allowed", "8"),
 ])
