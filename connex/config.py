@@ -54,7 +54,7 @@ class SyncSettings:
 
     @property
     def statuses(self) -> tuple[str, ...]:
-        if not self.order_status:
+        if not self.order_status or not isinstance(self.order_status, str):  # a wrong type: the schema said so
             return ()
         return tuple(s.strip().upper() for s in self.order_status.split(",") if s.strip())
 
@@ -171,7 +171,8 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
     rule_paths: list[Path] = []
     if data.get("default_rules", True):
         rule_paths.append(default_rules_dir())
-    for i, entry in enumerate(data.get("rules") or []):
+    entries = data.get("rules") if isinstance(data.get("rules"), list) else []  # else the schema reported it
+    for i, entry in enumerate(entries):
         if not isinstance(entry, str):
             continue
         candidate = (base / resolve_env(entry, yf, ("rules", i), errors)).resolve()

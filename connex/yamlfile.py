@@ -79,8 +79,7 @@ def quote(value: Any) -> str:
     text = str(value)
     if len(text) > _QUOTE_LIMIT:
         text = text[: _QUOTE_LIMIT - 3] + "..."
-    # control characters shown escaped, so a value cannot rewrite the terminal it is printed to
-    return "'" + "".join(c if c.isprintable() else repr(c)[1:-1] for c in text) + "'"
+    return "'" + printable(text) + "'"  # a value must not break the line or rewrite the terminal
 
 
 class _Constructor(RoundTripConstructor):
@@ -324,8 +323,17 @@ def locate(file: str, data: Any, path: Sequence[str | int], *, key: bool = False
 def dotted(path: Sequence[str | int]) -> str:
     out = ""
     for step in path:
-        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+        if isinstance(step, int):
+            out += f"[{step}]"
+        else:
+            name = printable(str(step))
+            out += f".{name}" if out else name
     return out
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (a line break, a terminal escape) written as escapes."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def to_plain(data: Any) -> Any:

@@ -233,6 +233,9 @@ def test_other_impossible_timestamps(tmp_path, capsys, value):
     ("only-comments", "# nothing here\n", "the configuration must be a mapping of settings", "1"),
     ("a-list", "- source\n- target\n", "the configuration must be a mapping of settings", "1"),
     ("a-scalar", "hello\n", "the configuration must be a mapping of settings", "1"),
+    ("rules-not-a-list", BASE + "rules: 1045\n", "rules: expected a list, got integer 1045", "8"),  # fuzz
+    ("status-a-number", BASE + "sync: {order_status: 01e0}\n", "sync.order_status: expected a string", "8"),
+    ("log-not-a-mapping", BASE + "log: [debug]\n", "log: expected a mapping, got a list", "8"),
     ("bom", "\ufeff" + BASE + "sync: {orders: opne}\n", "sync.orders: 'opne' is not allowed", "8"),
 ])
 def test_hostile_config(tmp_path, capsys, name, content, fragment, line):
@@ -289,3 +292,11 @@ def test_oversized_file_is_refused_without_reading_it_all(tmp_path, capsys):
     code, _, err = validate(capsys, path)
     assert code == EXIT_CONFIG
     assert f"{path}: file is larger than" in err
+
+
+def test_control_characters_in_a_key_cannot_break_the_message_line(tmp_path, capsys):
+    """Found by the fuzz test: a key holding a record separator (which ``splitlines`` treats as a line break)
+    or a terminal escape was printed raw inside the field name."""
+    path = write(tmp_path, BASE + 'sync: {"a\\x1eb\\e[31m": 1}\n')
+    match = refused(capsys, path, "unknown key")
+    assert match["msg"] == "sync.a\\x1eb\\x1b[31m: unknown key 'a\\x1eb\\x1b[31m'"
