@@ -83,13 +83,13 @@ def run(args):
         flows = [f for f in flows if f != "inventory"]  # stock levels are now, not history
         print("inventory: not re-read for a date window (stock levels have no history)")
     options = RunOptions(dry_run=args.dry_run, retry_failed=args.retry_failed, order_ids=tuple(args.order),
-                         window=span)
+                         window=span, lock_wait=args.wait)
     state = open_state(config.state_path)
     alerts = alerts_for(config, state) if not args.dry_run else None
     try:
         engine = SyncEngine(config, plugins, state)
-    except ConnexError as exc:
-        if alerts:
+    except BaseException as exc:
+        if alerts and isinstance(exc, ConnexError):
             alerts.pass_failed(None, str(exc))
         state.close()
         raise
