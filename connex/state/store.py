@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,14 @@ class StateStore(abc.ABC):
     @abc.abstractmethod
     def last_runs(self, limit: int = 10) -> list[dict]: ...
 
+    # exchange rates a target read, per scope (e.g. a QuickBooks realm), currency and day; reused across runs
+    def exchange_rates(self, scope: str, currency: str, first: str, last: str) -> dict[str, Decimal]:
+        """Stored rates of ``currency`` for days ``first``..``last`` (ISO dates, inclusive), by day."""
+        return {}
+
+    def save_exchange_rates(self, scope: str, currency: str, rates: dict[str, Decimal], origin: str) -> None:  # noqa: B027
+        """Remember rates by day; ``origin`` says where they came from (shown to whoever audits a document)."""
+
     def close(self) -> None:  # noqa: B027 - optional: stores without connections have nothing to release
         """Release the connection."""
 
@@ -115,6 +124,7 @@ class SqliteStateStore(StateStore):
         self._local = threading.local()
         self._lock = threading.RLock()
         self._migrate()
+        self._ensure_rate_table()
 
     # --- connections ---------------------------------------------------------------------------------------
     @property
@@ -166,6 +176,15 @@ class SqliteStateStore(StateStore):
                 self.db.execute("ROLLBACK")
                 raise
             self.db.execute("COMMIT")
+
+    def _ensure_rate_table(self) -> None:
+        # created here rather than as a numbered migration: a cache table that any version can add or ignore
+        with self._lock:
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS exchange_rates (scope TEXT NOT NULL, currency TEXT NOT NULL, "
+                "day TEXT NOT NULL, rate TEXT NOT NULL, origin TEXT NOT NULL, fetched_at TEXT NOT NULL, "
+                "PRIMARY KEY (scope, currency, day))"
+            )
 
     @property
     def schema_version(self) -> int:
@@ -264,6 +283,23 @@ class SqliteStateStore(StateStore):
         for row in self.db.execute("SELECT flow, status, COUNT(*) FROM ledger GROUP BY flow, status"):
             out.setdefault(row[0], {})[row[1]] = row[2]
         return out
+
+    # --- exchange rates ------------------------------------------------------------------------------------
+    def exchange_rates(self, scope: str, currency: str, first: str, last: str) -> dict[str, Decimal]:
+        rows = self.db.execute(
+            "SELECT day, rate FROM exchange_rates WHERE scope = ? AND currency = ? AND day BETWEEN ? AND ?",
+            (scope, currency.upper(), first, last),
+        )
+        return {day: Decimal(rate) for day, rate in rows}
+
+    def save_exchange_rates(self, scope: str, currency: str, rates: dict[str, Decimal], origin: str) -> None:
+        stamp = now()
+        self._write_many(
+            "INSERT INTO exchange_rates (scope, currency, day, rate, origin, fetched_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (scope, currency, day) DO UPDATE SET rate = excluded.rate, origin = excluded.origin, "
+            "fetched_at = excluded.fetched_at",
+            [(scope, currency.upper(), day, str(rate), origin, stamp) for day, rate in sorted(rates.items())],
+        )
 
     # --- runs ----------------------------------------------------------------------------------------------
     def start_run(self, flow: str) -> int:

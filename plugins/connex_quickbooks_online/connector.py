@@ -98,6 +98,7 @@ class QuickBooksOnlineTarget(TargetConnector):
                 expense_account=self.option("expense_account"),
                 asset_account=self.option("asset_account"),
             ),
+            rate_store=state,
         )
         self._builder: PayloadBuilder | None = None
         self._posted: dict[str, str] = {}  # Document.key -> QBO Id, for this connector's life
@@ -208,6 +209,10 @@ class QuickBooksOnlineTarget(TargetConnector):
             self.lookups.ensure_items(skus)
         self.lookups.prefetch("ItemName", item_names)
         self.lookups.prefetch("Account", accounts)
+        home = builder.options.home_currency
+        self.lookups.prefetch_rates(
+            (d.currency, d.txn_date) for d in docs if d.currency and d.currency != home and d.exchange_rate is None
+        )
 
     def _prefetch_purchase_orders(self, bills: list[Document]) -> None:
         """Purchase orders posted in earlier runs, found by number in one read (this run's are cached)."""
