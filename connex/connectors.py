@@ -128,6 +128,10 @@ class SourceConnector(Connector):
 class TargetConnector(Connector):
     """An accounting system the documents go to (QuickBooks Online, QuickBooks Desktop, ...)."""
 
+    #: documents per request the target posts best in (QuickBooks Online: 30 a batch); the engine then hands it
+    #: whole multiples of it across source pages. None: each page's documents as they come.
+    post_batch_size: ClassVar[int | None] = None
+
     @abc.abstractmethod
     def find_or_create_customer(self, customer: Party) -> str:
         """Return the target id of the customer with this display name and currency, creating it if needed."""

@@ -85,7 +85,7 @@ class LinnworksSource(SourceConnector):
         return read_suppliers(self.client)
 
     def read_refunds(self, query: WindowQuery) -> Iterator[Page]:
-        return RefundReader(self.client).read(query)
+        return RefundReader(self.client, self.page_size).read(query)
 
     def read_stock_locations(self) -> list[dict]:
         return read_stock_locations(self.client)

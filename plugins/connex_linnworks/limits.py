@@ -22,6 +22,8 @@ RATE_LIMITS: dict[str, int] = {
     "Stock/SetStockLevel": 250,
     "ReturnsRefunds/GetProcessedOrAckedErrorRefundHeaders": 150,
     "ReturnsRefunds/GetActionableRefundHeaders": 150,
+    "ReturnsRefunds/SearchReturnsRefundsPaged": 150,
+    "ReturnsRefunds/GetRefundHeadersByOrderId": 150,
 }
 DEFAULT_LIMIT = 150  # most v1 methods (546 of ~630) are 150/min
 

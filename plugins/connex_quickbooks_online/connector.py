@@ -11,7 +11,7 @@ from connex.documents import Document, Party, PostResult, PurchaseDocument, Refu
 from connex.errors import ConfigError, ConnexError, DocumentError
 from connex.transport import HttpClient, RetryPolicy
 from connex_quickbooks_online.batch import Create, send_creates
-from connex_quickbooks_online.client import QboClient, make_limiter, quote
+from connex_quickbooks_online.client import BATCH_MAX_ITEMS, QboClient, make_limiter, quote
 from connex_quickbooks_online.faults import fault_error
 from connex_quickbooks_online.lookups import MISSING_ITEM_POLICIES, ItemPolicy, Lookups
 from connex_quickbooks_online.oauth import TokenManager
@@ -51,6 +51,7 @@ class QuickBooksOnlineTarget(TargetConnector):
     name = "quickbooks_online"
     config_schema = CONFIG_SCHEMA
     secret_keys = ("client_id", "client_secret", "refresh_token")
+    post_batch_size = BATCH_MAX_ITEMS
 
     def __init__(
         self,

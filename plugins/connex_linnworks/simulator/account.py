@@ -82,6 +82,7 @@ class Account:
             (sku, loc[0]): 10 + 3 * n for n, (sku, *_rest) in enumerate(PRODUCTS) for loc in LOCATIONS
         }
         self.refund_headers: dict[int, dict] = {}
+        self.refunds_by_order: dict[str, list[int]] = {}  # order id (lower case) -> its refund header ids
         self._next_refund = 1
         if refunds and processed_orders >= 20:
             self._seed_refunds()
@@ -275,7 +276,18 @@ class Account:
                 header_id, order, lines=lines, shipping=shipping, reason=reason, booked_at=booked_at
             )
             self.refund_headers[header_id] = header
+            self.refunds_by_order.setdefault(str(order["OrderId"]).lower(), []).append(header_id)
             return header
+
+    def add_refund_history(self, count: int, *, first_action: dt.datetime, every: dt.timedelta) -> None:
+        """``count`` actioned refunds, one line each, of the generated processed orders in turn, actioned
+        ``every`` apart from ``first_action`` (a long refund history for benchmarks and tests)."""
+        for n in range(count):
+            order = self.order(stable_uuid(self.seed, "processed", n % self.processed_count))
+            at = first_action + n * every
+            header = self.book_refund(order["OrderId"], lines=[(order["Items"][0]["SKU"], 1)], reason="DAMAGED",
+                                      booked_at=at - dt.timedelta(hours=1))
+            self.action_refund(header["RefundHeaderId"], at=at)
 
     def action_refund(self, header_id: int, *, at: dt.datetime | None = None) -> dict:
         """Action a booked refund: it leaves Actionable Refunds for the history, with its action date."""
