@@ -1,10 +1,21 @@
 """QuickBooks quantities to Linnworks stock: read inventory, map (a rule picks the location), set levels.
 
-Levels are absolute, so every run sets every item again: QuickBooks is the book of record for this flow, and a
-level Linnworks drifted from (sales, manual edits) is put right on the next pass.
+Levels are absolute and QuickBooks is the book of record for this flow. A pass writes only the levels that
+differ from the level Connex last wrote (the ledger holds it per SKU and location), so a quiet pass writes
+nothing and leaves no rows in Linnworks' stock audit trail. What changes in Linnworks behind Connex's back (sales,
+manual edits) is put right by a full pass that writes every level, due every ``sync.stock_reconcile_hours``
+(daily by default). Comparing with Linnworks' own levels instead would cost a bulk read of every stock item per
+pass (GetStockItemsFull, 200 a page) to save writes a quiet pass does not make anyway.
+
+A negative QuickBooks quantity follows ``sync.negative_stock``: zero (default) writes 0 and warns, skip writes
+nothing and warns, write passes it on.
 """
 
 from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
 
 from connex.connectors import SourceConnector, TargetConnector
 from connex.documents import UNKNOWN_SKU, StockLevel
@@ -13,18 +24,55 @@ from connex.state.store import LedgerEntry, StateStore
 from connex.sync.document_flow import reason
 from connex.sync.report import FlowReport, RunOptions
 
+log = logging.getLogger(__name__)
+
 BATCH = 100
+LAST_FULL_PASS = "inventory:last_full_pass"  # key-value entry: when every level was last written
 
 
 class InventoryFlow:
     flow = "inventory"
 
     def __init__(self, *, source: SourceConnector, target: TargetConnector, rules: RulesEngine, state: StateStore,
-                 report: FlowReport, options: RunOptions, progress=None, **_):
+                 report: FlowReport, options: RunOptions, progress=None, settings=None, **_):
         self.source, self.target, self.rules, self.state = source, target, rules, state
         self.report, self.options, self.progress = report, options, progress
+        self.reconcile_hours = float(getattr(settings, "stock_reconcile_hours", 24.0))
+        self.negative = getattr(settings, "negative_stock", "zero")
+        self.full = True
+        self.now = lambda: dt.datetime.now(dt.UTC)
+
+    def _full_pass_due(self) -> bool:
+        last = self.state.get(LAST_FULL_PASS)
+        if self.reconcile_hours <= 0 or not last:
+            return True
+        try:
+            since = dt.datetime.fromisoformat(last)
+        except ValueError:
+            return True
+        return self.now() - since >= dt.timedelta(hours=self.reconcile_hours)
+
+    def _policy(self, level: StockLevel) -> StockLevel | None:
+        if level.level >= 0 or self.negative == "write":
+            return level
+        action = "not written" if self.negative == "skip" else "written as 0"
+        note = f"QuickBooks quantity {level.level} is negative; {action} (sync.negative_stock: {self.negative})"
+        self.report.changes.append((f"stock level {level.sku} at {level.location_name}", note))
+        log.warning("stock level %s at %s: %s", level.sku, level.location_name, note,
+                    extra={"run_id": self.report.run_id, "flow": self.flow})
+        if self.negative == "skip":
+            self.report.counts["skipped"] += 1
+            return None
+        return dataclasses.replace(level, level=0)
 
     def run(self) -> None:
+        self.full = self._full_pass_due()
+        started = self.now()
+        finished = self._levels()
+        if finished and self.full and not self.options.dry_run and not self.report.failures:
+            self.state.put(LAST_FULL_PASS, started.isoformat())
+
+    def _levels(self) -> bool:
         batch: list[StockLevel] = []
         for level in self.target.read_inventory():
             record = {"sku": level.sku, "quantity_on_hand": level.quantity_on_hand, "name": level.name}
@@ -40,17 +88,37 @@ class InventoryFlow:
             if result.skipped is not None:
                 self.report.counts["skipped"] += 1
                 continue
-            batch.extend(result.documents)
+            batch.extend(kept for doc in result.documents if (kept := self._policy(doc)) is not None)
             if len(batch) >= BATCH:
                 self.write(batch)
                 batch = []
             if self.options.stopping():
                 self.report.incomplete = "stop requested"
-                break
+                if batch:
+                    self.write(batch)
+                return False
         if batch:
             self.write(batch)
+        return True
+
+    def _changed_only(self, levels: list[StockLevel]) -> list[StockLevel]:
+        """The levels that differ from what Connex last wrote (all of them on a full pass)."""
+        if self.full:
+            return levels
+        rows = self.state.lookup(f"stock:{level.sku}@{level.location_name}" for level in levels)
+        changed = []
+        for level in levels:
+            row = rows.get(f"stock:{level.sku}@{level.location_name}")
+            if row is not None and row.status == "posted" and row.content_hash == str(level.level):
+                self.report.counts["unchanged"] += 1
+            else:
+                changed.append(level)
+        return changed
 
     def write(self, levels: list[StockLevel]) -> None:
+        levels = self._changed_only(levels)
+        if not levels:
+            return
         if self.options.dry_run:
             for level in levels:
                 self.report.planned.append(f"stock {level.sku} = {level.level} at {level.location_name}")
