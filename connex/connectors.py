@@ -119,6 +119,11 @@ class SourceConnector(Connector):
     def read_stock_locations(self) -> list[dict]:
         """Return every stock location (id and name at least)."""
 
+    def read_stock_levels(self) -> dict[tuple[str, str], int] | None:
+        """Every current stock level in bulk, by ``(sku, location name)`` in lower case, for the inventory flow's
+        full pass to write only what differs; None when the source cannot (the full pass then writes all)."""
+        return None
+
     @abc.abstractmethod
     def write_stock_levels(self, levels: Iterable[StockLevel]) -> list[PostResult]:
         """Set absolute stock levels, each at the location named in it; one result per level. A SKU the source

@@ -3,9 +3,10 @@
 Levels are absolute and QuickBooks is the book of record for this flow. A pass writes only the levels that
 differ from the level Connex last wrote (the ledger holds it per SKU and location), so a quiet pass writes
 nothing and leaves no rows in Linnworks' stock audit trail. What changes in Linnworks behind Connex's back (sales,
-manual edits) is put right by a full pass that writes every level, due every ``sync.stock_reconcile_hours``
-(daily by default). Comparing with Linnworks' own levels instead would cost a bulk read of every stock item per
-pass (GetStockItemsFull, 200 a page) to save writes a quiet pass does not make anyway.
+manual edits) is put right by a full pass, due every ``sync.stock_reconcile_hours`` (daily by default), which
+reads Linnworks' own levels in bulk (``SourceConnector.read_stock_levels``: GetStockItemsFull, 200 items a call)
+and writes just the levels that drifted. Reading them on every pass would cost those reads to save writes a quiet
+pass does not make anyway.
 
 A negative QuickBooks quantity follows ``sync.negative_stock``: zero (default) writes 0 and warns, skip writes
 nothing and warns, write passes it on.
@@ -28,6 +29,10 @@ log = logging.getLogger(__name__)
 
 BATCH = 100
 LAST_FULL_PASS = "inventory:last_full_pass"  # key-value entry: when every level was last written
+
+
+def stock_key(level: StockLevel) -> str:
+    return f"stock:{level.sku}@{level.location_name}"
 
 
 class InventoryFlow:
@@ -68,6 +73,8 @@ class InventoryFlow:
     def run(self) -> None:
         self.full = self._full_pass_due()
         started = self.now()
+        # the full pass compares with Linnworks' own levels, read in bulk, so it writes only what drifted
+        self.current = self.source.read_stock_levels() if self.full else None
         finished = self._levels()
         if finished and self.full and not self.options.dry_run and not self.report.failures:
             self.state.put(LAST_FULL_PASS, started.isoformat())
@@ -102,18 +109,40 @@ class InventoryFlow:
         return True
 
     def _changed_only(self, levels: list[StockLevel]) -> list[StockLevel]:
-        """The levels that differ from what Connex last wrote (all of them on a full pass)."""
-        if self.full:
-            return levels
-        rows = self.state.lookup(f"stock:{level.sku}@{level.location_name}" for level in levels)
-        changed = []
+        """The levels to write: on a full pass those that differ from Linnworks' current level (all of them when
+        the source cannot say), otherwise those that differ from the level Connex last wrote."""
+        rows = self.state.lookup(stock_key(level) for level in levels)
+        changed, agreed = [], []
         for level in levels:
-            row = rows.get(f"stock:{level.sku}@{level.location_name}")
-            if row is not None and row.status == "posted" and row.content_hash == str(level.level):
+            row = rows.get(stock_key(level))
+            known = row is not None and row.content_hash == str(level.level)
+            if not self.full:
+                if known and row.status in ("posted", "skipped"):  # skipped: a SKU the source does not stock
+                    self.report.counts["unchanged"] += 1
+                else:
+                    changed.append(level)
+                continue
+            if self.current is None:
+                changed.append(level)
+                continue
+            now = self.current.get((level.sku.lower(), (level.location_name or "").strip().lower()))
+            if now is None:
+                self.report.counts["not_in_source"] += 1
+                if not (known and row.status == "skipped"):
+                    agreed.append(self._entry(level, "skipped", error="the source has no stock item with this SKU"))
+            elif now == level.level:
                 self.report.counts["unchanged"] += 1
+                if not (known and row.status == "posted"):  # the ledger learns the level Linnworks holds
+                    agreed.append(self._entry(level, "posted", target_id=level.location_name))
             else:
                 changed.append(level)
+        if agreed and not self.options.dry_run:
+            self.state.record(agreed, self.report.run_id)
         return changed
+
+    def _entry(self, level: StockLevel, status: str, **extra) -> LedgerEntry:
+        return LedgerEntry(stock_key(level), self.flow, "stock level", level.sku, level.sku, str(level.level), status,
+                           **extra)
 
     def write(self, levels: list[StockLevel]) -> None:
         levels = self._changed_only(levels)

@@ -12,7 +12,7 @@ from connex_linnworks.client import LinnworksClient
 from connex_linnworks.orders import OrderReader
 from connex_linnworks.purchases import PurchaseOrderReader, read_stock_locations, read_suppliers
 from connex_linnworks.refunds import RefundReader
-from connex_linnworks.stock import StockWriter
+from connex_linnworks.stock import StockWriter, read_stock_levels
 
 DEFAULTS = {
     "auth_url": "https://api.linnworks.net",
@@ -89,6 +89,9 @@ class LinnworksSource(SourceConnector):
 
     def read_stock_locations(self) -> list[dict]:
         return read_stock_locations(self.client)
+
+    def read_stock_levels(self) -> dict[tuple[str, str], int]:
+        return read_stock_levels(self.client)
 
     # --- writes --------------------------------------------------------------------------------------------
     def write_stock_levels(self, levels: Iterable[StockLevel]) -> list[PostResult]:

@@ -20,6 +20,7 @@ RATE_LIMITS: dict[str, int] = {
     "Inventory/GetSuppliers": 150,
     "Inventory/GetStockLocations": 150,
     "Stock/SetStockLevel": 250,
+    "Stock/GetStockItemsFull": 150,
     "ReturnsRefunds/GetProcessedOrAckedErrorRefundHeaders": 150,
     "ReturnsRefunds/GetActionableRefundHeaders": 150,
     "ReturnsRefunds/SearchReturnsRefundsPaged": 150,

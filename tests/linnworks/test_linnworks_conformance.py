@@ -143,6 +143,11 @@ def test_simulator_responses_match_the_official_schemas(sim, spec):
         server, token, "ReturnsRefunds/GetRefundHeadersByOrderId", request={"OrderId": history["Data"][0]["pkOrderID"]}
     )
     assert checks["ReturnsRefunds/GetRefundHeadersByOrderId"]["RefundHeaders"]
+    checks["Stock/GetStockItemsFull"] = _post(
+        server, token, "Stock/GetStockItemsFull", keyword="", loadCompositeParents=False, loadVariationParents=False,
+        entriesPerPage=200, pageNumber=1, dataRequirements=["StockLevels"], searchTypes=["SKU"],
+    )
+    assert checks["Stock/GetStockItemsFull"][0]["StockLevels"]
     assert set(checks) == set(SIGNATURES) | {"Auth/AuthorizeByApplication"}, (
         "every simulated method is checked"
     )
@@ -176,6 +181,7 @@ def recorded(sim, make_source):
     list(source.read_purchase_orders(WindowQuery()))
     list(source.read_refunds(WindowQuery()))
     source.read_suppliers()
+    source.read_stock_levels()
     source.write_stock_levels([StockLevel("MUG-BLU-01", 3, "Enchantress"), StockLevel("NO-SUCH-SKU", 1)])
     return sent
 

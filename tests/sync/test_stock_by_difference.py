@@ -110,11 +110,25 @@ def test_the_full_pass_corrects_drift_in_linnworks(shop_factory):
     last = dt.datetime.fromisoformat(state.get(inventory_flow.LAST_FULL_PASS))
     state.put(inventory_flow.LAST_FULL_PASS, (last - dt.timedelta(hours=25)).isoformat())
     state.close()
+    reads = shop.lw.stats["Stock/GetStockItemsFull"]
     _, written = shop.run()
-    assert written == SKUS + seeded(shop) and shop.level(shop.skus[0]) == 5
+    # the full pass read Linnworks' levels in bulk and wrote only the one that drifted
+    assert written == 1 and shop.level(shop.skus[0]) == 5
+    assert shop.lw.stats["Stock/GetStockItemsFull"] - reads == 1  # (60 + 10 items: one page of 200)
 
 
-def test_reconcile_every_pass_when_the_period_is_zero(shop_factory):
+def test_every_pass_is_a_full_pass_when_the_period_is_zero(shop_factory):
+    shop = shop_factory(stock_reconcile_hours=0)
+    shop.run()
+    shop.lw.account.set_stock(shop.skus[3], shop.lw.account.locations[0]["StockLocationId"], 0)
+    _, written = shop.run()
+    assert written == 1 and shop.level(shop.skus[3]) == 8
+
+
+def test_a_source_that_cannot_read_levels_gets_every_level_on_a_full_pass(shop_factory, monkeypatch):
+    from connex_linnworks.connector import LinnworksSource
+
+    monkeypatch.setattr(LinnworksSource, "read_stock_levels", lambda self: None)
     shop = shop_factory(stock_reconcile_hours=0)
     shop.run()
     _, written = shop.run()

@@ -315,6 +315,9 @@ class Account:
                 skus.append(sku)
         return skus
 
+    def all_products(self) -> list[tuple]:
+        return [*PRODUCTS, *self.extra_products.values()]
+
     def product(self, sku: str) -> tuple | None:
         return PRODUCT_INDEX.get(sku.lower()) or self.extra_products.get(sku.lower())
 

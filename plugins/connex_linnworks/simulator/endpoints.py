@@ -13,6 +13,7 @@ import math
 from connex_linnworks.simulator.account import Account
 from connex_linnworks.simulator.orders_gen import open_row, processed_row, public
 from connex_linnworks.simulator.params import BadRequest, Signature, int_arg
+from connex_linnworks.simulator.stock_levels import stock_item_level
 from connex_linnworks.wire import parse_datetime
 
 REFUND_HEADERS_PER_PAGE = 20
@@ -83,6 +84,11 @@ SIGNATURES: dict[str, tuple[str, Signature]] = {
     "Stock/SetStockLevel": (
         "POST",
         Signature(("stockLevels", "changeSource"), fields={"stockLevels": {"SKU", "LocationId", "Level"}}),
+    ),
+    "Stock/GetStockItemsFull": (
+        "POST",
+        Signature(("keyword", "loadCompositeParents", "loadVariationParents", "entriesPerPage", "pageNumber",
+                   "dataRequirements", "searchTypes")),
     ),
     "ReturnsRefunds/GetProcessedOrAckedErrorRefundHeaders": (
         "POST",
@@ -296,6 +302,38 @@ class LinnworksEndpoints:
                 level = None if current is None else current + level
             results.append(None if level is None else self.account.set_stock(sku, r["LocationId"], level))
         return [r for r in results if r is not None]
+
+    def _getstockitemsfull(self, args: dict):
+        """``StockItemFull`` rows, ``entriesPerPage`` at most 200 (stock.json); ``StockLevels`` only when
+        ``dataRequirements`` asks for them; composite parents only with ``loadCompositeParents``. Past the last
+        page: HTTP 400 "No items found with given filter." (reference §10)."""
+        endpoint = "Stock/GetStockItemsFull"
+        per_page = int_arg(args.get("entriesPerPage"), "entriesPerPage", endpoint)
+        page = int_arg(args.get("pageNumber"), "pageNumber", endpoint)
+        if page < 1 or not 1 <= per_page <= 200:
+            raise BadRequest(f"{endpoint}: pageNumber must be positive and entriesPerPage 1 to 200")
+        wanted = set(args.get("dataRequirements") or [])
+        keyword = str(args.get("keyword") or "").lower()
+        with self.account.lock:
+            products = [p for p in self.account.all_products()
+                        if (p[3] is None or args.get("loadCompositeParents") in (True, "true", "True"))
+                        and (not keyword or keyword in p[0].lower() or keyword in p[1].lower())]
+            chunk = products[(page - 1) * per_page : page * per_page]
+            if not chunk:
+                raise BadRequest("No items found with given filter.")
+            rows = []
+            for product in chunk:
+                stock = self.account.stock
+                levels = [stock_item_level(product, loc, stock.get((product[0], loc["StockLocationId"]), 0))
+                          for loc in self.account.locations]
+                rows.append({
+                    "ItemNumber": product[0], "ItemTitle": product[1], "BarcodeNumber": "", "MetaData": "",
+                    "IsVariationParent": False, "isBatchedStockType": False,
+                    "PurchasePrice": float(product[4]), "RetailPrice": float(product[2]), "TaxRate": -1,
+                    "StockItemId": levels[0]["StockItemId"], "StockItemIntId": levels[0]["StockItemIntId"],
+                    "StockLevels": levels if "StockLevels" in wanted else [],
+                })
+        return rows
 
     def _updatestocklevelsbysku(self, args: dict):
         """The *delta* sibling of SetStockLevel ("change the stock level by the provided value"), served so a
