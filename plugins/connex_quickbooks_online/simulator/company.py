@@ -58,10 +58,13 @@ class Company:
         self.realm_id = realm_id
         self.home_currency = home_currency
         # home-currency units per 1 unit of each currency, as QuickBooks' own rate table holds them
-        self.exchange_rates: dict[str, Decimal] = {
-            code: rate for code, rate in {"USD": Decimal("1"), "GBP": Decimal("1.2714"), "EUR": Decimal("1.0862"),
-                                          "CAD": Decimal("0.7315"), "AUD": Decimal("0.6590")}.items()
-        } if home_currency == "USD" else {home_currency: Decimal("1")}
+        in_usd = {"USD": Decimal("1"), "GBP": Decimal("1.2714"), "EUR": Decimal("1.0862"), "CAD": Decimal("0.7315"),
+                  "AUD": Decimal("0.6590")}
+        # another home currency: the same table crossed through USD (a simulator's rates need only be consistent)
+        self.exchange_rates: dict[str, Decimal] = (
+            {code: (rate / in_usd[home_currency]).quantize(Decimal("0.000001")) for code, rate in in_usd.items()}
+            if home_currency in in_usd else {home_currency: Decimal("1")}
+        )
         # rates a user set for one day (QuickBooks keeps a rate per currency and date); other days take the table
         self.day_rates: dict[tuple[str, str], Decimal] = {}
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
