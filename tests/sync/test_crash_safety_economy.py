@@ -24,8 +24,8 @@ KILL_POINTS = 25
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def make_rig(tmp_path, *, home="USD", **sync):
-    lw = LinnworksSimulator(processed_orders=60, open_orders=0, purchase_orders=0, refunds=False,
+def make_rig(tmp_path, *, home="USD", processed=60, days=200, **sync):
+    lw = LinnworksSimulator(processed_orders=processed, open_orders=0, purchase_orders=0, refunds=False,
                             clock=SimClock(scale=30)).start()
     qbo = QuickBooksOnlineSimulator(enforce_limits=False, home_currency=home).start()
     killer = Killer()
@@ -35,7 +35,7 @@ def make_rig(tmp_path, *, home="USD", **sync):
         "source": {"plugin": "linnworks", "page_size": 20, **lw.connector_config()},
         "target": {"plugin": "quickbooks_online", "missing_items": "create_non_inventory",
                    **qbo.connector_config()},
-        "sync": {"from_date": (NOW - dt.timedelta(days=200)).date().isoformat(), **sync},
+        "sync": {"from_date": (NOW - dt.timedelta(days=days)).date().isoformat(), **sync},
         "state": "connex.db",
     }
     (tmp_path / "connex.yaml").write_text(json.dumps(config))
@@ -73,7 +73,7 @@ def campaign(folder, flow, killer, add_work, rng) -> Counter:
                 kinds["moment"] += 1
         else:
             simulator = "quickbooks_online" if choice < 0.75 else "linnworks"
-            killer.arm(process, (simulator, rng.choice(["before", "after"]), rng.randint(1, 4)))
+            killer.arm(process, (simulator, rng.choice(["before", "after"]), rng.randint(1, 3)))
         process.communicate(timeout=120)
         if killer.fired:
             kinds[f"{killer.plan[0]}:{killer.plan[1]}"] += 1
@@ -99,22 +99,23 @@ def test_windowed_refunds_exactly_once_over_kill_points(rigs, tmp_path):
                 actioned.add(f"{header['NumOrderId']}-R{header['RefundHeaderId']}")
 
     kinds = campaign(tmp_path, "refunds", killer, add_work, random.Random(1616))
-    assert sum(kinds.values()) >= KILL_POINTS * 0.7, kinds
     numbers = Counter(r["DocNumber"] for r in qbo.entities("RefundReceipt"))
     assert [n for n, count in numbers.items() if count > 1] == []
     assert set(numbers) == actioned
     assert open_state(tmp_path / "connex.db").rows(status="in_flight") == []
+    # a refunds run is short (a few requests of each simulator): at least half the cycles were really killed
+    assert sum(kinds.values()) >= KILL_POINTS * 0.5 and kinds["quickbooks_online:after"] >= 1, kinds
 
 
 def test_rates_from_the_table_exactly_once_over_kill_points(rigs, tmp_path):
-    lw, qbo, killer = rigs(home="CAD")  # GBP, EUR and USD orders are all foreign
+    lw, qbo, killer = rigs(home="CAD", processed=0, days=400)  # GBP, EUR and USD orders are all foreign
 
     def add_work(cycle):
         for n in range(4):
             lw.account.add_processed_order(processed_at=NOW - dt.timedelta(days=300 - cycle * 9 - n), template=n)
 
     kinds = campaign(tmp_path, "orders", killer, add_work, random.Random(1617))
-    assert sum(kinds.values()) >= KILL_POINTS * 0.7, kinds
+    assert sum(kinds.values()) >= KILL_POINTS * 0.5 and kinds["quickbooks_online:after"] >= 1, kinds
     expected = {str(o["NumOrderId"]) for _, _, oid in lw.account.processed_index
                 if not (o := lw.account.order(oid))["GeneralInfo"].get("HoldOrCancel")}
     receipts = qbo.entities("SalesReceipt")
