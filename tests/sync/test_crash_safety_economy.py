@@ -94,7 +94,9 @@ def test_windowed_refunds_exactly_once_over_kill_points(rigs, tmp_path):
             order_id = lw.account.processed_index[(cycle * 7 + n) % 60][2]
             header = lw.book_refund(order_id, lines=[(lw.order(order_id)["Items"][0]["SKU"], 1)])
             if n != 1:
-                when = NOW - dt.timedelta(days=190 - cycle * 7 - n, minutes=5)
+                # the first cycle's history spans several windows; later refunds are actioned as the cycles run
+                when = (NOW - dt.timedelta(days=190 - n * 30) if cycle == 0
+                        else dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5 - n))
                 lw.action_refund(header["RefundHeaderId"], at=when)
                 actioned.add(f"{header['NumOrderId']}-R{header['RefundHeaderId']}")
 
