@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-SUITE = ["mapping_overhead.py", "sync_economy.py", "linnworks_reads.py", "qbo_posting.py", "qbd_roundtrips.py",
-         "startup.py"]
+SUITE = ["mapping_overhead.py", "sync_economy.py", "economy_passes.py", "linnworks_reads.py", "qbo_posting.py",
+         "qbd_roundtrips.py", "startup.py"]
 
 
 def main(argv=None) -> int:

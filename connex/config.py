@@ -44,6 +44,8 @@ class SyncSettings:
     on_change: str = "report"
     exchange_rates: str = "quickbooks"
     connection: str | None = None
+    stock_reconcile_hours: float = 24.0
+    negative_stock: str = "zero"
 
     @property
     def order_mode(self) -> str:

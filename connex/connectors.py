@@ -128,6 +128,10 @@ class SourceConnector(Connector):
         """The actioned refunds a number names (a refund's number, or an order's: all of its refunds), as
         ``read_refunds`` yields them. Used by ``connex explain``."""
         raise NotImplementedError(f"the {self.name} source cannot look up refunds by number")
+    def read_stock_levels(self) -> dict[tuple[str, str], int] | None:
+        """Every current stock level in bulk, by ``(sku, location name)`` in lower case, for the inventory flow's
+        full pass to write only what differs; None when the source cannot (the full pass then writes all)."""
+        return None
 
     @abc.abstractmethod
     def write_stock_levels(self, levels: Iterable[StockLevel]) -> list[PostResult]:
@@ -137,6 +141,10 @@ class SourceConnector(Connector):
 
 class TargetConnector(Connector):
     """An accounting system the documents go to (QuickBooks Online, QuickBooks Desktop, ...)."""
+
+    #: documents per request the target posts best in (QuickBooks Online: 30 a batch); the engine then hands it
+    #: whole multiples of it across source pages. None: each page's documents as they come.
+    post_batch_size: ClassVar[int | None] = None
 
     @abc.abstractmethod
     def find_or_create_customer(self, customer: Party) -> str:

@@ -16,6 +16,7 @@ import stat
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,14 @@ class StateStore(abc.ABC):
         """Mark every run still 'running' as interrupted: called by the holder of the state lock, so none of them
         can still be going (their process was killed). Returns how many."""
 
+    # exchange rates a target read, per scope (e.g. a QuickBooks realm), currency and day; reused across runs
+    def exchange_rates(self, scope: str, currency: str, first: str, last: str) -> dict[str, Decimal]:
+        """Stored rates of ``currency`` for days ``first``..``last`` (ISO dates, inclusive), by day."""
+        return {}
+
+    def save_exchange_rates(self, scope: str, currency: str, rates: dict[str, Decimal], origin: str) -> None:  # noqa: B027
+        """Remember rates by day; ``origin`` says where they came from (shown to whoever audits a document)."""
+
     def close(self) -> None:  # noqa: B027 - optional: stores without connections have nothing to release
         """Release the connection."""
 
@@ -178,6 +187,7 @@ class SqliteStateStore(StateStore):
     @guarded
     def _open(self) -> None:
         self._migrate()
+        self._ensure_rate_table()
         if self.path != ":memory:":
             self._protect()
 
@@ -266,6 +276,15 @@ class SqliteStateStore(StateStore):
                 self._rollback()
                 raise
             self.db.execute("COMMIT")
+
+    def _ensure_rate_table(self) -> None:
+        # created here rather than as a numbered migration: a cache table that any version can add or ignore
+        with self._lock:
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS exchange_rates (scope TEXT NOT NULL, currency TEXT NOT NULL, "
+                "day TEXT NOT NULL, rate TEXT NOT NULL, origin TEXT NOT NULL, fetched_at TEXT NOT NULL, "
+                "PRIMARY KEY (scope, currency, day))"
+            )
 
     @property
     @guarded
@@ -380,6 +399,25 @@ class SqliteStateStore(StateStore):
         for row in self.db.execute("SELECT flow, status, COUNT(*) FROM ledger GROUP BY flow, status"):
             out.setdefault(row[0], {})[row[1]] = row[2]
         return out
+
+    # --- exchange rates ------------------------------------------------------------------------------------
+    @guarded
+    def exchange_rates(self, scope: str, currency: str, first: str, last: str) -> dict[str, Decimal]:
+        rows = self.db.execute(
+            "SELECT day, rate FROM exchange_rates WHERE scope = ? AND currency = ? AND day BETWEEN ? AND ?",
+            (scope, currency.upper(), first, last),
+        )
+        return {day: Decimal(rate) for day, rate in rows}
+
+    @guarded
+    def save_exchange_rates(self, scope: str, currency: str, rates: dict[str, Decimal], origin: str) -> None:
+        stamp = now()
+        self._write_many(
+            "INSERT INTO exchange_rates (scope, currency, day, rate, origin, fetched_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (scope, currency, day) DO UPDATE SET rate = excluded.rate, origin = excluded.origin, "
+            "fetched_at = excluded.fetched_at",
+            [(scope, currency.upper(), day, str(rate), origin, stamp) for day, rate in sorted(rates.items())],
+        )
 
     # --- runs ----------------------------------------------------------------------------------------------
     @guarded

@@ -7,7 +7,9 @@ Exactly once, crash or not:
    posted, the others are posted again. Targets are idempotent by ``Document.key`` as a second line of defence.
 2. Intent (status ``in_flight`` with the document itself) is committed before a post; the outcome after it.
 3. A page's cursor is committed only after every document of the page is recorded, and an empty cursor never
-   replaces a stored one: a crash re-reads at most one page, and the ledger turns that page into no-ops.
+   replaces a stored one: a crash re-reads what was not recorded, and the ledger turns the rest into no-ops.
+   Documents of consecutive pages share the target's batches (``BatchPacker``); a page's cursor then waits
+   until the last of its documents is posted and recorded.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from connex.rules.engine import FLOW_KIND, MapResult, RulesEngine
 from connex.state.store import LedgerEntry, StateStore
 from connex.sync import classify
 from connex.sync.checks import CheckFailure, check_document, check_record, clean_text
+from connex.sync.packing import BatchPacker
 from connex.sync.parties import PartyResolver, party_of
 from connex.sync.report import FlowReport, RunOptions
 
@@ -105,6 +108,8 @@ class DocumentFlow:
         self.options = options
         self.progress = progress
         self.parties = PartyResolver(target)
+        self.packer = BatchPacker(target.post_batch_size, self._post_batch,
+                                  lambda cursor: self.state.save_cursor(self.flow, cursor))
 
     # --- reading -------------------------------------------------------------------------------------------
     def _from_date(self) -> dt.datetime | None:
@@ -152,12 +157,13 @@ class DocumentFlow:
         for page in pages:
             self.process(page.records)
             if checkpointing and page.checkpoint:
-                self.state.save_cursor(self.flow, page.checkpoint)
+                self.packer.checkpoint(page.checkpoint)
             if self.progress:
                 self.progress.update(self.flow, self.report.counts)
             if self.options.stopping():
                 self.report.incomplete = "stop requested; resumes from the last checkpoint"
                 break
+        self.packer.flush()
 
     def process(self, records: list[dict]) -> None:
         results = [map_safely(self.rules, self.flow, record) for record in records]
@@ -228,7 +234,7 @@ class DocumentFlow:
         self.state.record(changed, self.report.run_id)
         ready = self.parties.resolve(to_post, lambda doc, reason: self._failed(doc, reason, records, digests))
         if ready:
-            self._post_batch(ready, records, digests)
+            self.packer.add(ready, records, digests)
 
     def _changed(self, doc: Document, row, digest: str, out: list[LedgerEntry]) -> None:
         """The source changed after the document was posted: reported (``on_change``), never posted twice."""

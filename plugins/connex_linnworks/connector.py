@@ -12,7 +12,7 @@ from connex_linnworks.client import LinnworksClient
 from connex_linnworks.orders import OrderReader
 from connex_linnworks.purchases import PurchaseOrderReader, read_stock_locations, read_suppliers
 from connex_linnworks.refunds import RefundReader
-from connex_linnworks.stock import StockWriter
+from connex_linnworks.stock import StockWriter, read_stock_levels
 
 DEFAULTS = {
     "auth_url": "https://api.linnworks.net",
@@ -85,7 +85,7 @@ class LinnworksSource(SourceConnector):
         return read_suppliers(self.client)
 
     def read_refunds(self, query: WindowQuery) -> Iterator[Page]:
-        return RefundReader(self.client).read(query)
+        return RefundReader(self.client, self.page_size).read(query)
 
     def read_stock_locations(self) -> list[dict]:
         return read_stock_locations(self.client)
@@ -95,6 +95,8 @@ class LinnworksSource(SourceConnector):
 
     def find_refunds(self, number: str) -> list[dict]:
         return RefundReader(self.client).find(number)
+    def read_stock_levels(self) -> dict[tuple[str, str], int]:
+        return read_stock_levels(self.client)
 
     # --- writes --------------------------------------------------------------------------------------------
     def write_stock_levels(self, levels: Iterable[StockLevel]) -> list[PostResult]:

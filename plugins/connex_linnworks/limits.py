@@ -20,8 +20,11 @@ RATE_LIMITS: dict[str, int] = {
     "Inventory/GetSuppliers": 150,
     "Inventory/GetStockLocations": 150,
     "Stock/SetStockLevel": 250,
+    "Stock/GetStockItemsFull": 150,
     "ReturnsRefunds/GetProcessedOrAckedErrorRefundHeaders": 150,
     "ReturnsRefunds/GetActionableRefundHeaders": 150,
+    "ReturnsRefunds/SearchReturnsRefundsPaged": 150,
+    "ReturnsRefunds/GetRefundHeadersByOrderId": 150,
 }
 DEFAULT_LIMIT = 150  # most v1 methods (546 of ~630) are 150/min
 

@@ -1,22 +1,29 @@
-"""Reading actioned refunds, one record per refund header.
+"""Reading actioned refunds, one record per refund header, at a cost that follows what is new.
 
-Endpoint choice (reference §9): ``ReturnsRefunds/GetProcessedOrAckedErrorRefundHeaders`` is the one feed
-that holds only the *actioned* side (booked refunds live in ``GetActionableRefundHeaders``) and returns whole
-headers with their lines. One paged call thus covers what ``SearchReturnsRefundsPaged`` (flat rows, no header
-id) would need an extra ``GetRefundHeadersByOrderId`` per order for. Because the feed also lists
-acknowledged *errors*, each header is still checked (``Status.StatusHeader == PROCESSED`` and ``Actioned``)
-and only actioned lines are kept: a booked-only refund never produces a record. The original orders come
-from ``Orders/GetOrdersById``, one batched call per page, since a refund's customer mapping needs them.
+Endpoint choice (reference §9): ``ReturnsRefunds/SearchReturnsRefundsPaged`` with ``historyType=REFUNDS`` and
+``dateType=ACTIONED`` is the History tab searched by action date, so a pass asks only for refunds actioned since
+the cursor, in windows of at most 3 months (the spec's limit), 200 rows a page. Its rows are flat refund rows
+that name the order, not the header, so the headers are then read for just the orders it names
+(``GetRefundHeadersByOrderId``) and the original orders in batches (``Orders/GetOrdersById``), since a refund's
+customer mapping needs them. Each header is still checked (``Status.StatusHeader == PROCESSED`` and
+``Actioned``; only actioned lines are kept): a booked-only refund or an acknowledged error (``ERROR_ACKED``, also
+listed in the history) never produces a record, and a header whose action date falls outside the window is
+left to the window that holds it.
 
-The feed has no date filter and no documented order, so the window is applied on ``LastActionDate`` here
-and the cursor (latest action date plus the header ids at it) only advances on the last page; a run stopped
-half way re-reads from the previous cursor and the targets' idempotency keys absorb the repeats.
+Cursor: the newest action date emitted, the header ids emitted at it and their orders (so their rows cost no
+second header read). It is committed at the end of each window, after everything the window holds; a window
+that ended an hour or more before the read started is complete, so the cursor moves to its end even when it
+held nothing and quiet months are not searched again. A run stopped half way re-reads its window, and the
+ledger turns the repeats into no-ops; a header met twice in one run (rows shift while a refund is actioned
+mid-read) is emitted once. Without any start date (no cursor, no ``sync.from_date``) one ``ALLDATES`` search
+reads the whole history.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from connex.connectors import Page, WindowQuery
@@ -73,60 +80,126 @@ def refund_record(header: dict, order: dict | None) -> dict | None:
     }
 
 
+HISTORY_PAGE = 200  # SearchReturnsRefundsPaged numEntriesPerPage: "Maximum 200" (returnsrefunds.json)
+WINDOW_MONTHS = 3  # SearchReturnsRefundsPaged from/to: "Maximum range is 3 months" (returnsrefunds.json)
+SETTLED = dt.timedelta(hours=1)  # a window that ended this long before the read began holds all it ever will
+SEARCH = "ReturnsRefunds/SearchReturnsRefundsPaged"
+
+
+def add_months(when: dt.datetime, months: int) -> dt.datetime:
+    month = when.month - 1 + months
+    year, month = when.year + month // 12, month % 12 + 1
+    last_day = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return when.replace(year=year, month=month, day=min(when.day, last_day))
+
+
+def query_time(when: dt.datetime) -> str:
+    """Query-string dates as the SDK sends them: ``yyyy-MM-dd HH:mm:ss`` (reference §2), in UTC."""
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass
+class RefundCursor:
+    since: dt.datetime | None
+    seen: set[str] = field(default_factory=set)  # header ids emitted at ``since``
+    orders: set[str] = field(default_factory=set)  # their orders (lower case)
+
+    @classmethod
+    def load(cls, data, floor: dt.datetime | None) -> RefundCursor:
+        base = Cursor.load(data, floor)
+        orders = set(data.get("orders") or []) if data and base.seen else set()
+        return cls(base.since, set(base.seen), orders)
+
+    def dump(self) -> dict:
+        return {**Cursor(self.since, self.seen).dump(), "orders": sorted(self.orders)}
+
+
 class RefundReader:
-    def __init__(self, client: LinnworksClient):
+    def __init__(self, client: LinnworksClient, page_size: int = HISTORY_PAGE, now=None):
         self.client = client
+        self.page_size = min(page_size, HISTORY_PAGE)
+        self.now = now or (lambda: dt.datetime.now(dt.UTC))
 
     def read(self, query: WindowQuery) -> Iterator[Page]:
-        cursor = Cursor.load(query.cursor, query.from_date)
-        to_date = query.to_date
-        if to_date is not None and to_date.tzinfo is None:
-            to_date = to_date.replace(tzinfo=dt.UTC)
-        newest, at_newest = cursor.since, set(cursor.seen)
-        # a refund actioned mid-read shifts the (undocumented) order by one, so a header can show up on two
-        # pages; the ids of one run's refunds are few enough to remember
+        cursor = RefundCursor.load(query.cursor, query.from_date)
+        started = self.now()
+        end = query.to_date or started
+        if end.tzinfo is None:
+            end = end.replace(tzinfo=dt.UTC)
         emitted: set[str] = set()
-        page_number = 1
+        if cursor.since is None:  # no start at all: the whole history in one search
+            yield from self._window(None, end, cursor, emitted, settled=False)
+            return
+        low = cursor.since
         while True:
-            body = (
-                self.client.call(
-                    "ReturnsRefunds/GetProcessedOrAckedErrorRefundHeaders",
-                    form={"request": {"Page": page_number}},
-                )
-                or {}
-            )
-            headers = [normalise_dates(h) for h in body.get("RefundHeaders") or []]
+            high = min(add_months(low, WINDOW_MONTHS), end)
+            settled = high <= started - SETTLED
+            cursor = yield from self._window(low, high, cursor, emitted, settled=settled)
+            if high >= end:
+                return
+            low = high
+
+    def _window(self, low, high, cursor: RefundCursor, emitted: set[str], *, settled: bool):
+        """Pages of one search window; the last carries the cursor after it. Returns that cursor."""
+        newest, at_newest, orders_at_newest = cursor.since, set(cursor.seen), set(cursor.orders)
+        page_number, fetched = 1, set()
+        while True:
+            params = {"dateType": "ACTIONED" if low is not None else "ALLDATES", "historyType": "REFUNDS",
+                      "pageNum": page_number, "numEntriesPerPage": self.page_size}
+            if low is not None:
+                params.update({"from": query_time(low), "to": query_time(high)})
+            body = self.client.call(SEARCH, method="GET", query=params) or {}
+            rows = [normalise_dates(r) for r in body.get("Data") or []]
+            wanted = []
+            for row in rows:
+                order_id = str(row.get("pkOrderID") or "").lower()
+                status = str(row.get("RefundStatus") or "PROCESSED").upper()
+                when = row.get("ActionDate")
+                if not order_id or order_id in fetched or status != "PROCESSED":
+                    continue  # acknowledged errors and rows of orders already read cost no header read
+                if cursor.since is not None and when == cursor.since and order_id in cursor.orders:
+                    continue  # emitted by an earlier pass at the cursor's own timestamp
+                fetched.add(order_id)
+                wanted.append(order_id)
             chosen = []
-            for header in headers:
-                when = header.get("LastActionDate")
-                ident = str(header.get("RefundHeaderId"))
-                if when is None or (to_date is not None and when > to_date):
-                    continue
-                if cursor.since is not None and (
-                    when < cursor.since or (when == cursor.since and ident in cursor.seen)
-                ):
-                    continue
-                if ident in emitted:
-                    continue
-                if refund_record(header, None) is not None:  # only actioned headers cost an order lookup
-                    chosen.append(header)
-                    emitted.add(ident)
+            for order_id in wanted:
+                for header in self._headers(order_id):
+                    when, ident = header.get("LastActionDate"), str(header.get("RefundHeaderId"))
+                    if when is None or ident in emitted or (high is not None and when > high):
+                        continue
+                    if low is not None and when < low:
+                        continue
+                    if cursor.since is not None and (when < cursor.since or
+                                                     (when == cursor.since and ident in cursor.seen)):
+                        continue
+                    if refund_record(header, None) is not None:
+                        chosen.append(header)
+                        emitted.add(ident)
             records = self._records(chosen)
             for header in chosen:
                 when, ident = header["LastActionDate"], str(header.get("RefundHeaderId"))
+                order_id = str(header.get("OrderId") or "").lower()
                 if newest is None or when > newest:
-                    newest, at_newest = when, {ident}
+                    newest, at_newest, orders_at_newest = when, {ident}, {order_id}
                 elif when == newest:
                     at_newest.add(ident)
-            per_page = int(body.get("HeadersPerPage") or 0)
-            total = int(body.get("TotalHeaders") or 0)
-            last = not headers or per_page <= 0 or page_number * per_page >= total
-            checkpoint = Cursor(newest, at_newest).dump() if last and newest is not None else None
-            if records or last:
-                yield Page(records, checkpoint)
-            if last:
-                return
-            page_number += 1
+                    orders_at_newest.add(order_id)
+            total_pages = int(body.get("TotalPages") or 0)
+            last = not rows or page_number >= total_pages
+            if not last:
+                if records:
+                    yield Page(records, None)
+                page_number += 1
+                continue
+            after = RefundCursor(newest, at_newest, orders_at_newest)
+            if settled and high is not None and (newest is None or newest < high):
+                after = RefundCursor(high)  # a complete window: its quiet end need not be searched again
+            yield Page(records, after.dump() if after.since is not None else None)
+            return after
+
+    def _headers(self, order_id: str) -> list[dict]:
+        body = self.client.call("ReturnsRefunds/GetRefundHeadersByOrderId", form={"request": {"OrderId": order_id}})
+        return [normalise_dates(h) for h in (body or {}).get("RefundHeaders") or []]
 
     def find(self, number: str) -> list[dict]:
         """The actioned refunds ``number`` names: a refund's document number (``100013-R7``), its header id

@@ -24,6 +24,35 @@ def stock_key(level: StockLevel) -> str:
     return f"stock:{level.sku}@{level.location_name}"
 
 
+STOCK_PAGE = 200  # GetStockItemsFull entriesPerPage: "Maximum 200" (stock.json)
+NO_MORE_ITEMS = "No items found with given filter."  # the 400 past the last page (reference §10)
+
+
+def read_stock_levels(client: LinnworksClient) -> dict[tuple[str, str], int]:
+    """Every stock item's level per location, 200 items a call: ``(sku, location name)``, both lower case."""
+    levels: dict[tuple[str, str], int] = {}
+    page = 1
+    while True:
+        try:
+            rows = client.call("Stock/GetStockItemsFull", form={
+                "keyword": "", "loadCompositeParents": False, "loadVariationParents": False,
+                "entriesPerPage": STOCK_PAGE, "pageNumber": page, "dataRequirements": ["StockLevels"],
+                "searchTypes": ["SKU"]}) or []
+        except ConfigError as exc:
+            if exc.code == "linnworks.400" and NO_MORE_ITEMS.lower() in str(exc).lower():
+                return levels
+            raise
+        for item in rows:
+            sku = str(item.get("ItemNumber") or "").lower()
+            for row in item.get("StockLevels") or []:
+                location = str((row.get("Location") or {}).get("LocationName") or "").strip().lower()
+                if sku and location and row.get("StockLevel") is not None:
+                    levels[(sku, location)] = int(row["StockLevel"])
+        if len(rows) < STOCK_PAGE:
+            return levels
+        page += 1
+
+
 class StockWriter:
     def __init__(self, client: LinnworksClient, locations: list[dict]):
         self.client = client

@@ -13,7 +13,7 @@ from connex.skumap import load_sku_map
 from connex.transport import HttpClient, RetryPolicy
 from connex_quickbooks_online.authorize import AUTHORIZE_URL
 from connex_quickbooks_online.batch import Create, send_creates
-from connex_quickbooks_online.client import QboClient, make_limiter, quote
+from connex_quickbooks_online.client import BATCH_MAX_ITEMS, QboClient, make_limiter, quote
 from connex_quickbooks_online.faults import fault_error
 from connex_quickbooks_online.lookups import ITEM_MATCHING, MISSING_ITEM_POLICIES, ItemPolicy, Lookups
 from connex_quickbooks_online.oauth import TokenManager, connected_realm, state_key
@@ -71,6 +71,7 @@ class QuickBooksOnlineTarget(TargetConnector):
     name = "quickbooks_online"
     config_schema = CONFIG_SCHEMA
     secret_keys = ("client_id", "client_secret", "refresh_token")
+    post_batch_size = BATCH_MAX_ITEMS
 
     def __init__(
         self,
@@ -127,6 +128,7 @@ class QuickBooksOnlineTarget(TargetConnector):
                 sku_map=load_sku_map(self.config["sku_map"], item_max_length=100) if self.config.get("sku_map")
                 else {},
             ),
+            rate_store=state,
         )
         # checked now, so a bad table is a config error before anything is read
         self._tax_tables = (
@@ -246,6 +248,10 @@ class QuickBooksOnlineTarget(TargetConnector):
             self.lookups.ensure_items(skus)
         self.lookups.ensure_own_items(item_names)
         self.lookups.prefetch("Account", accounts)
+        home = builder.options.home_currency
+        self.lookups.prefetch_rates(
+            (d.currency, d.txn_date) for d in docs if d.currency and d.currency != home and d.exchange_rate is None
+        )
 
     def _prefetch_purchase_orders(self, bills: list[Document]) -> None:
         """Purchase orders posted in earlier runs, found by number in one read (this run's are cached)."""

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from connex.documents import Party
-from connex.errors import DocumentError, DocumentRef
+from connex.errors import ConfigError, DocumentError, DocumentRef
 from connex_quickbooks_online.batch import Create, send_creates
-from connex_quickbooks_online.client import QboClient
+from connex_quickbooks_online.client import QboClient, quote
 from connex_quickbooks_online.faults import fault_error
 from connex_quickbooks_online.payloads import clean_display_name, party_body
+
+log = logging.getLogger(__name__)
 
 MISSING_ITEM_POLICIES = ("fail", "create_non_inventory", "create_inventory")
 #: how a source SKU finds its QuickBooks item: the item's Sku field, its Name, or the Sku then the Name
@@ -54,10 +56,14 @@ def item_name_for(sku: str) -> str:
 
 
 class Lookups:
-    def __init__(self, client: QboClient, realm: str, policy: ItemPolicy):
+    def __init__(self, client: QboClient, realm: str, policy: ItemPolicy, *, rate_store=None, today=None):
         self.client = client
         self.realm = realm
         self.policy = policy
+        # the state database's exchange-rate table (anything with exchange_rates/save_exchange_rates), or None
+        self.rate_store = rate_store if hasattr(rate_store, "save_exchange_rates") else None
+        self.today = today or (lambda: dt.datetime.now(dt.UTC).date())
+        self._range_queries = True  # cleared for the connector's life if QuickBooks refuses the rate query
         # name/sku (casefolded) -> entity row, or None when QuickBooks is known not to have it
         self._rates: dict[tuple[str, str], Decimal | None] = {}  # (currency, date) -> QuickBooks' rate
         self.cache: dict[str, dict[str, dict | None]] = {
@@ -308,22 +314,79 @@ class Lookups:
             )
         return row
 
+    # --- exchange rates ------------------------------------------------------------------------------------
+    def _day(self, on) -> str:
+        if on is None:
+            return self.today().isoformat()
+        return (on.date() if isinstance(on, dt.datetime) else on).isoformat()
+
+    def prefetch_rates(self, wanted: Iterable[tuple[str, object]]) -> None:
+        """Every rate a set of documents needs, in the fewest reads: the state database's rate table first (rates
+        read by earlier runs); then, per currency with two or more days still missing, one query for every day
+        from the earliest of them to today, so a backfill over a year costs one read per currency and the days
+        after it are stored for later passes. A single missing day is left to ``exchange_rate``'s one GET."""
+        by_currency: dict[str, set[str]] = {}
+        for currency, on in wanted:
+            key = (currency.upper(), self._day(on))
+            if key not in self._rates:
+                by_currency.setdefault(key[0], set()).add(key[1])
+        for currency, days in sorted(by_currency.items()):
+            self._from_store(currency, min(days), max(days))
+            missing = sorted(day for day in days if (currency, day) not in self._rates)
+            if len(missing) >= 2 and self._range_queries:
+                self._query_range(currency, missing[0], max(missing[-1], self.today().isoformat()))
+
+    def _from_store(self, currency: str, first: str, last: str) -> None:
+        if self.rate_store is None:
+            return
+        for day, rate in self.rate_store.exchange_rates(self.realm, currency, first, last).items():
+            self._rates.setdefault((currency, day), rate)
+
+    def _keep_rates(self, currency: str, rates: dict[str, Decimal], origin: str) -> None:
+        usable = {day: rate for day, rate in rates.items() if rate > 0}
+        for day, rate in usable.items():
+            self._rates[(currency, day)] = rate
+        if self.rate_store is not None and usable:
+            self.rate_store.save_exchange_rates(self.realm, currency, usable, origin)
+
+    def _query_range(self, currency: str, first: str, last: str) -> None:
+        statement = (f"SELECT * FROM ExchangeRate WHERE SourceCurrencyCode = {quote(currency)} "
+                     f"AND AsOfDate >= {quote(first)} AND AsOfDate <= {quote(last)}")
+        try:
+            rows = list(self.client.query(statement))
+        except (DocumentError, ConfigError) as exc:
+            # a company that refuses the query still answers GET exchangerate: one read per day from here on
+            log.warning("QuickBooks refused the exchange-rate query (%s); reading rates one day at a time", exc)
+            self._range_queries = False
+            return
+        found: dict[str, Decimal] = {}
+        for row in rows:
+            day, rate = str(row.get("AsOfDate") or "")[:10], row.get("Rate")
+            if str(row.get("SourceCurrencyCode") or "").upper() == currency and day and rate not in (None, ""):
+                found[day] = Decimal(str(rate))
+        self._keep_rates(currency, found, "quickbooks ExchangeRate query")
+
     def exchange_rate(self, currency: str, on, where: DocumentRef | None = None) -> Decimal:
-        """QuickBooks' own rate (home-currency units per 1 ``currency``) on the document's date, one read per
-        currency and date per run."""
-        key = (currency.upper(), on.isoformat() if on else "")
+        """QuickBooks' own rate (home-currency units per 1 ``currency``) on the document's date: from this run's
+        memory, else the state database's rate table, else one ``GET exchangerate`` whose answer is stored."""
+        key = (currency.upper(), self._day(on))
         rates = self._rates
         if key not in rates:
-            params = {"sourcecurrencycode": key[0], **({"asofdate": key[1]} if key[1] else {})}
+            self._from_store(key[0], key[1], key[1])
+        if key not in rates:
+            params = {"sourcecurrencycode": key[0], "asofdate": key[1]}
             try:
                 body = self.client.call("GET", "exchangerate", endpoint="read:exchangerate", params=params)
             except DocumentError as exc:
-                raise DocumentError(f"no QuickBooks exchange rate for {key[0]} on {key[1] or 'today'}: {exc.message}",
+                raise DocumentError(f"no QuickBooks exchange rate for {key[0]} on {key[1]}: {exc.message}",
                                     where=where, code="exchange_rate_missing") from None
             rate = (body.get("ExchangeRate") or {}).get("Rate")
-            rates[key] = Decimal(str(rate)) if rate not in (None, "", 0) else None
+            rate = Decimal(str(rate)) if rate not in (None, "") else Decimal(0)
+            rates[key] = rate if rate > 0 else None
+            if rate > 0:
+                self._keep_rates(key[0], {key[1]: rate}, "quickbooks GET exchangerate")
         if rates[key] is None or rates[key] <= 0:
-            raise DocumentError(f"QuickBooks has no usable exchange rate for {key[0]} on {key[1] or 'today'}",
+            raise DocumentError(f"QuickBooks has no usable exchange rate for {key[0]} on {key[1]}",
                                 where=where, code="exchange_rate_missing")
         return rates[key]
 

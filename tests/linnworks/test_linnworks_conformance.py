@@ -135,6 +135,19 @@ def test_simulator_responses_match_the_official_schemas(sim, spec):
     checks["ReturnsRefunds/GetProcessedOrAckedErrorRefundHeaders"] = _post(
         server, token, "ReturnsRefunds/GetProcessedOrAckedErrorRefundHeaders", request={"Page": 1}
     )
+    history = _get(server, token, "ReturnsRefunds/SearchReturnsRefundsPaged", historyType="REFUNDS",
+                   dateType="ALLDATES", pageNum=1, numEntriesPerPage=200)
+    checks["ReturnsRefunds/SearchReturnsRefundsPaged"] = history
+    assert history["Data"], "the seeded account has refund history"
+    checks["ReturnsRefunds/GetRefundHeadersByOrderId"] = _post(
+        server, token, "ReturnsRefunds/GetRefundHeadersByOrderId", request={"OrderId": history["Data"][0]["pkOrderID"]}
+    )
+    assert checks["ReturnsRefunds/GetRefundHeadersByOrderId"]["RefundHeaders"]
+    checks["Stock/GetStockItemsFull"] = _post(
+        server, token, "Stock/GetStockItemsFull", keyword="", loadCompositeParents=False, loadVariationParents=False,
+        entriesPerPage=200, pageNumber=1, dataRequirements=["StockLevels"], searchTypes=["SKU"],
+    )
+    assert checks["Stock/GetStockItemsFull"][0]["StockLevels"]
     assert set(checks) == set(SIGNATURES) | {"Auth/AuthorizeByApplication"}, (
         "every simulated method is checked"
     )
@@ -168,6 +181,7 @@ def recorded(sim, make_source):
     list(source.read_purchase_orders(WindowQuery()))
     list(source.read_refunds(WindowQuery()))
     source.read_suppliers()
+    source.read_stock_levels()
     source.write_stock_levels([StockLevel("MUG-BLU-01", 3, "Enchantress"), StockLevel("NO-SUCH-SKU", 1)])
     return sent
 
@@ -178,7 +192,9 @@ def test_the_connectors_requests_match_the_official_specs(recorded, spec):
         assert spec.request_errors(method, url, headers, body) == [], (url, body)
         endpoints.add(url.split("/api/", 1)[1].split("?")[0])
     # everything the simulator serves except the delta stock call, which the connector must never use
-    assert endpoints == {"Auth/AuthorizeByApplication", *SIGNATURES} - {"Stock/UpdateStockLevelsBySKU"}
+    # (nor the whole-history refund feed, which the action-date search replaced)
+    assert endpoints == {"Auth/AuthorizeByApplication", *SIGNATURES} - {
+        "Stock/UpdateStockLevelsBySKU", "ReturnsRefunds/GetProcessedOrAckedErrorRefundHeaders"}
 
 
 @pytest.mark.parametrize(

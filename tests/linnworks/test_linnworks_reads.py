@@ -401,7 +401,7 @@ def test_a_refund_actioned_mid_read_causes_no_duplicate(make_source):
         for i in range(45):
             header = sim.book_refund(sim.account.processed_index[i][2], lines=None, shipping=True)
             sim.action_refund(header["RefundHeaderId"], at=when + dt.timedelta(minutes=i))
-        source = make_source(sim)
+        source = make_source(sim, page_size=20)
         pages = source.read_refunds(WindowQuery())
         first = next(pages)
         late = sim.book_refund(sim.account.processed_index[50][2], lines=None, shipping=True)

@@ -35,6 +35,8 @@ from connex_linnworks.simulator.refunds import mark_actioned, post_sale_status, 
 from connex_linnworks.simulator.stock_levels import stock_item_level
 from connex_linnworks.wire import EMPTY_GUID
 
+PRODUCT_INDEX = {p[0].lower(): p for p in PRODUCTS}
+
 PO_BASE = dt.datetime(2025, 2, 3, 10, 0, tzinfo=dt.UTC)
 
 
@@ -81,7 +83,10 @@ class Account:
         self.stock: dict[tuple[str, str], int] = {
             (sku, loc[0]): 10 + 3 * n for n, (sku, *_rest) in enumerate(PRODUCTS) for loc in LOCATIONS
         }
+        self.extra_products: dict[str, tuple] = {}  # SKU (lower case) -> product tuple, from add_stock_items
+        self.stock_audit = 0  # levels set through the API
         self.refund_headers: dict[int, dict] = {}
+        self.refunds_by_order: dict[str, list[int]] = {}  # order id (lower case) -> its refund header ids
         self._next_refund = 1
         if refunds and processed_orders >= 20:
             self._seed_refunds()
@@ -275,7 +280,18 @@ class Account:
                 header_id, order, lines=lines, shipping=shipping, reason=reason, booked_at=booked_at
             )
             self.refund_headers[header_id] = header
+            self.refunds_by_order.setdefault(str(order["OrderId"]).lower(), []).append(header_id)
             return header
+
+    def add_refund_history(self, count: int, *, first_action: dt.datetime, every: dt.timedelta) -> None:
+        """``count`` actioned refunds, one line each, of the generated processed orders in turn, actioned
+        ``every`` apart from ``first_action`` (a long refund history for benchmarks and tests)."""
+        for n in range(count):
+            order = self.order(stable_uuid(self.seed, "processed", n % self.processed_count))
+            at = first_action + n * every
+            header = self.book_refund(order["OrderId"], lines=[(order["Items"][0]["SKU"], 1)], reason="DAMAGED",
+                                      booked_at=at - dt.timedelta(hours=1))
+            self.action_refund(header["RefundHeaderId"], at=at)
 
     def action_refund(self, header_id: int, *, at: dt.datetime | None = None) -> dict:
         """Action a booked refund: it leaves Actionable Refunds for the history, with its action date."""
@@ -286,8 +302,27 @@ class Account:
             return header
 
     # --- stock ---------------------------------------------------------------------------------------------
+    def add_stock_items(self, count: int, *, prefix: str = "ITEM", level: int = 0) -> list[str]:
+        """``count`` more stock items (plain, non-composite), at ``level`` in every location: a catalogue of
+        thousands of SKUs for benchmarks and tests. Returns their SKUs."""
+        skus = []
+        with self.lock:
+            for n in range(count):
+                sku = f"{prefix}-{n:05d}"
+                self.extra_products[sku.lower()] = (sku, f"Stock item {n}", Decimal("9.99"), None, Decimal("2.50"))
+                for loc in self.locations:
+                    self.stock[(sku, loc["StockLocationId"])] = level
+                skus.append(sku)
+        return skus
+
+    def all_products(self) -> list[tuple]:
+        return [*PRODUCTS, *self.extra_products.values()]
+
+    def product(self, sku: str) -> tuple | None:
+        return PRODUCT_INDEX.get(sku.lower()) or self.extra_products.get(sku.lower())
+
     def stock_of(self, sku: str, location_id: str) -> int | None:
-        product = next((p for p in PRODUCTS if p[0].lower() == sku.lower()), None)
+        product = self.product(sku)
         location = self.location(location_id)
         if product is None or location is None:
             return None
@@ -295,10 +330,11 @@ class Account:
             return self.stock.get((product[0], location["StockLocationId"]), 0)
 
     def set_stock(self, sku: str, location_id: str, level: int) -> dict | None:
-        product = next((p for p in PRODUCTS if p[0].lower() == sku.lower()), None)
+        product = self.product(sku)
         location = self.location(location_id)
         if product is None or location is None:
             return None
         with self.lock:
             self.stock[(product[0], location["StockLocationId"])] = level
+            self.stock_audit += 1  # each level set is a row in Linnworks' stock audit trail
         return stock_item_level(product, location, level)

@@ -13,6 +13,7 @@ import math
 from connex_linnworks.simulator.account import Account
 from connex_linnworks.simulator.orders_gen import open_row, processed_row, public
 from connex_linnworks.simulator.params import BadRequest, Signature, int_arg
+from connex_linnworks.simulator.stock_levels import stock_item_level
 from connex_linnworks.wire import parse_datetime
 
 REFUND_HEADERS_PER_PAGE = 20
@@ -84,11 +85,28 @@ SIGNATURES: dict[str, tuple[str, Signature]] = {
         "POST",
         Signature(("stockLevels", "changeSource"), fields={"stockLevels": {"SKU", "LocationId", "Level"}}),
     ),
+    "Stock/GetStockItemsFull": (
+        "POST",
+        Signature(("keyword", "loadCompositeParents", "loadVariationParents", "entriesPerPage", "pageNumber",
+                   "dataRequirements", "searchTypes")),
+    ),
     "ReturnsRefunds/GetProcessedOrAckedErrorRefundHeaders": (
         "POST",
         Signature(("request",), fields={"request": {"Page", "Filters"}}),
     ),
+    "ReturnsRefunds/SearchReturnsRefundsPaged": (
+        "GET",
+        Signature(("from", "to", "dateType", "searchField", "exactMatch", "searchTerm", "pageNum",
+                   "numEntriesPerPage", "historyType")),
+    ),
+    "ReturnsRefunds/GetRefundHeadersByOrderId": (
+        "POST",
+        Signature(("request",), fields={"request": {"OrderId"}}),
+    ),
 }
+
+HISTORY_MAX_PER_PAGE = 200  # returnsrefunds.json SearchReturnsRefundsPaged numEntriesPerPage: "Maximum 200"
+HISTORY_MAX_MONTHS = 3  # returnsrefunds.json SearchReturnsRefundsPaged from/to: "Maximum range is 3 months"
 
 
 class LinnworksEndpoints:
@@ -285,6 +303,38 @@ class LinnworksEndpoints:
             results.append(None if level is None else self.account.set_stock(sku, r["LocationId"], level))
         return [r for r in results if r is not None]
 
+    def _getstockitemsfull(self, args: dict):
+        """``StockItemFull`` rows, ``entriesPerPage`` at most 200 (stock.json); ``StockLevels`` only when
+        ``dataRequirements`` asks for them; composite parents only with ``loadCompositeParents``. Past the last
+        page: HTTP 400 "No items found with given filter." (reference §10)."""
+        endpoint = "Stock/GetStockItemsFull"
+        per_page = int_arg(args.get("entriesPerPage"), "entriesPerPage", endpoint)
+        page = int_arg(args.get("pageNumber"), "pageNumber", endpoint)
+        if page < 1 or not 1 <= per_page <= 200:
+            raise BadRequest(f"{endpoint}: pageNumber must be positive and entriesPerPage 1 to 200")
+        wanted = set(args.get("dataRequirements") or [])
+        keyword = str(args.get("keyword") or "").lower()
+        with self.account.lock:
+            products = [p for p in self.account.all_products()
+                        if (p[3] is None or args.get("loadCompositeParents") in (True, "true", "True"))
+                        and (not keyword or keyword in p[0].lower() or keyword in p[1].lower())]
+            chunk = products[(page - 1) * per_page : page * per_page]
+            if not chunk:
+                raise BadRequest("No items found with given filter.")
+            rows = []
+            for product in chunk:
+                stock = self.account.stock
+                levels = [stock_item_level(product, loc, stock.get((product[0], loc["StockLocationId"]), 0))
+                          for loc in self.account.locations]
+                rows.append({
+                    "ItemNumber": product[0], "ItemTitle": product[1], "BarcodeNumber": "", "MetaData": "",
+                    "IsVariationParent": False, "isBatchedStockType": False,
+                    "PurchasePrice": float(product[4]), "RetailPrice": float(product[2]), "TaxRate": -1,
+                    "StockItemId": levels[0]["StockItemId"], "StockItemIntId": levels[0]["StockItemIntId"],
+                    "StockLevels": levels if "StockLevels" in wanted else [],
+                })
+        return rows
+
     def _updatestocklevelsbysku(self, args: dict):
         """The *delta* sibling of SetStockLevel ("change the stock level by the provided value"), served so a
         client that confuses the two is caught by the numbers."""
@@ -308,6 +358,90 @@ class LinnworksEndpoints:
                 "HeadersPerPage": REFUND_HEADERS_PER_PAGE,
                 "RefundHeaders": [dict(h) for h in chunk],
             }
+
+    def _searchreturnsrefundspaged(self, args: dict):
+        """The History tab's search (returnsrefunds.json ``SearchReturnsRefundsPaged``). Rules from the spec:
+        ``from``/``to`` span at most 3 months, ``numEntriesPerPage`` at most 200, ``historyType`` one of
+        RETURNS/REFUNDS/CANCELLATIONS, ``dateType`` one of ALLDATES/RECEIVED/PROCESSED/BOOKED/ACTIONED. The spec
+        lets from/to be null only "if searching for 'all dates'"; refused otherwise (stricter, as the error text
+        is not documented [UNVERIFIED wording]). Rows come newest first; clients must not rely on the order."""
+        endpoint = "ReturnsRefunds/SearchReturnsRefundsPaged"
+        history = str(args.get("historyType") or "").upper()
+        date_type = str(args.get("dateType") or "").upper()
+        if history not in ("RETURNS", "REFUNDS", "CANCELLATIONS"):
+            raise BadRequest(f"{endpoint}: historyType must be RETURNS, REFUNDS or CANCELLATIONS")
+        if date_type not in ("ALLDATES", "RECEIVED", "PROCESSED", "BOOKED", "ACTIONED"):
+            raise BadRequest(f"{endpoint}: dateType must be ALLDATES, RECEIVED, PROCESSED, BOOKED or ACTIONED")
+        page = int_arg(args.get("pageNum"), "pageNum", endpoint, 1)
+        per_page = int_arg(args.get("numEntriesPerPage"), "numEntriesPerPage", endpoint, 20)
+        if page < 1 or not 1 <= per_page <= HISTORY_MAX_PER_PAGE:
+            raise BadRequest(f"{endpoint}: pageNum must be positive and numEntriesPerPage 1 to {HISTORY_MAX_PER_PAGE}")
+        lo, hi = parse_datetime(args.get("from")), parse_datetime(args.get("to"))
+        if date_type != "ALLDATES":
+            if lo is None or hi is None:
+                raise BadRequest(f"{endpoint}: from and to are required unless dateType is ALLDATES")
+            if hi < lo or hi > _add_months(lo, HISTORY_MAX_MONTHS):
+                raise BadRequest(f"{endpoint}: the date range must run forwards and span at most 3 months")
+        rows: list[dict] = []
+        if history == "REFUNDS":
+            field = {"ACTIONED": "LastActionDate", "BOOKED": "CreatedDate"}.get(date_type)
+            with self.account.lock:
+                headers = [h for h in self.account.refund_headers.values() if h["LastActionDate"]]
+            for header in headers:  # the History tab: actioned refunds and acknowledged errors, not bookings
+                when = parse_datetime(header[field]) if field else None
+                if field and (when is None or when < lo or when > hi):
+                    continue
+                rows.extend(history_rows(header, None))
+        term = str(args.get("searchTerm") or "").lower()
+        if term:
+            exact = str(args.get("exactMatch")).lower() == "true"
+            column = str(args.get("searchField") or "nOrderId")
+            rows = [r for r in rows if (str(r.get(column, "")).lower() == term if exact
+                                        else term in str(r.get(column, "")).lower())]
+        rows.sort(key=lambda r: (str(r["ActionDate"]), str(r["pkRefundRowId"])), reverse=True)
+        chunk = rows[(page - 1) * per_page : page * per_page]
+        return _paged([{"Row": (page - 1) * per_page + n + 1, **r} for n, r in enumerate(chunk)], page, per_page,
+                      len(rows))
+
+    def _getrefundheadersbyorderid(self, args: dict):
+        """Every refund header of one order, booked or actioned (returnsrefunds.json
+        ``GetRefundHeadersByOrderId`` -> ``GetRefundHeadersByOrderIdResponse {RefundHeaders}``)."""
+        order_id = str((args.get("request") or {}).get("OrderId") or "").lower()
+        if not order_id:
+            raise BadRequest("ReturnsRefunds/GetRefundHeadersByOrderId: request.OrderId is required")
+        with self.account.lock:
+            ids = list(self.account.refunds_by_order.get(order_id, ()))
+            return {"RefundHeaders": [dict(self.account.refund_headers[i]) for i in ids]}
+
+
+def _add_months(when: dt.datetime, months: int) -> dt.datetime:
+    month = when.month - 1 + months
+    year, month = when.year + month // 12, month % 12 + 1
+    days = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31,
+            30, 31][month - 1]
+    return when.replace(year=year, month=month, day=min(when.day, days))
+
+
+def history_rows(header: dict, order: dict | None) -> list[dict]:
+    """``ReturnsRefundsWeb`` rows (returnsrefunds.json) of one refund header in the History tab: one per line.
+    The row names the order and the refund row, not the header (a client needs ``GetRefundHeadersByOrderId``)."""
+    order = order or {}
+    totals, general = order.get("TotalsInfo") or {}, order.get("GeneralInfo") or {}
+    rows = []
+    for line in header["RefundLines"]:
+        item = line.get("RefundedItem") or {}
+        rows.append({
+            "pkOrderID": header["OrderId"], "nOrderId": header["NumOrderId"],
+            "ReferenceNum": general.get("ReferenceNum"), "cCurrency": header["Currency"],
+            "Source": header["OrderSource"], "SubSource": header["OrderSubSource"],
+            "fTotalCharge": totals.get("TotalCharge"), "RefundReference": header["ExternalReference"],
+            "pkRefundRowId": line["RefundRowId"], "Amount": line["Amount"], "CreateDate": header["CreatedDate"],
+            "ActionDate": line.get("ActionedDate") or header["LastActionDate"],
+            "RefundStatus": header["Status"]["StatusHeader"], "ItemNumber": item.get("ItemSKU") or "",
+            "ItemTitle": item.get("ItemTitle") or line.get("FreeTextOrNote") or "", "Reason": line["ReasonTag"],
+            "ChannelReason": "", "PendingRefundAmount": 0.0, "RowType": "REFUND",
+        })
+    return rows
 
 
 def _received(order: dict) -> dt.datetime:

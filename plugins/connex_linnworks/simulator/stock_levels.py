@@ -38,5 +38,7 @@ def stock_item_level(product: tuple, location: dict, level: int) -> dict:
         "PendingUpdate": False,
         "StockItemPurchasePrice": money(unit_cost),
         "StockItemId": stable_uuid("stock", product[0]),
-        "StockItemIntId": 1000 + PRODUCTS.index(product),
+        "StockItemIntId": 1000 + (
+            PRODUCTS.index(product) if product in PRODUCTS else int(stable_uuid("int", sku)[:6], 16)
+        ),
     }

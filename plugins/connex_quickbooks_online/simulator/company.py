@@ -75,11 +75,16 @@ class Company:
         self.realm_id = realm_id
         self.home_currency = home_currency or self.profile.home_currency
         # home-currency units per 1 unit of each currency, as QuickBooks' own rate table holds them
+        table = {code: Decimal(rate) for code, rate in self.profile.exchange_rates.items()}
+        # another home currency: the profile's table crossed through it (a simulator's rates need only agree)
         self.exchange_rates: dict[str, Decimal] = (
-            {code: Decimal(rate) for code, rate in self.profile.exchange_rates.items()}
-            if self.home_currency == self.profile.home_currency
-            else {self.home_currency: Decimal("1")}
+            table if self.home_currency == self.profile.home_currency
+            else {code: (rate / table[self.home_currency]).quantize(Decimal("0.000001"))
+                  for code, rate in table.items()}
+            if self.home_currency in table else {self.home_currency: Decimal("1")}
         )
+        # rates a user set for one day (QuickBooks keeps a rate per currency and date); other days take the table
+        self.day_rates: dict[tuple[str, str], Decimal] = {}
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
         self.lock = threading.RLock()
         self.entities: dict[str, dict[str, dict]] = {name: {} for name in ENTITIES}
@@ -87,6 +92,27 @@ class Company:
         self._names: dict[tuple[str, str], dict[str, dict]] = {}
         self._next_id = 1
         self._seed()
+
+    # --- exchange rates ------------------------------------------------------------------------------------
+    def rate_on(self, code: str, day: str | None) -> Decimal | None:
+        """Home-currency units per 1 ``code`` on ``day`` (ISO date; None = today)."""
+        day = day or self._now().date().isoformat()
+        return self.day_rates.get((code, day), self.exchange_rates.get(code))
+
+    def exchange_rate_rows(self, first: dt.date, last: dt.date) -> list[dict]:
+        """``ExchangeRate`` entities (Finance.xsd: SourceCurrencyCode, TargetCurrencyCode, Rate, AsOfDate), one per
+        foreign currency and day from ``first`` to ``last``, never past today (a rate is recorded as days pass)."""
+        last = min(last, self._now().date())
+        rows = []
+        day = first
+        while day <= last:
+            text = day.isoformat()
+            for code in sorted(self.exchange_rates):
+                if code != self.home_currency:
+                    rows.append({"SourceCurrencyCode": code, "TargetCurrencyCode": self.home_currency,
+                                 "Rate": self.rate_on(code, text), "AsOfDate": text})
+            day += dt.timedelta(days=1)
+        return rows
 
     # --- storage -------------------------------------------------------------------------------------------
     def new_id(self) -> str:
