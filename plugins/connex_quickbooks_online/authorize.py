@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from connex.errors import ConfigError, TransientError
 from connex.transport import HttpClient
+from connex_quickbooks_online.oauth import token_request
 
 AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
 SCOPE = "com.intuit.quickbooks.accounting"
@@ -68,23 +69,15 @@ def parse_callback(url: str, expected_state: str) -> Callback:
 def exchange_code(http: HttpClient, token_url: str, client_id: str, client_secret: str, code: str,
                   redirect_uri: str) -> dict:
     """Trade the authorization code for tokens; the answer has ``refresh_token`` and ``access_token``."""
-    response = http.request(
-        "POST", token_url, endpoint="oauth:token",
-        data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
-        auth=(client_id, client_secret), headers={"Accept": "application/json"},
-    )
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if response.status_code != 200:
-        error = body.get("error") or f"HTTP {response.status_code}"
-        description = body.get("error_description") or response.text[:200]
-        if response.status_code in (400, 401):
+    status, body, error, description = token_request(
+        http, token_url, {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
+        (client_id, client_secret))
+    if status != 200:
+        if status in (400, 401):
             raise ConfigError(f"{token_url}: the authorization code was refused ({error}: {description}); check "
                               f"client_id, client_secret and redirect_uri, then connect again")
         raise TransientError(f"{token_url}: code exchange failed ({error}: {description})")
-    if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("refresh_token", "access_token")):
+    if not all(isinstance(body.get(k), str) for k in ("refresh_token", "access_token")):
         raise TransientError(f"{token_url}: the token answer has no refresh_token/access_token")
     return body
 

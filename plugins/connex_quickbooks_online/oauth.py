@@ -40,6 +40,22 @@ def fingerprint(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def token_request(http: HttpClient, token_url: str, data: dict, auth: tuple[str, str]) -> tuple[int, dict, str, str]:
+    """POST a grant to Intuit's token endpoint: (HTTP status, JSON body or {}, error, description), the last two
+    filled in for callers that refuse a non-200 answer with Intuit's own words."""
+    response = http.request("POST", token_url, endpoint="oauth:token", data=data, auth=auth,
+                            headers={"Accept": "application/json"})
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    error = body.get("error") or f"HTTP {response.status_code}"
+    description = body.get("error_description") or response.text[:200]
+    return response.status_code, body, str(error), str(description)
+
+
 class TokenManager:
     """Hands out a valid access token, refreshing ahead of expiry and on demand after a 401."""
 
@@ -126,32 +142,21 @@ class TokenManager:
         if self._state is not None:
             # Another process sharing the store may have rotated the token since we read it.
             self._refresh_token = self._state.get(state_key(self._realm)) or self._refresh_token
-        response = self._http.request(
-            "POST",
-            self._token_url,
-            endpoint="oauth:token",
-            data={"grant_type": "refresh_token", "refresh_token": self._refresh_token},
-            auth=self._auth,
-            headers={"Accept": "application/json"},
-        )
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if response.status_code != 200:
-            error = body.get("error") or f"HTTP {response.status_code}"
-            description = body.get("error_description") or response.text[:200]
+        status, body, error, description = token_request(
+            self._http, self._token_url, {"grant_type": "refresh_token", "refresh_token": self._refresh_token},
+            self._auth)
+        if status != 200:
             if error == "invalid_client":
                 raise ConfigError(
                     f"{self._token_url}: client credentials refused ({error}: {description}); check the "
                     f"target's client_id and client_secret against the app's keys in the Intuit developer portal",
                     code=str(error),
                 )
-            if response.status_code in (400, 401):
+            if status in (400, 401):
                 raise ConfigError(
                     f"{self._token_url}: refresh token refused ({error}: {description}); reconnect the "
-                    f"QuickBooks Online app for realm {self._realm} and put the new refresh_token in the "
-                    f"target's configuration",
+                    f"QuickBooks Online app for realm {self._realm} (`connex connect quickbooks`) or put the new "
+                    f"refresh_token in the target's configuration",
                     code=str(error),
                 )
             raise TransientError(f"{self._token_url}: token refresh failed ({error}: {description})")
