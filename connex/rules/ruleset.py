@@ -62,6 +62,8 @@ def _resolve(value: Any, context: dict) -> Any:
             return value(context)
         except (Missing, SecurityError) as exc:
             raise RuleError(str(exc)) from None
+        except Exception as exc:  # from the data (a division by zero, a type error): this document fails, not the run
+            raise RuleError(f"the template failed: {type(exc).__name__}: {exc}") from None
     return value
 
 
