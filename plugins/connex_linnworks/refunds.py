@@ -15,8 +15,15 @@ second header read). It is committed at the end of each window, after everything
 that ended an hour or more before the read started is complete, so the cursor moves to its end even when it
 held nothing and quiet months are not searched again. A run stopped half way re-reads its window, and the
 ledger turns the repeats into no-ops; a header met twice in one run (rows shift while a refund is actioned
-mid-read) is emitted once. Without any start date (no cursor, no ``sync.from_date``) one ``ALLDATES`` search
-reads the whole history.
+mid-read) is emitted once.
+
+First load (no cursor): the History search costs one header read per refunded order, so a long history would
+take thousands of calls; the whole-history feed ``GetProcessedOrAckedErrorRefundHeaders`` hands over the headers
+themselves, 20 a page, so a first load costs its pages plus one order batch per 100 refunds. Its headers get the
+same checks (processed and actioned, inside ``sync.from_date``/``to_date``, each header once a run); its cursor is
+only written after the last page (a stopped first load starts again, and the ledger turns repeats into no-ops)
+and holds the newest action date read (or the load's start when it read none), so the next pass searches
+by window from there.
 """
 
 from __future__ import annotations
@@ -84,6 +91,7 @@ HISTORY_PAGE = 200  # SearchReturnsRefundsPaged numEntriesPerPage: "Maximum 200"
 WINDOW_MONTHS = 3  # SearchReturnsRefundsPaged from/to: "Maximum range is 3 months" (returnsrefunds.json)
 SETTLED = dt.timedelta(hours=1)  # a window that ended this long before the read began holds all it ever will
 SEARCH = "ReturnsRefunds/SearchReturnsRefundsPaged"
+FEED = "ReturnsRefunds/GetProcessedOrAckedErrorRefundHeaders"  # whole history, 20 headers a page, order undocumented
 
 
 def add_months(when: dt.datetime, months: int) -> dt.datetime:
@@ -127,8 +135,8 @@ class RefundReader:
         if end.tzinfo is None:
             end = end.replace(tzinfo=dt.UTC)
         emitted: set[str] = set()
-        if cursor.since is None:  # no start at all: the whole history in one search
-            yield from self._window(None, end, cursor, emitted, settled=False)
+        if query.cursor is None:  # a first load: the whole-history feed is far cheaper than a header per order
+            yield from self._first_load(cursor.since, end, min(started, end))
             return
         low = cursor.since
         while True:
@@ -196,6 +204,44 @@ class RefundReader:
                 after = RefundCursor(high)  # a complete window: its quiet end need not be searched again
             yield Page(records, after.dump() if after.since is not None else None)
             return after
+
+    def _first_load(self, floor, end: dt.datetime, resume_at: dt.datetime) -> Iterator[Page]:
+        """The whole-history feed, paged; order details are read once per DETAIL_BATCH headers kept, across pages."""
+        emitted: set[str] = set()
+        chosen: list[dict] = []
+        newest, at_newest, orders_at_newest = None, set(), set()
+        page_number = 1
+        while True:
+            body = self.client.call(FEED, form={"request": {"Page": page_number}}) or {}
+            headers = [normalise_dates(h) for h in body.get("RefundHeaders") or []]
+            for header in headers:
+                when, ident = header.get("LastActionDate"), str(header.get("RefundHeaderId"))
+                if when is None or when > end or (floor is not None and when < floor) or ident in emitted:
+                    continue  # outside the run's dates, or met on an earlier page (rows shift mid-read)
+                if refund_record(header, None) is not None:  # booked-only and acknowledged errors are never kept
+                    chosen.append(header)
+                    emitted.add(ident)
+            per_page, total = int(body.get("HeadersPerPage") or 0), int(body.get("TotalHeaders") or 0)
+            last = not headers or per_page <= 0 or page_number * per_page >= total
+            for header in headers:
+                ident = str(header.get("RefundHeaderId"))
+                when = header.get("LastActionDate")
+                if ident in emitted and (newest is None or when > newest):
+                    newest, at_newest, orders_at_newest = when, set(), set()
+                if ident in emitted and when == newest:
+                    at_newest.add(ident)
+                    orders_at_newest.add(str(header.get("OrderId") or "").lower())
+            if last:
+                # the newest action date read (never later than the load's start): a refund actioned after it,
+                # even while the load ran, is in the next pass's window
+                after = RefundCursor(newest, at_newest, orders_at_newest) if newest else RefundCursor(resume_at)
+                yield Page(self._records(chosen), after.dump())
+                return
+            batch = min(self.page_size, DETAIL_BATCH)
+            if len(chosen) >= batch:
+                yield Page(self._records(chosen[:batch]), None)
+                chosen = chosen[batch:]
+            page_number += 1
 
     def _headers(self, order_id: str) -> list[dict]:
         body = self.client.call("ReturnsRefunds/GetRefundHeadersByOrderId", form={"request": {"OrderId": order_id}})

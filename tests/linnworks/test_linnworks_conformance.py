@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -179,7 +180,10 @@ def recorded(sim, make_source):
             order_ids += [o["OrderId"] for o in page.records]
     list(source.read_orders(OrderQuery(order_ids=(order_ids[0], "100009"))))
     list(source.read_purchase_orders(WindowQuery()))
-    list(source.read_refunds(WindowQuery()))
+    first_load = list(source.read_refunds(WindowQuery()))  # a first load: the whole-history feed
+    newest = dt.datetime.fromisoformat(first_load[-1].checkpoint["since"].replace("Z", "+00:00"))
+    since = (newest - dt.timedelta(days=30)).isoformat()
+    list(source.read_refunds(WindowQuery(cursor={"since": since, "seen": []})))  # later passes: by window
     source.read_suppliers()
     source.read_stock_levels()
     source.write_stock_levels([StockLevel("MUG-BLU-01", 3, "Enchantress"), StockLevel("NO-SUCH-SKU", 1)])
@@ -192,9 +196,7 @@ def test_the_connectors_requests_match_the_official_specs(recorded, spec):
         assert spec.request_errors(method, url, headers, body) == [], (url, body)
         endpoints.add(url.split("/api/", 1)[1].split("?")[0])
     # everything the simulator serves except the delta stock call, which the connector must never use
-    # (nor the whole-history refund feed, which the action-date search replaced)
-    assert endpoints == {"Auth/AuthorizeByApplication", *SIGNATURES} - {
-        "Stock/UpdateStockLevelsBySKU", "ReturnsRefunds/GetProcessedOrAckedErrorRefundHeaders"}
+    assert endpoints == {"Auth/AuthorizeByApplication", *SIGNATURES} - {"Stock/UpdateStockLevelsBySKU"}
 
 
 @pytest.mark.parametrize(

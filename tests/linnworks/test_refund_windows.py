@@ -4,6 +4,7 @@ pass costs what is new, whatever the history's size, with every guarantee of the
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 import requests
@@ -127,3 +128,33 @@ def test_stopped_and_resumed_reads_emit_every_actioned_refund_once_per_run(make_
             assert len(run_ids) == len(set(run_ids))
             seen.update(run_ids)
         assert seen == actioned
+
+
+def test_a_first_load_reads_the_whole_history_feed_then_the_next_pass_is_windowed(make_source):
+    """A first load of N refunds costs the old feed's pages plus one order batch per 100 refunds (not a header
+    read per order); booked-only refunds are never read; the next pass searches by window from the load's start."""
+    history = 400
+    with LinnworksSimulator(processed_orders=history, open_orders=0, purchase_orders=0, refunds=False) as sim:
+        sim.account.add_refund_history(history, first_action=NOW - dt.timedelta(days=400),
+                                       every=dt.timedelta(days=360) / history)
+        booked = sim.book_refund(sim.account.processed_index[0][2], lines=None, shipping=True)
+        source = make_source(sim)
+        pages = list(source.read_refunds(WindowQuery()))
+        ids = [r["RefundHeaderId"] for p in pages for r in p.records]
+        assert len(ids) == len(set(ids)) == history
+        assert booked["RefundHeaderId"] not in ids
+        calls = dict(source.calls)
+        feed_pages = -(-(history + 1) // 20)
+        assert calls.get("ReturnsRefunds/GetRefundHeadersByOrderId", 0) == 0
+        assert sum(calls.values()) <= feed_pages + -(-history // 100) + 2  # + auth, + a partial order batch
+        checkpoint = pages[-1].checkpoint
+        assert checkpoint and all(p.checkpoint is None for p in pages[:-1])
+        for n in range(5):
+            header = sim.book_refund(sim.account.processed_index[n + 1][2], lines=None, shipping=True)
+            sim.action_refund(header["RefundHeaderId"], at=dt.datetime.now(dt.UTC))  # after the load began
+        time.sleep(1.1)  # the search takes whole seconds: the next pass starts in a later second than the actions
+        again = [r for p in source.read_refunds(WindowQuery(cursor=checkpoint)) for r in p.records]
+        assert len(again) == 5
+        second = {k: v - calls.get(k, 0) for k, v in source.calls.items() if v - calls.get(k, 0)}
+        assert "ReturnsRefunds/GetProcessedOrAckedErrorRefundHeaders" not in second
+        assert sum(second.values()) <= 1 + 5 + 1  # one search page, five orders' headers, one order batch
