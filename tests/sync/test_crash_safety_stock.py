@@ -78,18 +78,18 @@ class StockShop:
         (self.folder / "connex.yaml").write_text(json.dumps(config))
 
     def change_quantities(self, count: int) -> dict[str, int]:
-        """A few QuickBooks quantities change, drawn from a small range so some turn negative; one SKU changed
-        last time goes back to the quantity it had before (a write a kill may have half-done is undone)."""
+        """A few QuickBooks quantities change, drawn from a small range so some turn negative; two SKUs changed
+        last time go back to the quantity it had before (a write a kill may have half-done is undone)."""
         changed = {}
         with self.qbo.company.lock:
-            undo = self.rng.choice(sorted(self.previous)) if self.previous else None
-            if undo is not None:
-                self.items[undo]["QtyOnHand"] = changed[undo] = self.previous[undo]
-            for sku in self.rng.sample([s for s in self.skus if s != undo], count - len(changed)):
+            undo = self.rng.sample(sorted(self.previous), min(2, len(self.previous)))
+            for sku in undo:
+                self.items[sku]["QtyOnHand"] = changed[sku] = self.previous[sku]
+            for sku in self.rng.sample([s for s in self.skus if s not in undo], count - len(changed)):
                 before = self.items[sku]["QtyOnHand"]
                 self.items[sku]["QtyOnHand"] = changed[sku] = self.rng.randint(-2, 9)
                 self.previous[sku] = before
-            self.previous = {sku: old for sku, old in self.previous.items() if sku in changed and sku != undo}
+            self.previous = {sku: old for sku, old in self.previous.items() if sku in changed and sku not in undo}
         return changed
 
     def expected(self) -> dict[str, int]:
