@@ -8,6 +8,9 @@ reads Linnworks' own levels in bulk (``SourceConnector.read_stock_levels``: GetS
 and writes just the levels that drifted. Reading them on every pass would cost those reads to save writes a quiet
 pass does not make anyway.
 
+Each write is recorded in flight at its new level before it is sent, so a run killed before learning the outcome
+leaves a row the next pass writes again rather than one that claims the old level.
+
 A negative QuickBooks quantity follows ``sync.negative_stock``: zero (default) writes 0 and warns, skip writes
 nothing and warns, write passes it on.
 """
@@ -153,6 +156,10 @@ class InventoryFlow:
                 self.report.planned.append(f"stock {level.sku} = {level.level} at {level.location_name}")
                 self.report.counts["would_post"] += 1
             return
+        # intent first, as for documents: a kill after Linnworks applied a write but before its outcome is
+        # recorded leaves the row in flight at the level being written, never "posted" at the level before it
+        # (which would hide the lost write if QuickBooks then went back to that level: nothing would differ)
+        self.state.record([self._entry(level, "in_flight") for level in levels], self.report.run_id)
         results = self.source.write_stock_levels(levels)
         entries = []
         for level, result in zip(levels, results):

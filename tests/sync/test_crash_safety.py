@@ -32,12 +32,14 @@ KILL_POINTS = 50
 
 
 class Killer:
-    """Kills the armed process when a simulator sees its n-th matching request (before or after applying it)."""
+    """Kills the armed process when a simulator sees its n-th matching request (before or after applying it). A
+    plan may name a fourth element, an endpoint the path must end with, to count only those requests (say the
+    n-th stock write rather than the n-th request of any kind)."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.process: subprocess.Popen | None = None
-        self.plan: tuple[str, str, int] | None = None  # (simulator, "before"|"after", n)
+        self.plan: tuple | None = None  # (simulator, "before"|"after", n[, endpoint])
         self.seen: Counter = Counter()
         self.fired = False
 
@@ -53,16 +55,18 @@ class Killer:
         def dispatch(request):
             if request.path.startswith("/_sim/") or "oauth2" in request.path:
                 return original(request)  # token refreshes are OAuth's own hazard, not the ledger's
-            self._maybe_kill(simulator_name, "before")
+            self._maybe_kill(simulator_name, "before", request.path)
             response = original(request)
-            self._maybe_kill(simulator_name, "after")
+            self._maybe_kill(simulator_name, "after", request.path)
             return response
 
         return dispatch
 
-    def _maybe_kill(self, simulator_name: str, moment: str):
+    def _maybe_kill(self, simulator_name: str, moment: str, path: str = ""):
         with self.lock:
             if self.plan is None or self.fired or self.plan[0] != simulator_name:
+                return
+            if len(self.plan) > 3 and not path.endswith(self.plan[3]):
                 return
             if moment == "before":
                 self.seen[simulator_name] += 1
