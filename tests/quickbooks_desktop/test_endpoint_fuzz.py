@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from .conftest import PASSWORD, USERNAME
+from .test_endpoint_attacks import read_all
 
 ADDRESS_SPACE = 1536 * 1024 * 1024
 REPO = Path(__file__).resolve().parents[2]
@@ -137,16 +138,7 @@ def exchange(port: int, raw: bytes) -> bytes:
             sock.shutdown(socket.SHUT_WR)  # the server sees the end: no example waits on a read timeout
         except OSError:  # the server answered and closed before taking it all (a refused length)
             pass
-        chunks = []
-        while True:
-            try:
-                chunk = sock.recv(65536)
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    return b"".join(chunks)
+        return read_all(sock)
 
 
 @given(raw=requests_())
