@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import copy
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 
 from connex_quickbooks_online.faults import FAULT_MESSAGES
 from connex_quickbooks_online.schema import entity_violations, field_tree
 from connex_quickbooks_online.simulator.company import Company
-from connex_quickbooks_online.simulator.taxes import TaxEngine
+from connex_quickbooks_online.simulator.taxes import TaxEngine, cents, number
 
 DOC_NUMBER_MAX = 21
 DISPLAY_NAME_MAX = 500
-CENT = Decimal("0.01")
 SALES = ("SalesReceipt", "Invoice", "RefundReceipt", "CreditMemo")
 PURCHASES = ("PurchaseOrder", "Bill")
 SALES_DETAILS = (
@@ -115,16 +114,7 @@ class SimFault(Exception):
 
 
 def decimal(value, element: str) -> Decimal:
-    if isinstance(value, bool) or value is None:
-        raise SimFault("2010", f"Property Name:{element} expects a number", element)
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise SimFault("2010", f"Property Name:{element} expects a number, got {value!r}", element) from None
-
-
-def cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return number(value, element, SimFault)
 
 
 class Rules:
