@@ -90,6 +90,9 @@ class Document:
     tax_code: str | None = None
     #: the source's prices include tax (gross); lines still carry net ``amount`` and ``tax_amount`` either way
     prices_include_tax: bool = False
+    #: ISO 3166-1 alpha-2 country whose tax the source charged (an order's destination): a target whose own tax
+    #: has no code at a line's rate books another country's tax outside the scope of its own
+    tax_country: str | None = None
 
     @property
     def key(self) -> str:
@@ -170,7 +173,7 @@ def to_record(document) -> dict:
 #: an upgrade does not report every posted document as changed. They are derived from the same source fields as
 #: the money that the hash does cover (a line's rate with its tax, the inclusive flag with the nets and taxes).
 _UNHASHED_LINE_FIELDS = ("tax_rate", "tax_included")
-_UNHASHED_FIELDS = ("prices_include_tax",)
+_UNHASHED_FIELDS = ("prices_include_tax", "tax_country")
 
 
 def hash_record(document) -> dict:

@@ -72,7 +72,6 @@ NOTES = {
     "listen": "where `connex qbwc` / `connex daemon` serve the Web Connector endpoint",
     "password": "typed into the Web Connector when the .qwc file is added; never written to it",
     "missing_items": "the simulated company starts empty: create the items Connex posts",
-    "tax_codes": "which of the company's tax codes each Linnworks tax rate takes (docs/tax.md)",
     "sync": "what to sync and how (README.md, Configuration)",
     "from_date": "the first day read from Linnworks",
     "purchases": "purchase orders become POs, and their deliveries bills",
@@ -190,8 +189,7 @@ def _target_config(target_sim, serve: bool) -> dict:
     """What the simulator says a connector needs. The simulated companies start without the Linnworks
     catalogue, so the demo lets Connex create the items it posts. A served Desktop demo gets a fixed port, so the
     ``connex qbwc`` it suggests listens where the printed Web Connector command looks."""
-    extra = target_sim.demo_options() if hasattr(target_sim, "demo_options") else {}
-    config = {"missing_items": "create_non_inventory", **extra, **target_sim.connector_config()}
+    config = {"missing_items": "create_non_inventory", **target_sim.connector_config()}
     if serve and str(config.get("listen", "")).endswith(":0"):
         config["listen"] = f"127.0.0.1:{_free_port()}"
     return config

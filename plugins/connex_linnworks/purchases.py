@@ -41,6 +41,15 @@ def location_name(location_id: str | None, locations: list[dict]) -> str | None:
     return None
 
 
+def location_country(location_id: str | None, locations: list[dict]) -> str | None:
+    """The country of a PO's delivery location (``StockLocation.Country``), None when not listed or blank."""
+    wanted = (location_id or "").lower() or EMPTY_GUID
+    for loc in locations:
+        if str(loc.get("StockLocationId", "")).lower() == wanted:
+            return loc.get("Country") or None
+    return None
+
+
 class PurchaseOrderReader:
     def __init__(self, client: LinnworksClient, page_size: int):
         self.client = client
@@ -85,6 +94,7 @@ class PurchaseOrderReader:
         header = po.get("PurchaseOrderHeader") or {}
         po["Supplier"] = suppliers.get(str(header.get("fkSupplierId") or "").lower())
         po["LocationName"] = location_name(header.get("fkLocationId"), locations)
+        po["LocationCountry"] = location_country(header.get("fkLocationId"), locations)
         return po
 
     def find(self, number: str) -> dict | None:

@@ -344,11 +344,18 @@ class PayloadBuilder:
             return lines, Decimal(0)
         out, wrapped = [], Decimal(0)
         for line, choice in zip(lines, choices):
-            if (choice is not None and choice.explicit and line.tax_amount and line.kind != "discount"
-                    and choice.code.percent(side) == 0):
+            untaxed = choice is not None and choice.explicit and choice.code.percent(side) == 0
+            if untaxed and line.tax_amount and line.kind != "discount":
                 wrapped += line.tax_amount
                 line = replace(line, amount=line.amount + line.tax_amount, tax_amount=Decimal(0),
                                unit_price=(line.amount + line.tax_amount) / (line.quantity or 1))
+            elif untaxed and line.kind == "discount" and line.tax_rate:
+                # the discount lowered the source's tax at its rate: that tax comes off the wrapped lines too
+                share = (abs(line.amount) * Decimal(line.tax_rate) / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+                wrapped -= share
+                gross = abs(line.amount) + share
+                line = replace(line, amount=gross.copy_sign(line.amount) if line.amount else gross,
+                               unit_price=gross / (line.quantity or 1))
             out.append(line)
         taxed = [c for c in choices if c is not None and c.code.percent(side) != 0]
         left = doc.total_tax - wrapped - sum((ln.tax_amount for ln in out if ln.kind != "discount"), Decimal(0))
@@ -385,7 +392,8 @@ class PayloadBuilder:
             if line.tax_amount != 0 or (header_only and line.kind in ("item", "shipping")):
                 return Choice(None, "TAX", f"taxed at {rate:f}%" if rate else "taxed by the source")
             return Choice(None, "NON", "no tax charged on the line")
-        choice = self.tax.for_rate(rate, side, at)
+        abroad = self.tax.abroad(doc.tax_country)
+        choice = self.tax.for_rate(rate, side, at, abroad)
         return replace(choice, reason=f"{choice.reason}, the line's rate")
 
     @staticmethod

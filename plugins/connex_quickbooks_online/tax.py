@@ -14,9 +14,29 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from connex.errors import ConfigError, DocumentError, DocumentRef
+from connex.rules.filters import country_code
 
 US_LINE_CODES = {"tax": "TAX", "non": "NON", "taxable": "TAX", "non-taxable": "NON"}
 SALES, PURCHASE = "sales", "purchase"
+#: CompanyInfo.Country spellings that pycountry does not read as the ISO code ("GB" for the UK is [UNVERIFIED],
+#: §1 "Detection"; addresses read back ISO-3 from late 2025, quickbooks-online-api.md §6)
+_COUNTRY_ALIASES = {"UK": "GB", "USA": "US"}
+
+
+def iso_country(value: str) -> str:
+    text = str(value or "").strip()
+    if text.upper() in _COUNTRY_ALIASES:
+        return _COUNTRY_ALIASES[text.upper()]
+    return country_code(text) or text.upper()
+
+
+def is_out_of_scope(code: Code, side: str) -> bool:
+    """A code for supplies outside the company's own tax: UK "No VAT" (outside the scope, not on the return),
+    CA "Out of scope", AU "0% Out of Scope" (§2 code lists; the names Connex's own non-taxable mapping accepts,
+    §6). Zero-rated and exempt supplies are inside the scope and do not count."""
+    name = code.name.casefold()
+    return (bool(code.rates(side)) and code.percent(side) == 0 and not code.zero_rated(side)
+            and (name == "no vat" or "out of scope" in name))
 
 
 @dataclass(frozen=True)
@@ -75,7 +95,8 @@ class TaxModel:
     def __init__(self, *, country: str, using_sales_tax: bool, automated: bool, codes: list[Code],
                  sales_table: dict[Decimal, str] | None = None, purchase_table: dict[Decimal, str] | None = None):
         self.country = country
-        self.us = country.upper() in ("US", "USA")
+        self.country_code = iso_country(country)
+        self.us = self.country_code == "US"
         self.using_sales_tax = using_sales_tax
         self.automated = automated
         self.codes = codes
@@ -152,20 +173,37 @@ class TaxModel:
             )
         return Choice(code, code.id, why, True)
 
-    def for_rate(self, rate: Decimal, side: str, where: DocumentRef) -> Choice:
-        """The code for a line the source taxed at ``rate`` percent: the config table first, then the company's
-        only (or first, in QuickBooks' order) code whose rates on that side add up to the rate, preferring a
-        zero-rated code for 0%."""
+    def abroad(self, country: str | None) -> str | None:
+        """``country`` (an order's destination) when it is known and not the company's own."""
+        code = iso_country(country) if country else ""
+        return code if code and code != self.country_code else None
+
+    def out_of_scope(self, side: str) -> Code | None:
+        return next((c for c in self.codes if is_out_of_scope(c, side)), None)
+
+    def for_rate(self, rate: Decimal, side: str, where: DocumentRef, abroad: str | None = None) -> Choice:
+        """The code for a line the source taxed at ``rate`` percent: the config table first; then, for tax
+        charged on an order going to another country (``abroad``: German VAT on Amazon DE, a US state's sales
+        tax, OSS VAT on a French order), the company's out-of-scope code: that is the other country's tax, not
+        the company's (§2 "UK codes": goods sold from stock abroad are "No VAT"; exports, untaxed, stay
+        zero-rated); then the company's only (or first, in QuickBooks' order) code whose rates on that side add
+        up to the rate, preferring a zero-rated code for 0%. A rate without a code fails the document, naming
+        the rate and the company's codes."""
         rate = Decimal(rate).normalize()
         table = self.tables[side]
         if rate in table:
             return self.named(table[rate], side, where, f"tax_codes table entry for {rate:f}%")
+        if abroad and rate != 0 and (outside := self.out_of_scope(side)) is not None:
+            return Choice(outside, outside.id,
+                          f"{rate:f}% charged on an order to {abroad} is that country's tax, outside the scope "
+                          f"of the company's ({self.country_code}): its out-of-scope code", True)
         matches = [c for c in self.codes if c.rates(side) and c.percent(side) == rate]
         if rate == 0:
             matches.sort(key=lambda c: not c.zero_rated(side))  # stable: QuickBooks' order within each group
         if not matches:
+            elsewhere = f" on an order to {abroad}, and no out-of-scope code" if abroad else ""
             raise DocumentError(
-                f"no {side} tax code at {rate:f}% in QuickBooks: the company's {side} codes are "
+                f"no {side} tax code at {rate:f}% in QuickBooks{elsewhere}: the company's {side} codes are "
                 f"{self.names(side)}; add {rate:f} to the target's tax_codes table or a map_line_tax_code rule",
                 where=where,
                 code="tax_code_missing",

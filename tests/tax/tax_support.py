@@ -23,6 +23,22 @@ CENT = Decimal("0.01")
 #: the standard, reduced and zero rates each profile's codes carry (the simulator's profiles.py)
 RATES = {"uk": ("20", "5", "0"), "ca": ("13", "5", "0"), "au": ("10", "0", "0"), "us": ("7.25", "0", "0"),
          "us-manual": ("7.25", "0", "0")}
+#: each profile's own country, as Linnworks spells an address's country
+COUNTRY = {"uk": "United Kingdom", "ca": "Canada", "au": "Australia", "us": "United States",
+           "us-manual": "United States"}
+
+
+def ship_to(order: dict, country: str) -> dict:
+    """The order's delivery and billing addresses moved to ``country`` (whose tax the channel then charged)."""
+    for key in ("Address", "BillingAddress"):
+        order["CustomerInfo"][key]["Country"] = country
+    return order
+
+
+def locate(lw, country: str) -> None:
+    """Every stock location of the simulated Linnworks account in ``country`` (where purchase orders arrive)."""
+    for location in lw.account.locations:
+        location["Country"] = country
 
 
 def mill(value: Decimal) -> float:
@@ -35,7 +51,7 @@ def cents(value) -> Decimal:
 
 
 def price_order(order: dict, lines, *, postage_gross="0", postage_rate="0", inclusive=True, currency="GBP",
-                discount="0", discount_rate="0") -> dict:
+                discount="0", discount_rate="0", country: str | None = None) -> dict:
     """Rewrite an order's items and totals as Linnworks keeps them: ``lines`` are (sku, qty, unit price, rate %);
     the unit price is gross when ``inclusive`` (TaxCostInclusive), net otherwise. ``discount`` is net and lowers
     its rate's base. TotalCharge is what the buyer paid (cents); Tax and the nets keep three places."""
@@ -64,6 +80,8 @@ def price_order(order: dict, lines, *, postage_gross="0", postage_rate="0", incl
     tax -= (discount * discount_rate / 100).quantize(MILL, rounding=ROUND_HALF_UP)
     total = cents(subtotal + postage_net + tax - discount)
     order["Items"] = items
+    if country:
+        ship_to(order, country)
     order["ShippingInfo"].update(PostageCost=mill(postage_gross), PostageCostExTax=mill(postage_net))
     order["TotalsInfo"].update(Subtotal=mill(subtotal), PostageCost=mill(postage_gross),
                                PostageCostExTax=mill(postage_net), Tax=mill(tax), TotalCharge=float(total),

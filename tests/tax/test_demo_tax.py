@@ -18,7 +18,8 @@ def tax_table(out: str) -> dict[tuple[str, str], Decimal]:
     return rows
 
 
-@pytest.mark.parametrize("args, standard", [((), "20.0% S"), (("--company", "au"), "GST-free")])
+@pytest.mark.parametrize("args, standard", [((), "20.0% S"), (("--company", "au"), "GST-free"),
+                                            (("--company", "ca"), "Z"), (("--company", "us"), "TAX")])
 def test_demo_syncs_the_company_without_failures_and_reports_tax_per_code(tmp_path, args, standard):
     result = run_connex("demo", *args, cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -13,7 +13,7 @@ from connex_linnworks.simulator import LinnworksSimulator
 from connex_linnworks.wire import EMPTY_GUID
 from connex_quickbooks_online.simulator import QuickBooksOnlineSimulator
 
-from .tax_support import RATES, cents, price_order, retax_purchase_order, sync, when
+from .tax_support import COUNTRY, RATES, cents, locate, price_order, retax_purchase_order, sync, when
 
 SALES_ENTITY = {"sales_receipt": "SalesReceipt", "invoice": "Invoice"}
 FOREIGN = {"uk": "USD", "ca": "USD", "au": "USD", "us": "GBP", "us-manual": "GBP"}
@@ -44,7 +44,7 @@ def seed_orders(lw, profile: str) -> list[dict]:
     orders = []
     for n, shape in enumerate(shapes):
         order = lw.account.add_processed_order(processed_at=when(n + 2))
-        orders.append(price_order(order, currency=shape.pop("currency", home), **shape))
+        orders.append(price_order(order, currency=shape.pop("currency", home), country=COUNTRY[profile], **shape))
     return orders
 
 
@@ -71,6 +71,7 @@ def test_every_document_posts_with_linnworks_totals_and_tax_to_the_cent(tmp_path
     with LinnworksSimulator(processed_orders=0, open_orders=0, purchase_orders=0, refunds=False) as lw, \
             QuickBooksOnlineSimulator(company=profile, enforce_limits=False) as qbo:
         orders = seed_orders(lw, profile)
+        locate(lw, COUNTRY[profile])  # the company's own warehouse: its suppliers' tax is its own
         pos = seed_purchases(lw, profile)
         refunded = orders[2]  # the mixed-rate order: an item at the reduced rate and the shipping back
         header = lw.account.book_refund(refunded["OrderId"], lines=[("SOCKS-3PK", 1)], shipping=True,
@@ -153,10 +154,11 @@ def test_the_uk_example_rules_post_foreign_vat_outside_uk_vat(tmp_path):
             QuickBooksOnlineSimulator(company="uk", enforce_limits=False) as qbo:
         german = price_order(lw.account.add_processed_order(processed_at=when(2)),
                              [("MUG-BLU-01", 2, "14.99", "19")], postage_gross="4.99", postage_rate="19",
-                             currency="EUR")
+                             currency="EUR", country="United Kingdom")
         german["GeneralInfo"].update(Source="AMAZON", SubSource="Amazon DE")
         uk = price_order(lw.account.add_processed_order(processed_at=when(3)),
-                         [("MUG-BLU-01", 1, "12.00", "20"), ("BOOK-CHAI", 1, "9.99", "20")])
+                         [("MUG-BLU-01", 1, "12.00", "20"), ("BOOK-CHAI", 1, "9.99", "20")],
+                         country="United Kingdom")
         reports = sync(tmp_path, lw, qbo, flows=("orders",), rules=[rules])
         assert not reports["orders"].failures, reports["orders"].failures
         posted = qbo.entity("SalesReceipt", DocNumber=str(german["NumOrderId"]))
@@ -170,3 +172,33 @@ def test_the_uk_example_rules_post_foreign_vat_outside_uk_vat(tmp_path):
                  for ln in posted["Line"] if ln["SalesItemLineDetail"]["ItemRef"].get("name") != "Rounding"]
         assert codes == ["20.0% S", "0.0% Z"]
         assert Decimal(str(posted["TotalAmt"])) == cents(uk["TotalsInfo"]["TotalCharge"])
+
+
+def test_a_fresh_uk_company_books_other_countries_tax_outside_uk_vat_and_fails_a_uk_rate_it_lacks(tmp_path):
+    """Connex's defaults on a UK company with only the codes QuickBooks gives it: German VAT on an Amazon DE
+    order shipped to Germany and US sales tax on a US order are those countries' tax, so their lines go on
+    "No VAT" with the tax kept in the amounts (total still Linnworks'); an export with no tax is zero-rated; a
+    UK order at a rate the company has no code for fails, naming the rate and the company's codes."""
+    with LinnworksSimulator(processed_orders=0, open_orders=0, purchase_orders=0, refunds=False) as lw, \
+            QuickBooksOnlineSimulator(company="uk", enforce_limits=False) as qbo:
+        german = price_order(lw.account.add_processed_order(processed_at=when(2)),
+                             [("MUG-BLU-01", 2, "14.99", "19"), ("BOOK-CHAI", 1, "9.99", "19")],
+                             postage_gross="4.99", postage_rate="19", currency="EUR", country="Germany",
+                             inclusive=False, discount="1.50", discount_rate="19")
+        american = price_order(lw.account.add_processed_order(processed_at=when(3)),
+                               [("TEA-EARL-250", 3, "8.50", "7.25")], currency="USD", country="United States")
+        export = price_order(lw.account.add_processed_order(processed_at=when(4)),
+                             [("CANDLE-SOY-L", 1, "24.50", "0")], currency="USD", country="Japan")
+        wrong = price_order(lw.account.add_processed_order(processed_at=when(5)),
+                            [("SOCKS-3PK", 1, "14.95", "17.5")], country="United Kingdom")
+        reports = sync(tmp_path, lw, qbo, flows=("orders",))
+        [failure] = reports["orders"].failures
+        assert str(wrong["NumOrderId"]) in str(failure)
+        assert "no sales tax code at 17.5%" in str(failure) and "20.0% S (20%)" in str(failure)
+        names = {row["Id"]: row["Name"] for row in qbo.entities("TaxCode")}
+        for order, code in ((german, "No VAT"), (american, "No VAT"), (export, "0.0% Z")):
+            posted = qbo.entity("SalesReceipt", DocNumber=str(order["NumOrderId"]))
+            assert Decimal(str(posted["TotalAmt"])) == cents(order["TotalsInfo"]["TotalCharge"])
+            assert Decimal(str(posted["TxnTaxDetail"]["TotalTax"])) == 0
+            assert {names[ln[ln["DetailType"]]["TaxCodeRef"]["value"]] for ln in posted["Line"]
+                    if "TaxCodeRef" in ln[ln["DetailType"]]} == {code}

@@ -20,6 +20,16 @@ STORES = [
     ("DIRECT", "Wholesale", "USD", Decimal(0)),
 ]
 
+#: where each taxing store's buyers live: a channel charges its own country's tax (Amazon DE German VAT, the
+#: Shopify store a US state's sales tax), so its orders ship there; the untaxed wholesale store sells anywhere
+STORE_COUNTRIES = {
+    "Amazon UK": ("United Kingdom",),
+    "Amazon DE": ("Germany",),
+    "EBAY1": ("United Kingdom",),
+    "My Shopify Store": ("United States",),
+    "Boutique Paris": ("France",),
+}
+
 # (FullName, Company, email, town, region, postcode, country, phone)
 CUSTOMERS = [
     (

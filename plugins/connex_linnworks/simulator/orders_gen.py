@@ -18,6 +18,7 @@ from connex_linnworks.simulator.catalogue import (
     POSTAL,
     PRODUCT_BY_SKU,
     PRODUCTS,
+    STORE_COUNTRIES,
     STORES,
 )
 from connex_linnworks.wire import EMPTY_GUID
@@ -151,6 +152,11 @@ def build_order(
     order_id = stable_uuid(seed, kind, index)
     source, sub_source, currency, rate = STORES[rng.randrange(len(STORES))]
     customer = CUSTOMERS[rng.randrange(len(CUSTOMERS))]
+    countries = STORE_COUNTRIES.get(sub_source)
+    if countries and customer[6] not in countries:
+        # a buyer where the store's tax applies, drawn apart so the rest of the order is as it always was
+        local = [c for c in CUSTOMERS if c[6] in countries]
+        customer = local[random.Random(f"{seed}:{kind}:{index}:buyer").randrange(len(local))]
     items = []
     skus = rng.sample([p[0] for p in PRODUCTS], rng.randint(1, 3))
     for n, sku in enumerate(skus):

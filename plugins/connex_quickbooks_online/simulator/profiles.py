@@ -31,10 +31,6 @@ class Profile:
     missing_code_text: str = ""
     automated_sales_tax: bool = False
     exchange_rates: dict = field(default_factory=dict)
-    #: ``connex demo``: the bookkeeper's tax_codes table for the demo shop's foreign rates (German 19% VAT, US
-    #: 7.25% sales tax a marketplace collected...), which no company of this country has a code for: outside
-    #: the scope of its own tax, so the tax stays in the line's amount
-    demo_tax_codes: dict = field(default_factory=dict)
 
     @property
     def us(self) -> bool:
@@ -78,7 +74,6 @@ UK = Profile(
         ("20.0% ECS", "EC services standard", (), ("20.0% ECS (purchases)",)),
     ),
     missing_code_text=_VAT,
-    demo_tax_codes={"19": "No VAT", "7.25": "No VAT"},
     exchange_rates={"GBP": "1", "USD": "0.7865", "EUR": "0.8456", "CAD": "0.5753", "AUD": "0.5183"},
 )
 
@@ -119,7 +114,6 @@ CA = Profile(
         ("Out of scope", "Out of scope", ("Out of scope (sales)",), ("Out of scope (purchases)",)),
     ),
     missing_code_text="Make sure all your transactions have a GST/HST rate before you save.",
-    demo_tax_codes={"20": "Out of scope", "19": "Out of scope", "7.25": "Out of scope"},
     exchange_rates={"CAD": "1", "USD": "1.3670", "GBP": "1.7382", "EUR": "1.4849", "AUD": "0.9008"},
 )
 
@@ -151,7 +145,6 @@ AU = Profile(
         ("GST on capital", "GST on capital", (), ("GST on capital (purchases)",)),
     ),
     missing_code_text="Make sure all your transactions have a GST rate before you save.",
-    demo_tax_codes={"20": "0% Out of Scope", "19": "0% Out of Scope", "7.25": "0% Out of Scope"},
     exchange_rates={"AUD": "1", "USD": "1.5175", "GBP": "1.9295", "EUR": "1.6483", "CAD": "1.1101"},
 )
 

@@ -94,11 +94,6 @@ class QuickBooksOnlineSimulator(SimulatorServer):
             "authorize_url": f"{self.url}/connect/oauth2",
         }
 
-    def demo_options(self) -> dict:
-        """Connector options ``connex demo`` adds for this company (its bookkeeper's table for foreign rates)."""
-        table = self.company.profile.demo_tax_codes
-        return {"tax_codes": dict(table)} if table else {}
-
     def tax_summary(self) -> list[tuple[str, str, Decimal]]:
         """(side, tax code, amount) of the tax QuickBooks recorded on every transaction: each rate's tax goes to
         the codes on the lines using it, in proportion to their net (US: the TAX lines' transaction total)."""
