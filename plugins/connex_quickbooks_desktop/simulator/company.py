@@ -24,6 +24,7 @@ from decimal import Decimal
 from lxml import etree
 
 from connex_quickbooks_desktop.safexml import parse_text
+from connex_quickbooks_desktop.simulator import taxes
 from connex_quickbooks_desktop.validation import QbxmlValidator
 
 PARSE_ERROR = "0x80040400"
@@ -90,10 +91,15 @@ class Transaction:
     lines: list[TxnLine]
     number: int
     exchange_rate: str | None = None
+    subtotal: Decimal | None = None  # net of tax; None: the lines' sum
+    tax: Decimal = Decimal(0)  # SalesTaxTotal, as QuickBooks computed it
+    tax_percentage: Decimal | None = None  # SalesTaxPercentage of the header item (US)
+    tax_item: str | None = None
 
     @property
     def total(self) -> Decimal:
-        return sum((line.amount for line in self.lines), Decimal(0))
+        net = self.subtotal if self.subtotal is not None else sum((ln.amount for ln in self.lines), Decimal(0))
+        return net + self.tax
 
 
 class SimulatedCompany:
@@ -117,6 +123,7 @@ class SimulatedCompany:
         self.currencies: set[str] = set()
         self.payment_methods: set[str] = set()
         self.tax_codes: set[str] = set()
+        self.tax = taxes.DEFAULT
         self.edition = "default"
         self.transactions: list[Transaction] = []
         self.iterators: dict[str, list[ListRecord]] = {}
@@ -153,11 +160,10 @@ class SimulatedCompany:
             "Australian Dollar",
         }
         company.payment_methods |= {"Cash", "Check", "PayPal", "Credit Card", "Amazon"}
-        company.tax_codes |= {"us": {"Tax", "Non"}, "ca": {"G", "H", "P", "S", "E", "Z"}}.get(
-            edition, {"S", "Z", "E", "Tax", "Non"}
-        )
-        if edition == "us":
-            company.add_list_record("State Sales Tax", "ItemSalesTax")
+        company.tax = taxes.SETUPS.get(edition, taxes.DEFAULT)
+        company.tax_codes |= {code.name for code in company.tax.codes}
+        for tax_item in company.tax.items:
+            company.add_list_record(tax_item.name, "ItemSalesTaxGroup" if tax_item.group else "ItemSalesTax")
         for name in ("Shipping", "Rounding", "Discount") if service_items else ():
             company.add_list_record(name, "ItemOtherCharge")
         for name, quantity in (("SKU-ABC-001", 120), ("SKU-ABC-002", 40), ("SKU-XYZ-010", 7)):
@@ -407,6 +413,70 @@ class SimulatedCompany:
             rs.append(self._list_ret(record, rq))
         return rs
 
+    def _rq_SalesTaxCodeQuery(self, rq):  # noqa: N802
+        """The company's sales tax codes (SalesTaxCodeRet: ListCore, Name, IsActive, IsTaxable, Desc,
+        ItemPurchaseTaxRef, ItemSalesTaxRef, in the XSD's order)."""
+        names = {n.text for n in rq.findall("FullName") if n.text}
+        codes = [c for c in self.tax.codes if not names or c.name in names]
+        if not codes:
+            return _rs(rq, 1, "Info", "A query request did not find a matching object in QuickBooks")
+        rs = _rs(rq, 0, "Info", "Status OK")
+        for code in codes:
+            ret = self._list_core("SalesTaxCodeRet", f"code:{code.name}")
+            for tag, text in (("Name", code.name), ("IsActive", "true"),
+                              ("IsTaxable", "true" if code.taxable else "false"), ("Desc", code.desc)):
+                etree.SubElement(ret, tag).text = text
+            for tag, name in (("ItemPurchaseTaxRef", code.purchase_item), ("ItemSalesTaxRef", code.sales_item)):
+                if name:
+                    self._ref(ret, tag, name)
+            rs.append(_only(ret, rq))
+        return rs
+
+    def _rq_ItemSalesTaxQuery(self, rq):  # noqa: N802
+        return self._tax_items(rq, group=False)
+
+    def _rq_ItemSalesTaxGroupQuery(self, rq):  # noqa: N802
+        return self._tax_items(rq, group=True)
+
+    def _tax_items(self, rq, *, group: bool):
+        """ItemSalesTaxRet (ListCore, Name, IsActive, ItemDesc, TaxRate, TaxVendorRef) or ItemSalesTaxGroupRet
+        (ListCore, Name, IsActive, ItemDesc, ItemSalesTaxRef...)."""
+        names = {n.text.lower() for n in rq.findall("FullName") if n.text}
+        items = [i for i in self.tax.items if i.group == group and (not names or i.name.lower() in names)]
+        if not items:
+            return _rs(rq, 1, "Info", "A query request did not find a matching object in QuickBooks")
+        rs = _rs(rq, 0, "Info", "Status OK")
+        for tax_item in items:
+            kind = "ItemSalesTaxGroup" if group else "ItemSalesTax"
+            ret = self._list_core(f"{kind}Ret", self.lists[tax_item.name.lower()].list_id)
+            etree.SubElement(ret, "Name").text = tax_item.name
+            etree.SubElement(ret, "IsActive").text = "true"
+            etree.SubElement(ret, "ItemDesc").text = tax_item.vendor or tax_item.name
+            if group:
+                for member in tax_item.members:
+                    self._ref(ret, "ItemSalesTaxRef", member)
+            else:
+                etree.SubElement(ret, "TaxRate").text = format(tax_item.rate, "f")
+                if tax_item.vendor:
+                    etree.SubElement(etree.SubElement(ret, "TaxVendorRef"), "FullName").text = tax_item.vendor
+            rs.append(_only(ret, rq))
+        return rs
+
+    def _list_core(self, tag: str, list_id: str) -> etree._Element:
+        ret = etree.Element(tag)
+        stamp = _stamp(self._epoch)
+        for child, text in (("ListID", list_id), ("TimeCreated", stamp), ("TimeModified", stamp),
+                            ("EditSequence", str(self._epoch))):
+            etree.SubElement(ret, child).text = text
+        return ret
+
+    def _ref(self, parent: etree._Element, tag: str, name: str) -> None:
+        node = etree.SubElement(parent, tag)
+        record = self.lists.get(name.lower())
+        if record is not None:
+            etree.SubElement(node, "ListID").text = record.list_id
+        etree.SubElement(node, "FullName").text = name
+
     def _rq_ItemInventoryQuery(self, rq):  # noqa: N802
         iterator = rq.get("iterator")
         page_size = int(rq.findtext("MaxReturned") or 0) or None
@@ -491,7 +561,12 @@ class SimulatedCompany:
         payment = add.findtext("PaymentMethodRef/FullName")
         if payment is not None and payment not in self.payment_methods:
             return _invalid_ref(rq, "Payment Method", payment, txn)
+        for tag in ("CustomerSalesTaxCodeRef", "SalesTaxCodeRef"):
+            header_code = add.findtext(f"{tag}/FullName")
+            if header_code is not None and header_code not in self.tax_codes:
+                return _invalid_ref(rq, "Sales Tax Code", header_code, txn)
         lines: list[TxnLine] = []
+        taxed: list[taxes.TaxedLine] = []
         line_tag = _SALES_LINE[txn] + "Add"
         for node in add.findall(line_tag):
             item = node.findtext("ItemRef/FullName")
@@ -504,11 +579,15 @@ class SimulatedCompany:
             code = node.findtext("SalesTaxCodeRef/FullName")
             if code is not None and code not in self.tax_codes:
                 return _invalid_ref(rq, "Sales Tax Code", code, txn)
+
             quantity = node.findtext("Quantity")
             rate = node.findtext("Rate") or node.findtext("Cost")
             amount = node.findtext("Amount")
             if amount is None:
                 amount = str(Decimal(quantity or 1) * Decimal(rate or 0))
+            tax_amount = node.findtext("TaxAmount")
+            taxed.append(taxes.TaxedLine(Decimal(amount), code,
+                                         Decimal(tax_amount) if tax_amount is not None else None))
             link = None
             link_node = node.find("LinkToTxn")
             if link_node is not None:
@@ -528,6 +607,10 @@ class SimulatedCompany:
                     link=link,
                 )
             )
+        subtotal, tax, percentage = taxes.compute(
+            self.tax, taxed, purchase=txn in ("PurchaseOrder", "Bill"), header_item=tax_item,
+            customer_code=add.findtext("CustomerSalesTaxCodeRef/FullName"),
+            tax_included=(add.findtext("IsTaxIncluded") or "").strip() == "true")
         # Everything checked: apply.
         for line in lines:
             item = self.lists[line.item.lower()]
@@ -545,6 +628,10 @@ class SimulatedCompany:
             lines=lines,
             number=len(self.transactions) + 1,
             exchange_rate=add.findtext("ExchangeRate"),
+            subtotal=subtotal,
+            tax=tax,
+            tax_percentage=percentage,
+            tax_item=tax_item or (self.tax.default_item if percentage is not None else None),
         )
         self.transactions.append(transaction)
         rs = _rs(rq, 0, "Info", "Status OK")
@@ -594,6 +681,15 @@ class SimulatedCompany:
         if t.txn_type == "PurchaseOrder":
             received = all(ln.received >= (ln.quantity or 0) for ln in t.lines)
             etree.SubElement(ret, "IsFullyReceived").text = "true" if received else "false"
+        if t.txn_type in _SALES_TAXED:
+            # XSD order (SalesReceiptRet, InvoiceRet, CreditMemoRet): Subtotal, then the SalesTaxData group
+            # (ItemSalesTaxRef, SalesTaxPercentage, SalesTaxTotal), then TotalAmount
+            etree.SubElement(ret, "Subtotal").text = str((t.total - t.tax).quantize(Decimal("0.01")))
+            if t.tax_item:
+                self._ref(ret, "ItemSalesTaxRef", t.tax_item)
+            if t.tax_percentage is not None:
+                etree.SubElement(ret, "SalesTaxPercentage").text = format(t.tax_percentage, "f")
+            etree.SubElement(ret, "SalesTaxTotal").text = str(t.tax.quantize(Decimal("0.01")))
         etree.SubElement(ret, "TotalAmount").text = str(t.total.quantize(Decimal("0.01")))
         if t.memo:
             etree.SubElement(ret, "Memo").text = t.memo
@@ -612,6 +708,9 @@ class SimulatedCompany:
                 if t.txn_type == "PurchaseOrder":
                     etree.SubElement(node, "ReceivedQuantity").text = _quantity(line.received)
         return _only(ret, rq) if rq is not None else ret
+
+
+_SALES_TAXED = ("SalesReceipt", "Invoice", "CreditMemo")
 
 
 def _rs(rq: etree._Element, code: int, severity: str, message: str) -> etree._Element:
