@@ -13,7 +13,8 @@ from connex.errors import DocumentError
 from connex_quickbooks_desktop import codec, qbxml
 from connex_quickbooks_desktop.config import CONFIG_SCHEMA, SECRET_KEYS, Settings
 from connex_quickbooks_desktop.queue import Job, RequestQueue
-from connex_quickbooks_desktop.workflow import INVENTORY_KEY, item_key, party_key
+from connex_quickbooks_desktop.tax import CompanyTax
+from connex_quickbooks_desktop.workflow import INVENTORY_KEY, TAX_LISTS_LAST, item_key, party_key
 
 
 class QuickBooksDesktopTarget(TargetConnector):
@@ -97,6 +98,9 @@ class QuickBooksDesktopTarget(TargetConnector):
 
     # --- documents -------------------------------------------------------------------------------------
     def post_documents(self, documents: list[Document]) -> list[PostResult]:
+        # the company's codes as the last session read them: a rate no code carries fails now, not later
+        last = self.queue.meta(TAX_LISTS_LAST) if self.builder.tax.reads_company else None
+        self.builder.company_tax = CompanyTax.loads(last) if last else None
         results = []
         for document in documents:
             try:

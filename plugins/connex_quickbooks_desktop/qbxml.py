@@ -12,14 +12,14 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from lxml import etree
 
 from connex.documents import Address, Document, Line, Party, PurchaseDocument, RefundDocument, SalesDocument
 from connex.errors import DocumentError, DocumentRef
 from connex_quickbooks_desktop import limits
-from connex_quickbooks_desktop.tax import DesktopTax
+from connex_quickbooks_desktop.tax import CompanyTax, DesktopTax
 
 QBXML_VERSION = "13.0"
 
@@ -141,6 +141,8 @@ class QbxmlBuilder:
         sku_map: dict[str, str] | None = None,
     ):
         self.tax = tax or DesktopTax()
+        #: the company file's codes and tax items, read at the start of the session (None: not read)
+        self.company_tax: CompanyTax | None = None
         self.sku_map = sku_map or {}  # SKU (casefolded) -> item full name, from the SKU map CSV
         self.shipping_item = shipping_item
         self.rounding_item = rounding_item
@@ -213,6 +215,14 @@ class QbxmlBuilder:
         _sub(add, "FirstName", limits.clip(party.first_name, limits.FIRST_LAST))
         _sub(add, "LastName", limits.clip(party.last_name, limits.FIRST_LAST))
         _address(add, address_tag, party.billing_address)
+
+    @staticmethod
+    def tax_lists_query(request_id: str, part: str) -> etree._Element:
+        """One of the session's reads of the company's tax set-up: ``codes`` (SalesTaxCodeQuery), ``items``
+        (ItemSalesTaxQuery) or ``groups`` (ItemSalesTaxGroupQuery), active ones only (the default filter)."""
+        name = {"codes": "SalesTaxCodeQueryRq", "items": "ItemSalesTaxQueryRq",
+                "groups": "ItemSalesTaxGroupQueryRq"}[part]
+        return etree.Element(name, requestID=request_id)
 
     def item_query(self, request_id: str, names: Sequence[str]) -> etree._Element:
         rq = etree.Element("ItemQueryRq", requestID=request_id)
@@ -327,8 +337,9 @@ class QbxmlBuilder:
             _sub(add, "PONumber", limits.clip(document.source_reference, 25))
             _sub(add, "ShipDate", _date(document.ship_date))
         # XSD order: ItemSalesTaxRef comes right before Memo in both SalesReceiptAdd and InvoiceAdd
-        _ref(add, "ItemSalesTaxRef", self.tax.header_item(document), 31)
+        _ref(add, "ItemSalesTaxRef", self.tax.header_item(document, self.company_tax), 31)
         _sub(add, "Memo", memo_with_number(document))
+        self._tax_header(add, document)
         if txn == "SalesReceipt":
             _ref(add, "DepositToAccountRef", document.deposit_account)
             _sub(add, "Other", limits.clip(document.source_reference, 29))
@@ -346,7 +357,9 @@ class QbxmlBuilder:
         _sub(add, "TxnDate", _date(document.txn_date))
         _sub(add, "RefNumber", limits.ref_number(document.doc_number))
         _sub(add, "PONumber", limits.clip(document.original_doc_number, 25))
+        _ref(add, "ItemSalesTaxRef", self.tax.header_item(document, self.company_tax), 31)
         _sub(add, "Memo", memo_with_number(document))
+        self._tax_header(add, document)
         _sub(add, "ExchangeRate", _rate(document.exchange_rate))
         self._sales_lines(add, "CreditMemoLineAdd", document, None)
         return rq
@@ -363,21 +376,48 @@ class QbxmlBuilder:
         """Item lines in schema order; purchase order lines are the same but for the inventory site."""
         if not document.lines:
             raise DocumentError(f"{document.kind.replace('_', ' ')} has no lines", where=_where(document, "lines"))
-        for index, line in enumerate(document.lines):
+        for index, (line, amount, tax) in enumerate(self._amounts(document)):
             node = etree.SubElement(add, tag)
             _ref(node, "ItemRef", self.line_item(document, index, line))
             _sub(node, "Desc", limits.clip(line.description, limits.DESC))
             if line.kind == "item":
                 _sub(node, "Quantity", limits.quantity(line.quantity))
-                _sub(node, "Rate", limits.price(line.unit_price))
+                _sub(node, "Rate", limits.price(line.unit_price if amount == line.amount
+                                                else amount / (line.quantity or 1)))
             _ref(node, "ClassRef", line.class_name)
-            _sub(node, "Amount", limits.amount(line.amount))
-            if line.tax_amount:
-                _sub(node, "TaxAmount", limits.amount(line.tax_amount))
+            _sub(node, "Amount", limits.amount(amount))
+            if tax:
+                _sub(node, "TaxAmount", limits.amount(tax))
             if inventory_site:
                 _ref(node, "InventorySiteRef", line.inventory_site, 31)
-            code = self.tax.line_code(document, index, line, default_tax or document.tax_code)
+            code = self.tax.line_code(document, index, line, default_tax or document.tax_code, self.company_tax)
             _ref(node, "SalesTaxCodeRef", code, limits.TAX_CODE)
+
+    def _tax_header(self, add: etree._Element, document: Document) -> None:
+        """IsTaxIncluded and the transaction's customer tax code, where the XSD puts them (after Memo and the
+        print/email flags, before DepositToAccountRef / Other / ExchangeRate)."""
+        if self.tax.tax_included(document):
+            _sub(add, "IsTaxIncluded", "true")
+        _ref(add, "CustomerSalesTaxCodeRef", self.tax.customer_code(document, self.company_tax), limits.TAX_CODE)
+
+    def _amounts(self, document: Document) -> list[tuple[Line, Decimal, Decimal]]:
+        """(line, Amount, TaxAmount) per line: gross amounts when the file takes them tax-included; a refund's
+        lines are gross already and leave the tax to QuickBooks' own computation."""
+        included = self.tax.tax_included(document)
+        out = []
+        for line, tax in zip(document.lines, self.tax.line_taxes(document)):
+            if line.tax_included and line.tax_rate and self.tax.model == "us":
+                # a US file adds tax to the taxable lines: the net goes, and QuickBooks computes the tax
+                net = (line.amount * 100 / (100 + Decimal(line.tax_rate))).quantize(Decimal("0.01"),
+                                                                                   rounding=ROUND_HALF_UP)
+                out.append((line, net, Decimal(0)))
+            elif line.tax_included:
+                out.append((line, line.amount, Decimal(0)))
+            elif included:
+                out.append((line, line.amount + tax, tax))
+            else:
+                out.append((line, line.amount, tax))
+        return out
 
     def purchase_order_add(self, request_id: str, document: PurchaseDocument) -> etree._Element:
         rq = etree.Element("PurchaseOrderAddRq", requestID=request_id)
@@ -388,6 +428,8 @@ class QbxmlBuilder:
         _sub(add, "RefNumber", limits.ref_number(document.doc_number))
         _sub(add, "ExpectedDate", _date(document.due_date))
         _sub(add, "Memo", memo_with_number(document))
+        if self.tax.tax_included(document):
+            _sub(add, "IsTaxIncluded", "true")
         _sub(add, "ExchangeRate", _rate(document.exchange_rate))
         self._sales_lines(add, "PurchaseOrderLineAdd", document, None, inventory_site=False)
         return rq
@@ -404,11 +446,13 @@ class QbxmlBuilder:
         _sub(add, "DueDate", _date(document.due_date))
         _sub(add, "RefNumber", limits.ref_number(document.doc_number, limits.BILL_REF_NUMBER))
         _sub(add, "Memo", memo_with_number(document))
+        if self.tax.tax_included(document):
+            _sub(add, "IsTaxIncluded", "true")
         _sub(add, "ExchangeRate", _rate(document.exchange_rate))
         if not document.lines:
             raise DocumentError("bill has no lines", where=_where(document, "lines"))
         unused = list(po_links)
-        for index, line in enumerate(document.lines):
+        for index, (line, amount, tax) in enumerate(self._amounts(document)):
             item = self.line_item(document, index, line)
             node = etree.SubElement(add, "ItemLineAdd")
             _ref(node, "ItemRef", item)
@@ -416,12 +460,13 @@ class QbxmlBuilder:
             _sub(node, "Desc", limits.clip(line.description, limits.DESC))
             if line.kind == "item":
                 _sub(node, "Quantity", limits.quantity(line.quantity))
-                _sub(node, "Cost", limits.price(line.unit_price))
-            _sub(node, "Amount", limits.amount(line.amount))
-            if line.tax_amount:
-                _sub(node, "TaxAmount", limits.amount(line.tax_amount))
+                _sub(node, "Cost", limits.price(line.unit_price if amount == line.amount
+                                                else amount / (line.quantity or 1)))
+            _sub(node, "Amount", limits.amount(amount))
+            if tax:
+                _sub(node, "TaxAmount", limits.amount(tax))
             _ref(node, "ClassRef", line.class_name)
-            code = self.tax.line_code(document, index, line, document.tax_code)
+            code = self.tax.line_code(document, index, line, document.tax_code, self.company_tax)
             _ref(node, "SalesTaxCodeRef", code, limits.TAX_CODE)
             link = next((p for p in unused if p.item_name.lower() == item.lower()), None)
             if link is not None:

@@ -14,6 +14,9 @@ Jobs and their stages (requests in brackets):
   PurchaseOrderAdd / BillAdd].
 * inventory: ``page`` [ItemInventoryQuery iterator Start, then Continue] until ``iteratorRemainingCount`` is
   0, then the staged snapshot replaces the previous one.
+* taxlists (``tax_model`` us or global): once per session, before any document's ``add``: ``read``
+  [SalesTaxCodeQuery, ItemSalesTaxQuery, ItemSalesTaxGroupQuery] -> the company's codes and tax items, kept for
+  the session; documents name codes from them (tax.py). A failed read fails the documents waiting on it.
 
 Several jobs' requests share one ``QBXMLMsgsRq`` (``continueOnError``), up to ``batch_size`` requests, so a
 round trip stays well inside the Web Connector's timeout. Requests are matched back to jobs by ``requestID``.
@@ -40,6 +43,7 @@ from connex_quickbooks_desktop import codec, limits, qbxml
 from connex_quickbooks_desktop.currencies import currency_name
 from connex_quickbooks_desktop.queue import Inflight, Job, RequestQueue
 from connex_quickbooks_desktop.safexml import parse_text
+from connex_quickbooks_desktop.tax import CompanyTax
 from connex_quickbooks_desktop.validation import QbxmlValidator
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,10 @@ NOT_FOUND_WARN = 500
 RETRYABLE = {3170, 3175, 3176, 3180}
 MAX_ATTEMPTS = 3
 INVENTORY_KEY = "inventory"
+TAX_LISTS_KEY = "taxlists"
+TAX_LISTS_META = "tax_lists"
+TAX_LISTS_LAST = "tax_lists_last"  # kept across sessions: documents are checked against it when queued
+TAX_PARTS = ("codes", "items", "groups")
 #: transaction lines per message set; with ``batch_size`` this keeps a round trip well inside the Web
 #: Connector's timeout (about two minutes) even for orders with hundreds of lines
 MAX_LINES_PER_ROUND_TRIP = 500
@@ -190,6 +198,10 @@ class Workflow:
                 if changed:
                     self.queue.save(conn, job)
             self.queue.clear_staging(conn)
+            # the company's tax set-up is read afresh each session: the bookkeeper may have changed it
+            conn.execute("DELETE FROM qbd_meta WHERE key = ?", (TAX_LISTS_META,))
+        if self.builder.tax.reads_company:
+            self.queue.enqueue(Job(TAX_LISTS_KEY, "taxlists", "{}", "read"), refresh=True, retry_failed=True)
         if lost:
             log.warning(
                 "QuickBooks Web Connector: %d request(s) of an interrupted session had no answer", len(lost)
@@ -278,7 +290,23 @@ class Workflow:
         if job.kind == "inventory":
             iterator_id = job.context.get("iterator_id")
             return [("page", self.builder.item_inventory_query("", iterator_id=iterator_id))]
+        if job.kind == "taxlists":
+            return [(part, self.builder.tax_lists_query("", part)) for part in TAX_PARTS]
         return self._build_document(conn, job)
+
+    def _company_tax(self, conn, job: Job) -> tuple[bool, CompanyTax | None]:
+        """(ready, the company's tax set-up) for a document about to be added: not ready while this session's
+        read is pending; a DocumentError when it failed."""
+        if not self.builder.tax.reads_company:
+            return True, None
+        row = conn.execute("SELECT value FROM qbd_meta WHERE key = ?", (TAX_LISTS_META,)).fetchone()
+        if row is not None:
+            return True, CompanyTax.loads(row["value"])
+        reader = self.queue._get(conn, TAX_LISTS_KEY)  # noqa: SLF001 - same package
+        if reader is not None and reader.status == "failed":
+            raise DocumentError(f"reading the company file's sales tax codes failed: {reader.error}",
+                                where=self._where(job, "SalesTaxCodeRef"), code=reader.code)
+        return False, None
 
     def _build_document(self, conn, job: Job) -> list[tuple[str, etree._Element]]:
         document = codec.loads(job.payload)
@@ -292,6 +320,10 @@ class Workflow:
         if job.stage == "link":
             return [("po", self.builder.purchase_order_lines_query("", document.linked_po_number))]
         links = [qbxml.PoLineLink(*link) for link in job.context.get("po_links", [])]
+        ready, company_tax = self._company_tax(conn, job)
+        if not ready:
+            return []
+        self.builder.company_tax = company_tax
         return [("add", self.builder.document_add("", document, links))]
 
     def _deps_ready(self, conn, job: Job) -> bool:
@@ -403,6 +435,8 @@ class Workflow:
             self._apply_item(conn, job, parts)
         elif job.kind == "inventory":
             self._apply_inventory(conn, job, parts["page"])
+        elif job.kind == "taxlists":
+            self._apply_tax_lists(conn, job, parts)
         elif job.stage == "check":
             self._apply_check(conn, job, parts["dup"])
         elif job.stage == "link":
@@ -414,6 +448,25 @@ class Workflow:
                 self._done(conn, job, "posted", _text(reply.rets()[0], "TxnID") if reply.rets() else None)
             else:
                 self._retry_or_fail(conn, job, reply, f"{txn}Add", back_to="check")
+
+    def _apply_tax_lists(self, conn, job: Job, parts: dict[str, Reply]) -> None:
+        """Keep the session's read of the company's codes and tax items; "no match" (status 1) is an empty
+        list (a file without sales tax groups), any other error fails the read."""
+        found = {}
+        for part in TAX_PARTS:
+            reply = parts.get(part)
+            if reply is None or reply.status not in (0, NO_MATCH):
+                request = qbxml.QbxmlBuilder.tax_lists_query("", part).tag[:-2]
+                if reply is None:
+                    self._fail(conn, job, f"{request}: no answer", "qbxml")
+                else:
+                    self._retry_or_fail(conn, job, reply, request)
+                return
+            found[part] = reply.rets() if reply.status == 0 else []
+        company = CompanyTax.from_rets(found["codes"], found["items"], found["groups"])
+        for key in (TAX_LISTS_META, TAX_LISTS_LAST):
+            conn.execute("INSERT OR REPLACE INTO qbd_meta (key, value) VALUES (?, ?)", (key, company.dumps()))
+        self._done(conn, job, "read", None)
 
     def _apply_item(self, conn, job: Job, parts: dict[str, Reply]) -> None:
         spec = json.loads(job.payload)
