@@ -327,7 +327,25 @@ class PayloadBuilder:
             lines.append(line)
         return replace(doc, lines=lines, total_tax=doc.total_tax + added, prices_include_tax=True)
 
+    def _tax_in_cost(self, doc: Document) -> Document:
+        """A US company's purchase: its tax codes are sales tax only (no purchase rates, tax.md §2) and a
+        TxnTaxDetail carries only "the tax code for the customer" and the transaction's sales tax (Finance.xsd
+        TxnTaxDetail), so the tax a supplier charged is part of what the goods cost: each line's tax joins its
+        amount, and tax charged on the order as a whole (Linnworks' additional costs) joins the largest line."""
+        lines = [replace(ln, amount=ln.amount + ln.tax_amount, tax_amount=Decimal(0),
+                         unit_price=(ln.amount + ln.tax_amount) / (ln.quantity or 1))
+                 if ln.kind != "discount" and ln.tax_amount else ln for ln in doc.lines]
+        left = doc.total_tax - sum((ln.tax_amount for ln in doc.lines if ln.kind != "discount"), Decimal(0))
+        priced = [i for i, ln in enumerate(lines) if ln.kind != "discount"]
+        if left and priced:
+            i = max(priced, key=lambda n: abs(lines[n].amount))
+            amount = lines[i].amount + left
+            lines[i] = replace(lines[i], amount=amount, unit_price=amount / (lines[i].quantity or 1))
+        return replace(doc, lines=lines, total_tax=Decimal(0))
+
     def _balanced_lines(self, doc: Document, make: Callable[..., dict], side: str, body: dict, sign: int = 1):
+        if self.tax is not None and self.tax.us and side == PURCHASE:
+            doc = self._tax_in_cost(doc)
         doc = self._split_included(doc)
         lines = self._balanced(doc, sign)
         choices = [self._choose(doc, line, i, side) for i, line in enumerate(lines)]
@@ -412,8 +430,13 @@ class PayloadBuilder:
 
     def _tax_detail(self, doc: Document, lines: list[Line], choices: list, side: str, body: dict, sign: int,
                     wrapped: Decimal = Decimal(0)):
-        if self.tax is None or (self.tax.us and side == PURCHASE):
+        if self.tax is None:
             body["TxnTaxDetail"] = self._tax(doc, sign)
+            return
+        if self.tax.us and side == PURCHASE:
+            self.tax_choices[doc.key] = [
+                (ln.description or ln.sku or ln.kind, "none", Decimal(0),
+                 "US purchase: the supplier's tax is part of the cost") for ln in lines]
             return
         self.tax_choices[doc.key] = [
             (ln.description or ln.sku or ln.kind, self._code_name(c), ln.tax_amount * sign, c.reason)

@@ -105,7 +105,10 @@ def test_every_document_posts_with_linnworks_totals_and_tax_to_the_cent(tmp_path
             # no PO here is Pending, so each has its bill, linked, with the same money
             bill = qbo.entity("Bill", DocNumber=header_po["ExternalInvoiceNumber"])
             assert bill["Line"][0].get("LinkedTxn")
-            assert (bill["TotalAmt"], bill["TxnTaxDetail"]) == (posted["TotalAmt"], posted["TxnTaxDetail"])
+            assert (bill["TotalAmt"], bill.get("TxnTaxDetail")) == (posted["TotalAmt"], posted.get("TxnTaxDetail"))
+            if profile.startswith("us"):  # a US company records no purchase tax: the supplier's is in the cost
+                assert "TxnTaxDetail" not in posted and all("TaxCodeRef" not in ln[ln["DetailType"]]
+                                                            for ln in posted["Line"])
 
         [refund] = qbo.entities("RefundReceipt")
         amounts = [Decimal(str(line["Amount"])) for line in header["RefundLines"]]

@@ -111,7 +111,8 @@ class QuickBooksOnlineSimulator(SimulatorServer):
     def _tax_by_code(self, txn: dict, side: str):
         detail = txn.get("TxnTaxDetail") or {}
         if self.company.profile.us:
-            yield ("TAX" if side == "sales" else "tax paid"), Decimal(str(detail.get("TotalTax", 0)))
+            if side == "sales":  # a US purchase records no tax: the supplier's is in the cost
+                yield "TAX", Decimal(str(detail.get("TotalTax", 0)))
             return
         rate_list = "PurchaseTaxRateList" if side == "purchases" else "SalesTaxRateList"
         nets: dict[str, dict[str, Decimal]] = {}  # rate id -> code name -> net

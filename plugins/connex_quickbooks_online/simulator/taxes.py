@@ -67,6 +67,12 @@ class TaxEngine:
 
     # --- US model -------------------------------------------------------------------------------------------
     def _us(self, entity: str, body: dict, purchase: bool) -> Decimal:
+        if purchase:
+            # a US company's tax codes are sales tax only (tax.md §2: no PurchaseTaxRateList on its codes) and its
+            # TxnTaxDetail names the customer's tax code and the sales tax (Finance.xsd TxnTaxDetail): a purchase
+            # records no tax, TotalAmt is its lines ("TotalAmt is always computed by QBO", tax.md §3)
+            body.pop("TxnTaxDetail", None)
+            return Decimal(0)
         detail = body.get("TxnTaxDetail") or {}
         sent = detail.get("TotalTax")
         taxable = Decimal(0)
@@ -101,7 +107,7 @@ class TaxEngine:
             code = self._us_code_for_state(state)
             rates = self._rates(code, "SalesTaxRateList") if code else []
         computed = sum((cents(taxable * Decimal(str(r["RateValue"])) / 100) for r in rates), Decimal(0))
-        if sent is not None and (self.profile.automated_sales_tax or code_ref is not None or purchase):
+        if sent is not None and (self.profile.automated_sales_tax or code_ref is not None):
             # AST honours an explicit tax amount (tax.md §3 "US", Intuit blog 2017-12-11); a manual-tax company
             # takes a TotalTax override with its TxnTaxCodeRef (§3 "US": "optionally a TotalTax override")
             total = cents(number(sent, f"{entity}.TxnTaxDetail.TotalTax", self.fault))
