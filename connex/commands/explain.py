@@ -17,11 +17,11 @@ from ruamel.yaml import YAML
 
 from connex.commands import _provenance
 from connex.commands._setup import config_or_none, engine_for
-from connex.connectors import OrderQuery
-from connex.errors import ConfigError, TransientError
+from connex.connectors import OrderQuery, TargetConnector
+from connex.errors import ConfigError, ConnexError, TransientError
 from connex.plugin_manager import get_plugins
 from connex.rules.engine import MapResult, document_to_plain
-from connex.runtime import build_source
+from connex.runtime import build_source, build_target
 from connex.state import open_state
 
 
@@ -92,8 +92,10 @@ def explanation(result: MapResult) -> dict:
 
 def tax_reasons(document: dict) -> list[str]:
     """How the target will choose each line's tax code: a rule's name, else the line's rate (the target's
-    tax_codes table, else the company's code at that rate; see docs/tax.md)."""
+    tax_codes table, else the company's code at that rate, or its out-of-scope code for another country's tax;
+    see docs/tax.md)."""
     reasons = []
+    abroad = document.get("tax_country")
     for line in document.get("lines") or []:
         label = line.get("description") or line.get("sku") or line.get("kind")
         rate = line.get("tax_rate")
@@ -108,6 +110,9 @@ def tax_reasons(document: dict) -> list[str]:
             why = "the company's 0% code (US: NON): no tax was charged on the line"
         elif rate is not None:
             why = f"the code for {rate}% (the line's rate): the target's tax_codes entry, else the company's code at it"
+            if abroad:
+                why += (f"; if {abroad} is not the company's country, its out-of-scope code (that country's tax "
+                        "stays in the amount)")
         else:
             why = "the code for the rate the line's amounts imply"
         reasons.append(f"{label}: {why}; tax {tax}")
@@ -152,10 +157,17 @@ def print_text(data: dict, out=sys.stdout) -> None:
             print(f"    sets {w['field']} = {w['value']!r}{over}", file=out)
         if rule["error"]:
             print(f"    error: {rule['error']}", file=out)
-    for document in data["documents"]:
+    for n, document in enumerate(data["documents"]):
         print(f"tax codes ({document.get('kind')}):", file=out)
         for number, reason in enumerate(tax_reasons(document)):
             print(f"  line {number}: {reason}", file=out)
+        resolved = (data.get("tax_resolved") or [])
+        if n < len(resolved) and resolved[n]:
+            print(f"tax codes in the company ({document.get('kind')}):", file=out)
+            for number, reason in enumerate(resolved[n]):
+                print(f"  line {number}: {reason}", file=out)
+        elif data.get("tax_unresolved"):
+            print(f"  (the company's codes were not read: {data['tax_unresolved']})", file=out)
         print(f"document ({document.get('kind')}):", file=out)
         yaml = YAML(typ="safe")
         yaml.default_flow_style = False
@@ -163,6 +175,38 @@ def print_text(data: dict, out=sys.stdout) -> None:
     if "ledger" in data:
         for line in _provenance.ledger_lines(data["ledger"], data.get("synced", True)):
             print(line, file=out)
+
+
+def _target(config, state):
+    """The configured target connector when it can say which company code a line resolves to (``explain_tax``),
+    else the reason it is not asked (explain works without one). It shares the state file: QuickBooks Online
+    rotates its refresh token on use, and the new one must be kept where the next sync looks for it."""
+    plugins = get_plugins()
+    factory = plugins.targets().get(config.target_plugin)
+    if factory is None or not hasattr(factory, "explain_tax"):
+        return f"the {config.target_plugin} target does not report its codes"
+    if state is None:
+        return "no state file yet: run connex sync once (the target's credentials are kept there)"
+    try:
+        return build_target(config, plugins, state)
+    except ConnexError as exc:
+        return str(exc)
+
+
+def _resolve_tax(target, result: MapResult, data: dict) -> None:
+    """Which of the company's tax codes each line resolves to, from the target itself (QuickBooks Online reads
+    the company's tax set-up: four reads); targets without ``explain_tax`` and an unreachable target leave the
+    rule-level reasons alone and say why."""
+    if isinstance(target, str):
+        data["tax_unresolved"] = target
+        return
+    explain = getattr(target, "explain_tax", None)
+    if explain is None or not result.documents:
+        return
+    try:
+        data["tax_resolved"] = [explain(document) for document in result.documents]
+    except (ConnexError, OSError) as exc:
+        data["tax_unresolved"] = f"QuickBooks not reached: {exc}"
 
 
 def run(args):
@@ -180,6 +224,7 @@ def run(args):
     mapping = engine.rules.mappings.get(args.flow)
     state = open_state(config.state_path) if config is not None and config.state_path.exists() else None
     explained, failed = [], False
+    target = None
     try:
         for record in records:
             result = engine.map(args.flow, record)
@@ -191,10 +236,14 @@ def run(args):
             if config is not None:
                 data["ledger"] = _provenance.ledger_state(state, result)
                 data["synced"] = state is not None
+                target = target or _target(config, state)
+                _resolve_tax(target, result, data)
             explained.append(data)
     finally:
         if state is not None:
             state.close()
+        if isinstance(target, TargetConnector):
+            target.close()
     if args.json:
         print(json.dumps(explained[0] if len(explained) == 1 else explained, indent=2, default=str,
                          ensure_ascii=False))

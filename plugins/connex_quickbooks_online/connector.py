@@ -168,6 +168,10 @@ class QuickBooksOnlineTarget(TargetConnector):
             self._builder = PayloadBuilder(self.lookups, options, tax)
         return self._builder
 
+    def explain_tax(self, document: Document) -> list[str]:
+        """``connex explain``: per line, the company's tax code (name and Id) the line resolves to and why."""
+        return self.builder.explain_tax(document)
+
     # --- names ---------------------------------------------------------------------------------------------
     def find_or_create_customer(self, customer: Party) -> str:
         return str(self.lookups.customer(customer, customer.currency)["Id"])

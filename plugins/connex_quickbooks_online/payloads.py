@@ -535,6 +535,27 @@ class PayloadBuilder:
             detail["TxnTaxCodeRef"] = {"value": code.id}
         body["TxnTaxDetail"] = detail
 
+    def explain_tax(self, doc: Document) -> list[str]:
+        """Per line, the company's code its tax code resolves to (name and Id) and why: ``connex explain``."""
+        side = PURCHASE if isinstance(doc, PurchaseDocument) else SALES
+        if self.tax is None:
+            return []
+        if self.tax.us and side == PURCHASE:
+            return [f"{ln.description or ln.sku or ln.kind}: no code: a US company's purchases carry no tax code, "
+                    "the supplier's tax is part of the cost" for ln in doc.lines]
+        doc = self._split_included(doc)
+        out = []
+        for index, line in enumerate(doc.lines):
+            label = line.description or line.sku or line.kind
+            try:
+                choice = self._choose(doc, line, index, side)
+            except DocumentError as exc:
+                out.append(f"{label}: no code: {exc.message}")
+                continue
+            ident = f" (TaxCode Id {choice.code.id})" if choice.code is not None else ""
+            out.append(f"{label}: {self._code_name(choice)}{ident}: {choice.reason}")
+        return out
+
     @staticmethod
     def _code_name(choice: Choice) -> str:
         return choice.code.name if choice.code is not None else choice.value
