@@ -405,6 +405,17 @@ class QbxmlBuilder:
         lines are gross already and leave the tax to QuickBooks' own computation."""
         included = self.tax.tax_included(document)
         out = []
+        if self.tax.model == "us" and isinstance(document, PurchaseDocument):
+            # a US file's tax codes are sales tax: the tax a supplier charged is part of what the goods cost (as
+            # on QuickBooks Online, tax.md §1 "US model"); tax on the order as a whole joins the largest line
+            out = [(ln, ln.amount + (ln.tax_amount if ln.kind != "discount" else 0), Decimal(0))
+                   for ln in document.lines]
+            left = document.total_tax - sum((ln.tax_amount for ln in document.lines if ln.kind != "discount"),
+                                            Decimal(0))
+            if left and out:
+                i = max(range(len(out)), key=lambda n: abs(out[n][1]))
+                out[i] = (out[i][0], out[i][1] + left, Decimal(0))
+            return out
         for line, tax in zip(document.lines, self.tax.line_taxes(document)):
             if line.tax_included and line.tax_rate and self.tax.model == "us":
                 # a US file adds tax to the taxable lines: the net goes, and QuickBooks computes the tax
