@@ -89,6 +89,7 @@ def map_order(order: dict, document_kind: str = "sales_receipt") -> SalesDocumen
         total_tax=round_money(totals["Tax"], currency),
         total=round_money(totals["TotalCharge"], currency),
         prices_include_tax=bool(order["Items"][0].get("TaxCostInclusive")) if order.get("Items") else False,
+        tax_country=_opt(country_code(shipping.get("Country"))),
         memo=_opt(fit(memo, 4000)) if memo else None,
         store_name=_opt(source),
         source_reference=_opt(str(reference)) if reference is not None else None,
