@@ -132,6 +132,9 @@ class QuickBooksDesktopTarget(TargetConnector):
             own = line.kind if line.kind in qbxml.OWN_ITEM_KINDS else None
             mapped = self.builder.mapped_line_item(line) is not None
             deps.append(self._queue_item(name, line.description, own, mapped=mapped))
+        if self.builder.tax.may_add_rounding(document) and self.builder.rounding_item:
+            # a US file's own tax can leave the total a cent off the source's: a rounding line may carry it
+            deps.append(self._queue_item(self.builder.rounding_item, "Rounding", "rounding"))
         job = Job(
             key=document.key,
             kind="document",

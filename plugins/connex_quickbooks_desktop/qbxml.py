@@ -428,7 +428,48 @@ class QbxmlBuilder:
                 out.append((line, line.amount + tax, tax))
             else:
                 out.append((line, line.amount, tax))
+        if self.tax.model == "us" and self.company_tax is not None:
+            return self._us_total_kept(document, out)
         return out
+
+    def _us_total_kept(self, document: Document, out: list) -> list:
+        """A US file computes its own tax, once, on the taxable subtotal; where Linnworks rounded each line's
+        tax on its own the two can be a cent apart. The difference goes into a line's amount (an untaxed one
+        when there is one), so the transaction's total is still Linnworks'; the tax is QuickBooks'."""
+        rate = self.company_tax.rate(self.tax.header_item(document, self.company_tax))
+        taxable_code = self.tax.us_code(self.company_tax, taxed=True)
+        if rate is None or self.tax.customer_code(document, self.company_tax) != taxable_code:
+            return out
+        taxable = [i for i, (line, _, _) in enumerate(out) if self.tax.taxed(line)]
+        untaxed = [i for i in range(len(out)) if i not in taxable]
+
+        def quickbooks_tax(rows) -> Decimal:
+            base = sum((rows[i][1] for i in taxable), Decimal(0))
+            return (base * rate / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+        if not document.total:
+            return out
+        # the tax that makes QuickBooks' total the source's (a refund's lines went net: what they left out)
+        target = document.total - sum((amount for _, amount, _ in out), Decimal(0))
+        gap = target - quickbooks_tax(out)
+        if not gap or abs(gap) > Decimal("0.01") * len(out):
+            return out
+        total = document.total
+        i = max(untaxed or taxable, key=lambda n: abs(out[n][1]))
+        # the smallest change of that line's amount that makes amounts plus QuickBooks' tax the source's total
+        # (a cent into a taxed line moves its tax by a fraction of a cent, now and then by one)
+        for cents in sorted(range(-3 * len(out), 3 * len(out) + 1), key=lambda n: (abs(n - gap * 100), n)):
+            moved = list(out)
+            moved[i] = (out[i][0], out[i][1] + Decimal(cents) / 100, out[i][2])
+            if sum((amount for _, amount, _ in moved), Decimal(0)) + quickbooks_tax(moved) == total:
+                return moved
+        if self.rounding_item is None:
+            return out
+        # every line taxed and no cent in them lands the total: an untaxed rounding line carries the difference
+        # (the connector queues the rounding item for every taxed US document, so it is there)
+        rounding = Line(kind="rounding", item_name=self.rounding_item, description="Rounding",
+                        quantity=Decimal(1), unit_price=gap, amount=gap)
+        return [*out, (rounding, gap, Decimal(0))]
 
     def purchase_order_add(self, request_id: str, document: PurchaseDocument) -> etree._Element:
         rq = etree.Element("PurchaseOrderAddRq", requestID=request_id)

@@ -125,7 +125,7 @@ class DesktopTax:
             return None
         if self.item_sales_tax:
             return self.item_sales_tax
-        rates = {self._rate(line) for line in document.lines if self._taxed(line)}
+        rates = {self._rate(line) for line in document.lines if self.taxed(line)}
         if not rates or company is None:
             return None
         rate = max(rates)
@@ -145,7 +145,13 @@ class DesktopTax:
         takes no tax whatever the lines say)."""
         if self.model != "us" or isinstance(document, PurchaseDocument):
             return None
-        return self._us_code(company, any(self._taxed(line) for line in document.lines))
+        return self.us_code(company, any(self.taxed(line) for line in document.lines))
+
+    def may_add_rounding(self, document: Document) -> bool:
+        """Whether posting may add a rounding line: a US file's sales document with taxed lines (QuickBooks
+        computes one tax on the taxable subtotal, which can differ from the source's by a cent)."""
+        return (self.model == "us" and not isinstance(document, PurchaseDocument)
+                and any(self.taxed(line) for line in document.lines))
 
     def tax_included(self, document: Document) -> bool:
         """Canadian (global) files take gross amounts with IsTaxIncluded when the source's prices include tax
@@ -174,11 +180,11 @@ class DesktopTax:
         if line.tax_code or default:
             return line.tax_code or default
         if self.model == "us":
-            return self._us_code(company, self._taxed(line))
+            return self.us_code(company, self.taxed(line))
         if self.model != "global":
             return None
         purchase = isinstance(document, PurchaseDocument)
-        rate = self._rate(line) if self._taxed(line) or line.kind == "discount" else Decimal(0)
+        rate = self._rate(line) if self.taxed(line) or line.kind == "discount" else Decimal(0)
         if rate in self.codes:
             return self.codes[rate]
         if company is None:
@@ -200,7 +206,8 @@ class DesktopTax:
         )
 
     @staticmethod
-    def _taxed(line: Line) -> bool:
+    def taxed(line: Line) -> bool:
+        """Whether the source charged tax on the line (a discount: whether it lowers a taxed base)."""
         if line.kind == "rounding":
             return False
         if line.kind == "discount":
@@ -216,7 +223,7 @@ class DesktopTax:
         return Decimal(0)
 
     @staticmethod
-    def _us_code(company: CompanyTax | None, taxed: bool) -> str:
+    def us_code(company: CompanyTax | None, taxed: bool) -> str:  # noqa: FBT001 - read as us_code(c, taxed=...)
         """The company's taxable (or non-taxable) code: "Tax"/"Non" in a US file (§5 "US"), else the first
         such code it lists."""
         preferred = "Tax" if taxed else "Non"
