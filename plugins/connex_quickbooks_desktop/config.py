@@ -50,9 +50,12 @@ CONFIG_SCHEMA: dict = {
                                             "when missing"},
         "batch_size": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
         "tax_model": {"enum": list(TAX_MODELS), "default": "rules_only",
-                      "description": "us: lines Tax/Non and item_sales_tax; global: codes from tax_codes by rate"},
+                      "description": "us: lines Tax/Non, the customer code and the sales tax item at the order's rate; "
+                                     "global (Canada): each line's code by its rate; both read the company file's "
+                                     "codes and tax items each session"},
         "tax_codes": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 3},
-                      "description": "tax rate (13 for 13%) -> sales tax code name, e.g. {13: H, 5: G, 0: Z}"},
+                      "description": "tax rate (13 for 13%) -> sales tax code name, e.g. {13: H}, where the file's "
+                                     "own code at that rate is not the one wanted"},
         "item_sales_tax": {"type": "string", "minLength": 1, "maxLength": 31,
                            "description": "US files: the sales tax item or group in each sales header"},
         "item_matching": {"enum": ["name"], "default": "name",
