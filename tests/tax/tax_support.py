@@ -116,7 +116,7 @@ def sync(folder: Path, lw, qbo, *, document="sales_receipt", flows=("orders", "p
         "target": {"plugin": "quickbooks_online", "missing_items": "create_non_inventory",
                    **qbo.connector_config(), **target},
         "sync": {"from_date": "2020-01-01", "purchases": True, "refunds": True, "document": document,
-                 "customer_matching": "store_name_currency"},
+                 "customer_matching": "store_name_currency", "inventory": "inventory" in flows},
         "state": "connex.db",
         "rules": [str(r) for r in rules],
     }
