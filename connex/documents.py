@@ -90,6 +90,8 @@ class Document:
     tax_code: str | None = None
     #: the source's prices include tax (gross); lines still carry net ``amount`` and ``tax_amount`` either way
     prices_include_tax: bool = False
+    #: the QuickBooks Online location (the API's Department) by name; QuickBooks Desktop has no such list
+    department: str | None = None
 
     @property
     def key(self) -> str:
@@ -109,6 +111,8 @@ class SalesDocument(Document):
     deposit_account: str | None = None
     payment_method: str | None = None
     ship_via: str | None = None
+    #: the payment terms by name (e.g. "Net 30"): invoices
+    terms: str | None = None
     source_reference: str | None = None  # the channel's own order number
 
 
@@ -171,6 +175,8 @@ def to_record(document) -> dict:
 #: the money that the hash does cover (a line's rate with its tax, the inclusive flag with the nets and taxes).
 _UNHASHED_LINE_FIELDS = ("tax_rate", "tax_included")
 _UNHASHED_FIELDS = ("prices_include_tax",)
+#: Fields added later still; hashed only when set, so documents that never use them keep their old hashes
+_ADDED_WHEN_SET = ("department", "terms")
 
 
 def hash_record(document) -> dict:
@@ -181,6 +187,9 @@ def hash_record(document) -> dict:
         data.pop(name, None)
     if not isinstance(document, SalesDocument) and data.get("tax_code") is None:
         data.pop("tax_code", None)  # only sales documents had a tax code before
+    for name in _ADDED_WHEN_SET:
+        if data.get(name) is None:
+            data.pop(name, None)  # added later: a document that does not use them keeps its old hash
     for line in data.get("lines") or []:
         for name in _UNHASHED_LINE_FIELDS:
             line.pop(name, None)
