@@ -323,9 +323,13 @@ class QbxmlBuilder:
         if txn == "SalesReceipt":
             _ref(add, "PaymentMethodRef", document.payment_method, 31)
             _sub(add, "ShipDate", _date(document.ship_date))
+            _ref(add, "ShipMethodRef", document.ship_via, limits.SHIP_METHOD)
         else:
+            # an invoice is paid later: InvoiceAdd has no PaymentMethodRef (qbxml130.xsd), but terms
             _sub(add, "PONumber", limits.clip(document.source_reference, 25))
+            _ref(add, "TermsRef", document.terms, limits.TERMS)
             _sub(add, "ShipDate", _date(document.ship_date))
+            _ref(add, "ShipMethodRef", document.ship_via, limits.SHIP_METHOD)
         # XSD order: ItemSalesTaxRef comes right before Memo in both SalesReceiptAdd and InvoiceAdd
         _ref(add, "ItemSalesTaxRef", self.tax.header_item(document), 31)
         _sub(add, "Memo", memo_with_number(document))
@@ -420,7 +424,8 @@ class QbxmlBuilder:
             _sub(node, "Amount", limits.amount(line.amount))
             if line.tax_amount:
                 _sub(node, "TaxAmount", limits.amount(line.tax_amount))
-            _ref(node, "ClassRef", line.class_name)
+            # BillAdd has no header ClassRef (qbxml130.xsd): the document's class goes on its lines
+            _ref(node, "ClassRef", line.class_name or document.class_name)
             code = self.tax.line_code(document, index, line, document.tax_code)
             _ref(node, "SalesTaxCodeRef", code, limits.TAX_CODE)
             link = next((p for p in unused if p.item_name.lower() == item.lower()), None)

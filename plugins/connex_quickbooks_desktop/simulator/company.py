@@ -116,6 +116,9 @@ class SimulatedCompany:
         self.accounts: set[str] = set()
         self.currencies: set[str] = set()
         self.payment_methods: set[str] = set()
+        self.classes: set[str] = set()  # full names ("Parent:Child"); a fresh file has none
+        self.ship_methods: set[str] = set()
+        self.terms: set[str] = set()
         self.tax_codes: set[str] = set()
         self.edition = "default"
         self.transactions: list[Transaction] = []
@@ -153,6 +156,9 @@ class SimulatedCompany:
             "Australian Dollar",
         }
         company.payment_methods |= {"Cash", "Check", "PayPal", "Credit Card", "Amazon"}
+        # the lists a new company file starts with (QuickBooks' Ship Via and Terms defaults); no classes
+        company.ship_methods |= {"DHL", "FedEx", "UPS", "USPS", "Federal Express"}
+        company.terms |= {"Due on receipt", "Net 15", "Net 30", "Net 60", "1% 10 Net 30", "2% 10 Net 30"}
         company.tax_codes |= {"us": {"Tax", "Non"}, "ca": {"G", "H", "P", "S", "E", "Z"}}.get(
             edition, {"S", "Z", "E", "Tax", "Non"}
         )
@@ -491,6 +497,12 @@ class SimulatedCompany:
         payment = add.findtext("PaymentMethodRef/FullName")
         if payment is not None and payment not in self.payment_methods:
             return _invalid_ref(rq, "Payment Method", payment, txn)
+        # every list reference names an existing entry, else 3140 (quickbooks-desktop-qbwc.md §174 "missing refs")
+        for tag, known, what in (("ClassRef", self.classes, "Class"), ("ShipMethodRef", self.ship_methods,
+                                 "Ship Method"), ("TermsRef", self.terms, "Terms")):
+            name = add.findtext(f"{tag}/FullName")
+            if name is not None and name.lower() not in {k.lower() for k in known}:
+                return _invalid_ref(rq, what, name, txn)
         lines: list[TxnLine] = []
         line_tag = _SALES_LINE[txn] + "Add"
         for node in add.findall(line_tag):
@@ -501,6 +513,9 @@ class SimulatedCompany:
                 or not self.lists[item.lower()].kind.startswith("Item")
             ):
                 return _invalid_ref(rq, "Item", item, txn)
+            line_class = node.findtext("ClassRef/FullName")
+            if line_class is not None and line_class.lower() not in {k.lower() for k in self.classes}:
+                return _invalid_ref(rq, "Class", line_class, txn)
             code = node.findtext("SalesTaxCodeRef/FullName")
             if code is not None and code not in self.tax_codes:
                 return _invalid_ref(rq, "Sales Tax Code", code, txn)
