@@ -139,8 +139,29 @@ class SourceConnector(Connector):
         does not stock is ``failed`` with ``code=documents.UNKNOWN_SKU`` (the flow skips it rather than failing)."""
 
 
+@dataclass(frozen=True)
+class Used:
+    """A contract field a target steers by without posting it as such (e.g. a tax rate choosing a tax code)."""
+
+    how: str
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A contract field a target does not post, and why: ``connex validate`` names every mapping or rule that
+    sets one (see ``connex.fieldsupport``)."""
+
+    reason: str
+
+
 class TargetConnector(Connector):
     """An accounting system the documents go to (QuickBooks Online, QuickBooks Desktop, ...)."""
+
+    #: what becomes of each field of the document contract, by ``Class.field`` ("SalesDocument.class_name",
+    #: "Line.class_name", "Party.email", "Address.city"): the payload key or element it is posted as (text), a
+    #: ``Used`` or an ``Ignored``. tests/core/test_field_support.py holds every field to one of them, and checks
+    #: that each posted one does reach the payload.
+    field_support: ClassVar[dict[str, str | Used | Ignored]] = {}
 
     #: documents per request the target posts best in (QuickBooks Online: 30 a batch); the engine then hands it
     #: whole multiples of it across source pages. None: each page's documents as they come.

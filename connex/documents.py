@@ -135,6 +135,7 @@ class RefundDocument(Document):
     store_name: str | None = None
     original_doc_number: str | None = None
     deposit_account: str | None = None
+    payment_method: str | None = None  # how the money went back (a map_payment_method rule on refunds)
 
 
 @dataclass
@@ -187,7 +188,7 @@ def hash_record(document) -> dict:
         data.pop(name, None)
     if not isinstance(document, SalesDocument) and data.get("tax_code") is None:
         data.pop("tax_code", None)  # only sales documents had a tax code before
-    for name in _ADDED_WHEN_SET:
+    for name in _ADDED_WHEN_SET + (("payment_method",) if isinstance(document, RefundDocument) else ()):
         if data.get(name) is None:
             data.pop(name, None)  # added later: a document that does not use them keeps its old hash
     for line in data.get("lines") or []:

@@ -12,6 +12,7 @@ from connex.documents import Document, Party, PostResult
 from connex.errors import DocumentError
 from connex_quickbooks_desktop import codec, qbxml
 from connex_quickbooks_desktop.config import CONFIG_SCHEMA, SECRET_KEYS, Settings
+from connex_quickbooks_desktop.fields import FIELD_SUPPORT
 from connex_quickbooks_desktop.queue import Job, RequestQueue
 from connex_quickbooks_desktop.workflow import INVENTORY_KEY, item_key, party_key
 
@@ -37,6 +38,7 @@ class QuickBooksDesktopTarget(TargetConnector):
     """
 
     name = "quickbooks_desktop"
+    field_support = FIELD_SUPPORT
     config_schema = CONFIG_SCHEMA
     secret_keys = SECRET_KEYS
 

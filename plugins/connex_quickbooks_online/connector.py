@@ -15,6 +15,7 @@ from connex_quickbooks_online.authorize import AUTHORIZE_URL
 from connex_quickbooks_online.batch import Create, send_creates
 from connex_quickbooks_online.client import BATCH_MAX_ITEMS, QboClient, make_limiter, quote
 from connex_quickbooks_online.faults import fault_error
+from connex_quickbooks_online.fields import FIELD_SUPPORT
 from connex_quickbooks_online.lookups import (
     CREATE_SWITCHES,
     ITEM_MATCHING,
@@ -83,6 +84,7 @@ CONFIG_SCHEMA = {
 
 class QuickBooksOnlineTarget(TargetConnector):
     name = "quickbooks_online"
+    field_support = FIELD_SUPPORT
     config_schema = CONFIG_SCHEMA
     secret_keys = ("client_id", "client_secret", "refresh_token")
     post_batch_size = BATCH_MAX_ITEMS

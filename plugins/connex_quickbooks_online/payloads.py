@@ -587,6 +587,9 @@ class PayloadBuilder:
         if original:
             body["CustomerMemo"] = {"value": fit(f"Refund for order {original}", "CustomerMemo")}
         self._header_class(doc, body)
+        if doc.payment_method:
+            body["PaymentMethodRef"] = ref(
+                self.refs.named("payment_method", doc.payment_method, where(doc, "PaymentMethodRef")))
         if entity == "RefundReceipt":
             # RefundReceipt needs the account the money leaves from (Bank or Other Current Asset).
             deposit = (
