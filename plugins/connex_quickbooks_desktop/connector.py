@@ -7,12 +7,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connex.connectors import InventoryLevel, KeyValueStore, TargetConnector
+from connex.connectors import InventoryLevel, KeyValueStore, Preflight, TargetConnector, Wanted
 from connex.documents import Document, Party, PostResult
 from connex.errors import DocumentError
 from connex_quickbooks_desktop import codec, qbxml
 from connex_quickbooks_desktop.config import CONFIG_SCHEMA, SECRET_KEYS, Settings
 from connex_quickbooks_desktop.fields import FIELD_SUPPORT
+from connex_quickbooks_desktop.preflight import run_preflight
 from connex_quickbooks_desktop.queue import Job, RequestQueue
 from connex_quickbooks_desktop.workflow import INVENTORY_KEY, item_key, party_key
 
@@ -39,6 +40,9 @@ class QuickBooksDesktopTarget(TargetConnector):
 
     name = "quickbooks_desktop"
     field_support = FIELD_SUPPORT
+    config_names = {"income_account": "account", "expense_account": "account", "cogs_account": "account",
+                    "discount_account": "account", "shipping_item": "own_item", "rounding_item": "own_item",
+                    "discount_item": "own_item"}
     config_schema = CONFIG_SCHEMA
     secret_keys = SECRET_KEYS
 
@@ -155,6 +159,11 @@ class QuickBooksDesktopTarget(TargetConnector):
         if job.status == "pending":
             return PostResult(document.key, "queued")
         return PostResult(document.key, job.outcome or "posted", target_id=job.target_id)
+
+    # --- check -----------------------------------------------------------------------------------------
+    def preflight(self, wanted: Iterable[Wanted]) -> Preflight:
+        """What earlier Web Connector sessions left in the queue; the rest cannot be asked (preflight.py)."""
+        return run_preflight(self, list(wanted))
 
     # --- inventory -------------------------------------------------------------------------------------
     def read_inventory(self, skus: Iterable[str] | None = None) -> Iterator[InventoryLevel]:

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 
-from connex.connectors import InventoryLevel, TargetConnector
+from connex.connectors import InventoryLevel, Preflight, TargetConnector, Wanted
 from connex.documents import Document, Party, PostResult, PurchaseDocument, RefundDocument, SalesDocument
 from connex.errors import ConfigError, ConnexError, DocumentError
 from connex.skumap import load_sku_map
@@ -25,6 +25,7 @@ from connex_quickbooks_online.lookups import (
 )
 from connex_quickbooks_online.oauth import TokenManager, connected_realm, state_key
 from connex_quickbooks_online.payloads import ENTITY_BY_KIND, Options, PayloadBuilder, carries_marker, where
+from connex_quickbooks_online.preflight import run_preflight
 from connex_quickbooks_online.tax import TaxModel, parse_rate_table
 
 PRODUCTION_API = "https://quickbooks.api.intuit.com"
@@ -85,6 +86,9 @@ CONFIG_SCHEMA = {
 class QuickBooksOnlineTarget(TargetConnector):
     name = "quickbooks_online"
     field_support = FIELD_SUPPORT
+    config_names = {"income_account": "account", "expense_account": "account", "asset_account": "account",
+                    "deposit_account": "account", "discount_account": "account", "shipping_item": "own_item",
+                    "rounding_item": "own_item"}
     config_schema = CONFIG_SCHEMA
     secret_keys = ("client_id", "client_secret", "refresh_token")
     post_batch_size = BATCH_MAX_ITEMS
@@ -397,6 +401,11 @@ class QuickBooksOnlineTarget(TargetConnector):
                 self._record(document, row)
                 return PostResult(document.key, "exists", target_id=str(row["Id"]))
         return None
+
+    # --- check ---------------------------------------------------------------------------------------------
+    def preflight(self, wanted: Iterable[Wanted]) -> Preflight:
+        """Read-only: queries only (no creates), one per kind of name."""
+        return run_preflight(self, list(wanted))
 
     # --- stock ---------------------------------------------------------------------------------------------
     def read_inventory(self, skus: Iterable[str] | None = None) -> Iterator[InventoryLevel]:
