@@ -91,7 +91,8 @@ def test_check_of_a_clean_company_exits_0_and_says_what_a_sync_would_create(tmp_
         result = run_connex("check", "--since", "2020-01-01", cwd=tmp_path, timeout=300)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "MISSING" not in result.stdout
-        assert re.search(r"a sync would create\n(  .*\n)*  items named by the config and rules: Shipping", result.stdout)
+        created = r"a sync would create\n(  .*\n)*  items named by the config and rules: Shipping"
+        assert re.search(created, result.stdout)
         assert "result: a sync would post everything checked" in result.stdout
         assert writes(qbo) == 0
 
