@@ -13,7 +13,7 @@ import json
 
 from connex.connectors import Finding, Preflight, Wanted
 from connex_quickbooks_desktop import qbxml
-from connex_quickbooks_desktop.workflow import item_key
+from connex_quickbooks_desktop.workflow import item_key, sku_key
 
 UNREACHABLE = ("not checked: QuickBooks Desktop is reached only when the Web Connector connects; the first "
                "session checks it (3140 names a missing one)")
@@ -42,7 +42,8 @@ def run_preflight(target, wanted: list[Wanted]) -> Preflight:
         own = w.kind == "own_item"
         name = qbxml.item_ref_name(w.name if own else (target.builder.mapped_item(w.name) or w.name))
         names = [name]
-        jobs = [queue.get(item_key(n)) for n in names]
+        # item_matching sku / sku_then_name: the SKU's part-number job says first
+        jobs = ([] if own else [queue.get(sku_key(w.name))]) + [queue.get(item_key(n)) for n in names]
         done = next((j for j in jobs if j is not None and j.status == "done"), None)
         if done is not None or any(n.casefold() in stocked for n in names):
             made = done is not None and (json.loads(done.payload or "{}").get("created") or done.outcome == "posted")

@@ -171,10 +171,13 @@ class SimulatedCompany:
         return company
 
     def add_list_record(
-        self, name: str, kind: str, *, currency: str | None = None, quantity: Decimal = Decimal(0)
+        self, name: str, kind: str, *, currency: str | None = None, quantity: Decimal = Decimal(0),
+        part_number: str | None = None,
     ) -> ListRecord:
+        """``part_number``: the item's Manufacturer's Part Number (ItemInventoryAdd/ItemNonInventoryAdd, 31)."""
         with self._lock:
-            record = ListRecord(self._list_id(), name, kind, currency, quantity)
+            record = ListRecord(self._list_id(), name, kind, currency, quantity,
+                                {"ManufacturerPartNumber": part_number} if part_number else {})
             self.lists[name.lower()] = record
             return record
 
@@ -337,6 +340,11 @@ class SimulatedCompany:
         return self._list_query(rq, ("Vendor",))
 
     def _rq_ItemQuery(self, rq):  # noqa: N802
+        if rq.get("iterator"):
+            # ListQuery with an iterator (qbxmlops130.xsd ItemQueryRqType): pages of every item, active only
+            # when ActiveStatus says so (every record here is active)
+            return self._iterate(rq, lambda: sorted((r for r in self.lists.values() if r.kind.startswith("Item")),
+                                                    key=lambda r: r.name.lower()))
         return self._list_query(rq, ("Item",))
 
     def _rq_ItemNonInventoryAdd(self, rq):  # noqa: N802
@@ -369,7 +377,7 @@ class SimulatedCompany:
                     f"{label}. QuickBooks error message: Invalid argument. The specified record "
                     "does not exist in the list.",
                 )
-        record = self.add_list_record(name, kind)
+        record = self.add_list_record(name, kind, part_number=add.findtext("ManufacturerPartNumber"))
         rs = _rs(rq, 0, "Info", "Status OK")
         rs.append(self._list_ret(record, rq))
         return rs
@@ -414,6 +422,16 @@ class SimulatedCompany:
         return rs
 
     def _rq_ItemInventoryQuery(self, rq):  # noqa: N802
+        def inventory():
+            records = sorted((r for r in self.lists.values() if r.kind == "ItemInventory"),
+                             key=lambda r: r.name.lower())
+            names = {n.text.lower() for n in rq.findall("FullName") if n.text}
+            return [r for r in records if r.name.lower() in names] if names else records
+
+        return self._iterate(rq, inventory)
+
+    def _iterate(self, rq: etree._Element, records) -> etree._Element:
+        """An iterator query (Start / Continue / Stop): pages of MaxReturned records; ``records()`` the rows."""
         iterator = rq.get("iterator")
         page_size = int(rq.findtext("MaxReturned") or 0) or None
         if iterator == "Continue":
@@ -430,12 +448,7 @@ class SimulatedCompany:
             self.iterators.pop(rq.get("iteratorID", ""), None)
             return _rs(rq, 0, "Info", "Status OK")
         else:
-            remaining = sorted(
-                (r for r in self.lists.values() if r.kind == "ItemInventory"), key=lambda r: r.name.lower()
-            )
-            names = {n.text.lower() for n in rq.findall("FullName") if n.text}
-            if names:
-                remaining = [r for r in remaining if r.name.lower() in names]
+            remaining = records()
             iterator_id = "{" + str(uuid.uuid4()).upper() + "}" if iterator == "Start" else ""
         page = remaining[:page_size] if (iterator and page_size) else remaining
         rest = remaining[len(page) :]
@@ -465,6 +478,8 @@ class SimulatedCompany:
             ("FullName", record.name),
             ("IsActive", "true"),
         ]
+        if record.fields.get("ManufacturerPartNumber"):
+            values.append(("ManufacturerPartNumber", record.fields["ManufacturerPartNumber"]))
         if record.kind == "ItemInventory":
             values.append(("QuantityOnHand", _quantity(record.quantity)))
         for tag, text in values:
