@@ -64,7 +64,7 @@ def map_order(order: dict, document_kind: str = "sales_receipt") -> SalesDocumen
         postage = totals.get("PostageCost")
         service = shipping_info.get("PostalServiceName")
         lines.append(Line(
-            kind="shipping", item_name="Shipping",
+            kind="shipping",  # no item_name: the target's shipping_item, as the shipped mapping
             description=f"Shipping: {service}" if service is not None else "Shipping",
             quantity=Decimal(1), amount=amount,
             tax_amount=round_money(postage - postage_ex if postage is not None else 0, currency),
@@ -73,7 +73,7 @@ def map_order(order: dict, document_kind: str = "sales_receipt") -> SalesDocumen
     discount = totals.get("TotalDiscount")
     if discount is not None and discount > 0:
         amount = round_money(0 - discount, currency)
-        lines.append(Line(kind="discount", item_name="Discount", description="Order discount", quantity=Decimal(1),
+        lines.append(Line(kind="discount", description="Order discount", quantity=Decimal(1),
                           amount=amount, unit_price=plain_decimal(round_places(amount, 6)),
                           tax_rate=_rate(totals.get("CountryTaxRate"))))
 
@@ -94,7 +94,6 @@ def map_order(order: dict, document_kind: str = "sales_receipt") -> SalesDocumen
         store_name=_opt(source),
         source_reference=_opt(str(reference)) if reference is not None else None,
         ship_date=to_date(order.get("ProcessedDateTime")),
-        ship_via=_opt(shipping_info.get("PostalServiceName")),
         customer=Party(
             display_name=clean_name(f"{clean_name(source)} {currency}"), currency=currency,
             company=_opt(billing.get("Company")), first_name=_opt(first_name(full_name)),

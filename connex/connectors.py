@@ -139,8 +139,66 @@ class SourceConnector(Connector):
         does not stock is ``failed`` with ``code=documents.UNKNOWN_SKU`` (the flow skips it rather than failing)."""
 
 
+@dataclass(frozen=True)
+class Used:
+    """A contract field a target steers by without posting it as such (e.g. a tax rate choosing a tax code)."""
+
+    how: str
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A contract field a target does not post, and why: ``connex validate`` names every mapping or rule that
+    sets one (see ``connex.fieldsupport``)."""
+
+    reason: str
+
+
+#: the kinds of names ``connex check`` asks a target about
+NAME_KINDS = ("account", "item", "own_item", "class", "payment_method", "ship_method", "tax_code", "department",
+              "term")
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A name the config, the rules or recent source records need the target to have. ``kind`` is one of
+    ``NAME_KINDS``: "item" is a source SKU (found by the target's item matching and SKU map), "own_item" an item
+    by its name (shipping, rounding, discount)."""
+
+    kind: str
+    name: str
+
+
+@dataclass
+class Finding:
+    """What the target says of one wanted name: ``state`` is "ok" (it exists), "create" (a sync would create it),
+    "missing" (documents needing it would fail) or "unchecked" (the target cannot tell now); ``detail`` says more."""
+
+    state: str
+    detail: str = ""
+
+
+@dataclass
+class Preflight:
+    """A target's answer to ``connex check``: facts about the company, and a finding per wanted name."""
+
+    company: list[tuple[str, str]] = field(default_factory=list)
+    findings: dict[Wanted, Finding] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
 class TargetConnector(Connector):
     """An accounting system the documents go to (QuickBooks Online, QuickBooks Desktop, ...)."""
+
+    #: config keys that name something in the target, and its kind (``NAME_KINDS``): ``connex check`` asks
+    #: about each, with the config line that names it (or its default)
+    config_names: ClassVar[dict[str, str]] = {}
+
+    #: what becomes of each field of the document contract, by ``Class.field`` ("SalesDocument.class_name",
+    #: "Line.class_name", "Party.email", "Address.city"): the payload key or element it is posted as (text), a
+    #: ``Used`` or an ``Ignored``. tests/core/test_field_support.py holds every field to one of them, and checks
+    #: that each posted one does reach the payload.
+    field_support: ClassVar[dict[str, str | Used | Ignored]] = {}
 
     #: documents per request the target posts best in (QuickBooks Online: 30 a batch); the engine then hands it
     #: whole multiples of it across source pages. None: each page's documents as they come.
@@ -177,6 +235,11 @@ class TargetConnector(Connector):
         """Outcomes of documents an asynchronous target returned as ``queued``, each reported exactly once;
         synchronous targets have none. The engine calls it at the start and end of every run."""
         return []
+
+    def preflight(self, wanted: Iterable[Wanted]) -> Preflight:
+        """Read-only: the company's facts, and whether each wanted name exists, would be created by a sync, or
+        is missing. Must not create or change anything. ``connex check`` and the daemon's start call it."""
+        raise NotImplementedError(f"the {self.name} target cannot be checked before a sync")
 
     def services(self) -> list[Service]:
         """Long-running endpoints the target needs served while Connex runs (the QuickBooks Web Connector's SOAP

@@ -93,6 +93,8 @@ class Document:
     #: ISO 3166-1 alpha-2 country whose tax the source charged (an order's destination): a target whose own tax
     #: has no code at a line's rate books another country's tax outside the scope of its own
     tax_country: str | None = None
+    #: the QuickBooks Online location (the API's Department) by name; QuickBooks Desktop has no such list
+    department: str | None = None
 
     @property
     def key(self) -> str:
@@ -112,6 +114,8 @@ class SalesDocument(Document):
     deposit_account: str | None = None
     payment_method: str | None = None
     ship_via: str | None = None
+    #: the payment terms by name (e.g. "Net 30"): invoices
+    terms: str | None = None
     source_reference: str | None = None  # the channel's own order number
 
 
@@ -134,6 +138,7 @@ class RefundDocument(Document):
     store_name: str | None = None
     original_doc_number: str | None = None
     deposit_account: str | None = None
+    payment_method: str | None = None  # how the money went back (a map_payment_method rule on refunds)
 
 
 @dataclass
@@ -174,6 +179,8 @@ def to_record(document) -> dict:
 #: the money that the hash does cover (a line's rate with its tax, the inclusive flag with the nets and taxes).
 _UNHASHED_LINE_FIELDS = ("tax_rate", "tax_included")
 _UNHASHED_FIELDS = ("prices_include_tax", "tax_country")
+#: Fields added later still; hashed only when set, so documents that never use them keep their old hashes
+_ADDED_WHEN_SET = ("department", "terms")
 
 
 def hash_record(document) -> dict:
@@ -184,6 +191,9 @@ def hash_record(document) -> dict:
         data.pop(name, None)
     if not isinstance(document, SalesDocument) and data.get("tax_code") is None:
         data.pop("tax_code", None)  # only sales documents had a tax code before
+    for name in _ADDED_WHEN_SET + (("payment_method",) if isinstance(document, RefundDocument) else ()):
+        if data.get(name) is None:
+            data.pop(name, None)  # added later: a document that does not use them keeps its old hash
     for line in data.get("lines") or []:
         for name in _UNHASHED_LINE_FIELDS:
             line.pop(name, None)

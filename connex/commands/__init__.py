@@ -7,6 +7,8 @@ are the core's and a plugin cannot take them."""
 CORE_COMMANDS = {
     "validate": ("check the configuration, rules and mappings; every problem as file:line:col",
                  "connex.commands.validate"),
+    "check": ("read-only preflight: does the target have every name the config, rules and recent orders need",
+              "connex.commands.check"),
     "sync": ("run the enabled flows once", "connex.commands.sync"),
     "daemon": ("run the flows on sync.schedule until stopped", "connex.commands.daemon"),
     "plugins": ("list plugins, their versions, hooks and load errors", "connex.commands.plugins"),

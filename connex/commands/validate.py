@@ -4,6 +4,7 @@ file:line:col (Jinja syntax errors and unknown variables included)."""
 from connex.commands._setup import rule_paths
 from connex.config import load_config
 from connex.errors import ConfigErrors
+from connex.fieldsupport import ignored_settings
 from connex.plugin_manager import get_plugins
 from connex.rules.loader import load_rules
 
@@ -35,4 +36,7 @@ def run(args):
           f"{', '.join(sorted(rules.mappings))}")
     for note in rules.overridden:
         print(f"note: mapping {note}")
+    target = plugins.targets().get(config.target_plugin)
+    for line in ignored_settings(rules, config.target_plugin, target):
+        print(f"warning: {line}")
     return 0

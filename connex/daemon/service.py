@@ -23,6 +23,7 @@ from connex.daemon.public import public_status
 from connex.daemon.scheduling import GuardedJob
 from connex.errors import ConfigError, ConnexError
 from connex.plugin_manager import Plugins
+from connex.preflight import log_check
 from connex.state import open_state
 from connex.sync.engine import SyncEngine, enabled_flows
 from connex.sync.outcomes import record_outcomes
@@ -147,6 +148,8 @@ class Daemon:
                  health.url)
         print(f"connex daemon: {', '.join(self.flows)} {self.config.sync.schedule.text}; health on {health.url}",
               flush=True)
+        # the preflight's findings in the log before the first pass (connex check); it never stops the daemon
+        log_check(self.config, self.engine.rules.rules, self.engine.rules, self.engine.target, self.engine.source)
         self.job = GuardedJob(self.scheduler, self.config.sync.schedule, self.trigger)
         if self._overdue():
             self.trigger()  # catch up at once: the persisted cursors make one pass cover the downtime

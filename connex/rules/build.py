@@ -113,8 +113,8 @@ def balance(document: docs.Document, rounding_units: int = DEFAULT_ROUNDING_UNIT
             f"but the source total is {document.total} (a difference of {difference}, more than the "
             f"{tolerance} rounding tolerance)",
         )
-    # "Rounding" is the item the product we match books the difference to; targets resolve it like any item
-    document.lines.append(docs.Line(kind="rounding", item_name="Rounding", description="Rounding",
+    # no item_name: each target books the difference to its configured rounding item (rounding_item)
+    document.lines.append(docs.Line(kind="rounding", description="Rounding",
                                     quantity=Decimal(1), unit_price=difference, amount=difference))
 
 

@@ -58,9 +58,11 @@ CONFIG_SCHEMA: dict = {
                                      "own code at that rate is not the one wanted"},
         "item_sales_tax": {"type": "string", "minLength": 1, "maxLength": 31,
                            "description": "US files: the sales tax item or group in each sales header"},
-        "item_matching": {"enum": ["name"], "default": "name",
-                          "description": "a SKU's item is the one whose full name is the SKU (or its sku_map "
-                                         "entry); QuickBooks Desktop items have no SKU field to match"},
+        "item_matching": {"enum": ["name", "sku", "sku_then_name"], "default": "name",
+                          "description": "name: the item whose full name is the SKU; sku: the item whose "
+                                         "Manufacturer's Part Number is the SKU (each session then reads the "
+                                         "item list first); sku_then_name: by part number, else by name "
+                                         "(a SKU with a sku_map entry: that item, by name)"},
         "sku_map": {"type": "string", "minLength": 1,
                     "description": "CSV file: columns sku,item (Linnworks SKU -> QuickBooks item full name)"},
         # built-in TLS: the Web Connector only talks https to anything but localhost (docs/deploy.md)
@@ -105,6 +107,7 @@ class Settings:
     discount_item: str = "Discount"
     discount_account: str | None = None
     create_own_items: bool = True
+    item_matching: str = "name"
     sku_map: dict[str, str] = field(default_factory=dict, repr=False)
     tls_cert: str | None = None
     tls_key: str | None = None
@@ -158,6 +161,7 @@ class Settings:
             discount_item=config.get("discount_item") or "Discount",
             discount_account=config.get("discount_account") or income,
             create_own_items=bool(config.get("create_own_items", True)),
+            item_matching=config.get("item_matching") or "name",
             # Item Name is at most 31 characters, each segment of a Parent:Child full name (qbxmlops130.xsd)
             sku_map=load_sku_map(config["sku_map"], item_max_length=31, hierarchical=True)
             if config.get("sku_map") else {},

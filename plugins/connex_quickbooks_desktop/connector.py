@@ -7,14 +7,23 @@ from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connex.connectors import InventoryLevel, KeyValueStore, TargetConnector
+from connex.connectors import InventoryLevel, KeyValueStore, Preflight, TargetConnector, Wanted
 from connex.documents import Document, Party, PostResult
 from connex.errors import DocumentError
 from connex_quickbooks_desktop import codec, qbxml
 from connex_quickbooks_desktop.config import CONFIG_SCHEMA, SECRET_KEYS, Settings
+from connex_quickbooks_desktop.fields import FIELD_SUPPORT
+from connex_quickbooks_desktop.preflight import run_preflight
 from connex_quickbooks_desktop.queue import Job, RequestQueue
 from connex_quickbooks_desktop.tax import CompanyTax
-from connex_quickbooks_desktop.workflow import INVENTORY_KEY, TAX_LISTS_LAST, item_key, party_key
+from connex_quickbooks_desktop.workflow import (
+    CATALOGUE_KEY,
+    INVENTORY_KEY,
+    TAX_LISTS_LAST,
+    item_key,
+    party_key,
+    sku_key,
+)
 
 
 class QuickBooksDesktopTarget(TargetConnector):
@@ -38,6 +47,10 @@ class QuickBooksDesktopTarget(TargetConnector):
     """
 
     name = "quickbooks_desktop"
+    field_support = FIELD_SUPPORT
+    config_names = {"income_account": "account", "expense_account": "account", "cogs_account": "account",
+                    "discount_account": "account", "shipping_item": "own_item", "rounding_item": "own_item",
+                    "discount_item": "own_item"}
     config_schema = CONFIG_SCHEMA
     secret_keys = SECRET_KEYS
 
@@ -45,6 +58,7 @@ class QuickBooksDesktopTarget(TargetConnector):
         super().__init__(config, state=state)
         self.settings = Settings.from_config(self.config, state)
         self.queue = RequestQueue(self.settings.queue_db)
+        self._catalogue_queued = False
         self.builder = qbxml.QbxmlBuilder(
             shipping_item=self.settings.shipping_item,
             rounding_item=self.settings.rounding_item,
@@ -96,11 +110,25 @@ class QuickBooksDesktopTarget(TargetConnector):
         self.queue.enqueue(Job(key=key, kind="item", payload=payload, stage="query"), retry_failed=True)
         return key
 
+    def _queue_sku(self, sku: str, name: str, description: str | None) -> str:
+        """item_matching sku / sku_then_name: the item is found by Manufacturer's Part Number in the item list
+        the session reads first (the catalogue job, read again at each session that has SKUs to find), then, for
+        sku_then_name, by full name."""
+        if not self._catalogue_queued:
+            self.queue.enqueue(Job(key=CATALOGUE_KEY, kind="catalogue", payload="{}", stage="page"), refresh=True)
+            self._catalogue_queued = True
+        key = sku_key(sku)
+        payload = json.dumps({"name": name, "sku": sku, "description": description,
+                              "matching": self.settings.item_matching})
+        self.queue.enqueue(Job(key=key, kind="item", payload=payload, stage="match"), retry_failed=True)
+        return key
+
     # --- documents -------------------------------------------------------------------------------------
     def post_documents(self, documents: list[Document]) -> list[PostResult]:
         # the company's codes as the last session read them: a rate no code carries fails now, not later
         last = self.queue.meta(TAX_LISTS_LAST) if self.builder.tax.reads_company else None
         self.builder.company_tax = CompanyTax.loads(last) if last else None
+        self._catalogue_queued = False  # the item list is read again once per call that has SKUs to find
         results = []
         for document in documents:
             try:
@@ -129,6 +157,9 @@ class QuickBooksDesktopTarget(TargetConnector):
             self._queue_party(role, party)
         for index, line in enumerate(document.lines):
             name = self.builder.line_item(document, index, line)
+            if self.settings.item_matching != "name" and self.builder.by_part_number(line):
+                deps.append(self._queue_sku(line.sku, name, line.description))
+                continue
             own = line.kind if line.kind in qbxml.OWN_ITEM_KINDS else None
             mapped = self.builder.mapped_line_item(line) is not None
             deps.append(self._queue_item(name, line.description, own, mapped=mapped))
@@ -160,6 +191,11 @@ class QuickBooksDesktopTarget(TargetConnector):
         if job.status == "pending":
             return PostResult(document.key, "queued")
         return PostResult(document.key, job.outcome or "posted", target_id=job.target_id)
+
+    # --- check -----------------------------------------------------------------------------------------
+    def preflight(self, wanted: Iterable[Wanted]) -> Preflight:
+        """What earlier Web Connector sessions left in the queue; the rest cannot be asked (preflight.py)."""
+        return run_preflight(self, list(wanted))
 
     # --- inventory -------------------------------------------------------------------------------------
     def read_inventory(self, skus: Iterable[str] | None = None) -> Iterator[InventoryLevel]:

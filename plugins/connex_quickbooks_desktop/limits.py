@@ -31,6 +31,8 @@ DESC = 4095
 TAX_CODE = 3
 ACCOUNT_REF = 159
 CURRENCY_REF = 64
+SHIP_METHOD = 15  # ShipMethod Name (ShipMethodAdd)
+TERMS = 31  # StandardTerms / DateDrivenTerms Name
 
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _CENT = Decimal("0.01")

@@ -8,6 +8,7 @@ empty. All text passes through ``limits.clip`` (ISO-8859-1 and maxLength) and al
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
@@ -143,6 +144,7 @@ class QbxmlBuilder:
         self.tax = tax or DesktopTax()
         #: the company file's codes and tax items, read at the start of the session (None: not read)
         self.company_tax: CompanyTax | None = None
+        self.resolved: dict[str, str] = {}  # SKU (casefolded) -> item full name found by part number
         self.sku_map = sku_map or {}  # SKU (casefolded) -> item full name, from the SKU map CSV
         self.shipping_item = shipping_item
         self.rounding_item = rounding_item
@@ -164,12 +166,21 @@ class QbxmlBuilder:
             raw = line.item_name or self.discount_item
             what = "discount line needs an item (set discount_item in the target config or map item_name)"
         else:
+            found = self.resolved.get(line.sku.casefold()) if self.by_part_number(line) else None
+            if found:
+                return found  # the full name QuickBooks itself gave: used as it is
             raw = self.mapped_line_item(line) or line.item_name or line.sku
             what = f"{line.kind} line has neither item_name nor sku"
         name = item_ref_name(raw) if raw else ""
         if not name:
             raise DocumentError(what, where=_where(document, f"lines[{index}]"))
         return name
+
+    def by_part_number(self, line: Line) -> bool:
+        """True for an item line whose item is found by the SKU itself (not a SKU map entry or a rule's item):
+        the lines item_matching sku / sku_then_name looks up by Manufacturer's Part Number."""
+        return (line.kind == "item" and bool(line.sku) and not (line.item_name and line.item_name != line.sku)
+                and self.mapped_item(line.sku) is None)
 
     def mapped_item(self, sku: str | None) -> str | None:
         """The item the SKU map names for ``sku``, if any."""
@@ -230,12 +241,15 @@ class QbxmlBuilder:
             _sub(rq, "FullName", name)
         return rq
 
-    def item_non_inventory_add(self, request_id: str, name: str, description: str | None) -> etree._Element:
+    def item_non_inventory_add(self, request_id: str, name: str, description: str | None,
+                               part_number: str | None = None) -> etree._Element:
         """A non-inventory item for a SKU QuickBooks does not know (``missing_items: create_non_inventory``).
-        With an expense account it is bought and sold (SalesAndPurchase), otherwise only sold."""
+        With an expense account it is bought and sold (SalesAndPurchase), otherwise only sold. ``part_number``:
+        the SKU, as Manufacturer's Part Number (item_matching sku), so the next look-up finds the item."""
         rq = etree.Element("ItemNonInventoryAddRq", requestID=request_id)
         add = etree.SubElement(rq, "ItemNonInventoryAdd")
         _sub(add, "Name", limits.clip(name, limits.ITEM_NAME))
+        _sub(add, "ManufacturerPartNumber", limits.clip(part_number, limits.ITEM_NAME))
         desc = limits.clip(description, limits.DESC)
         if self.expense_account:
             both = etree.SubElement(add, "SalesAndPurchase")
@@ -265,6 +279,27 @@ class QbxmlBuilder:
         _sub(one, "Desc", f"{own.capitalize()} (created by Connex)")
         _ref(one, "AccountRef", account)
         return rq
+
+    def item_catalogue_query(self, request_id: str, *, iterator_id: str | None = None,
+                             max_returned: int = 100) -> etree._Element:
+        """One page of every active item's full name and Manufacturer's Part Number (item_matching sku):
+        ItemQuery has no filter by part number, so the list is read and matched in Connex."""
+        if iterator_id:
+            rq = etree.Element("ItemQueryRq", requestID=request_id, iterator="Continue", iteratorID=iterator_id)
+        else:
+            rq = etree.Element("ItemQueryRq", requestID=request_id, iterator="Start")
+        _sub(rq, "MaxReturned", str(max_returned))
+        _sub(rq, "ActiveStatus", "ActiveOnly")
+        for element in ("ListID", "FullName", "ManufacturerPartNumber"):
+            _sub(rq, "IncludeRetElement", element)
+        return rq
+
+    def with_items(self, resolved: dict[str, str]) -> QbxmlBuilder:
+        """This builder, with item lines posting to the items a part-number look-up found (SKU casefolded ->
+        full name)."""
+        clone = copy.copy(self)
+        clone.resolved = dict(resolved)
+        return clone
 
     def item_inventory_query(
         self, request_id: str, *, iterator_id: str | None = None, max_returned: int = 100
@@ -333,9 +368,13 @@ class QbxmlBuilder:
         if txn == "SalesReceipt":
             _ref(add, "PaymentMethodRef", document.payment_method, 31)
             _sub(add, "ShipDate", _date(document.ship_date))
+            _ref(add, "ShipMethodRef", document.ship_via, limits.SHIP_METHOD)
         else:
+            # an invoice is paid later: InvoiceAdd has no PaymentMethodRef (qbxml130.xsd), but terms
             _sub(add, "PONumber", limits.clip(document.source_reference, 25))
+            _ref(add, "TermsRef", document.terms, limits.TERMS)
             _sub(add, "ShipDate", _date(document.ship_date))
+            _ref(add, "ShipMethodRef", document.ship_via, limits.SHIP_METHOD)
         # XSD order: ItemSalesTaxRef comes right before Memo in both SalesReceiptAdd and InvoiceAdd
         _ref(add, "ItemSalesTaxRef", self.tax.header_item(document, self.company_tax), 31)
         _sub(add, "Memo", memo_with_number(document))
@@ -517,7 +556,8 @@ class QbxmlBuilder:
             _sub(node, "Amount", limits.amount(amount))
             if tax:
                 _sub(node, "TaxAmount", limits.amount(tax))
-            _ref(node, "ClassRef", line.class_name)
+            # BillAdd has no header ClassRef (qbxml130.xsd): the document's class goes on its lines
+            _ref(node, "ClassRef", line.class_name or document.class_name)
             code = self.tax.line_code(document, index, line, document.tax_code, self.company_tax)
             _ref(node, "SalesTaxCodeRef", code, limits.TAX_CODE)
             link = next((p for p in unused if p.item_name.lower() == item.lower()), None)

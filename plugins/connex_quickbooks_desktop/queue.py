@@ -61,6 +61,14 @@ CREATE TABLE IF NOT EXISTS qbd_inventory (
     quantity TEXT NOT NULL,
     PRIMARY KEY (snapshot, name)
 );
+CREATE TABLE IF NOT EXISTS qbd_catalogue (
+    snapshot TEXT NOT NULL,
+    full_name TEXT NOT NULL,
+    part_number TEXT NOT NULL,
+    list_id TEXT,
+    PRIMARY KEY (snapshot, full_name)
+);
+CREATE INDEX IF NOT EXISTS qbd_catalogue_part ON qbd_catalogue(snapshot, part_number);
 CREATE TABLE IF NOT EXISTS qbd_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -323,6 +331,26 @@ class RequestQueue:
     @staticmethod
     def clear_staging(conn: sqlite3.Connection) -> None:
         conn.execute("DELETE FROM qbd_inventory WHERE snapshot = 'staging'")
+        conn.execute("DELETE FROM qbd_catalogue WHERE snapshot = 'staging'")
+
+    # --- the item catalogue (item_matching sku / sku_then_name) ---------------------------------------------
+    @staticmethod
+    def stage_catalogue(conn: sqlite3.Connection, rows: list[tuple[str, str, str | None]]) -> None:
+        """(full name, part number casefolded, ListID) of an ItemQuery page, staged until the iterator ends."""
+        conn.executemany("INSERT OR REPLACE INTO qbd_catalogue (snapshot, full_name, part_number, list_id) "
+                         "VALUES ('staging', ?, ?, ?)", rows)
+
+    @staticmethod
+    def publish_catalogue(conn: sqlite3.Connection) -> None:
+        conn.execute("DELETE FROM qbd_catalogue WHERE snapshot = 'latest'")
+        conn.execute("UPDATE qbd_catalogue SET snapshot = 'latest' WHERE snapshot = 'staging'")
+
+    @staticmethod
+    def by_part_number(conn: sqlite3.Connection, sku: str) -> list[tuple[str, str | None]]:
+        """(full name, ListID) of every item whose Manufacturer's Part Number is ``sku`` (any case)."""
+        rows = conn.execute("SELECT full_name, list_id FROM qbd_catalogue WHERE snapshot = 'latest' AND "
+                            "part_number = ? ORDER BY full_name", (sku.casefold(),)).fetchall()
+        return [(r["full_name"], r["list_id"]) for r in rows]
 
     @staticmethod
     def publish_inventory(conn: sqlite3.Connection) -> None:

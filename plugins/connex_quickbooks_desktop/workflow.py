@@ -59,6 +59,8 @@ TAX_LISTS_KEY = "taxlists"
 TAX_LISTS_META = "tax_lists"
 TAX_LISTS_LAST = "tax_lists_last"  # kept across sessions: documents are checked against it when queued
 TAX_PARTS = ("codes", "items", "groups")
+#: the item list read page by page when items are matched by Manufacturer's Part Number (item_matching sku)
+CATALOGUE_KEY = "item-catalogue"
 #: transaction lines per message set; with ``batch_size`` this keeps a round trip well inside the Web
 #: Connector's timeout (about two minutes) even for orders with hundreds of lines
 MAX_LINES_PER_ROUND_TRIP = 500
@@ -115,6 +117,11 @@ def party_key(role: str, party: Party) -> str:
 
 def item_key(name: str) -> str:
     return f"item:{name}"
+
+
+def sku_key(sku: str) -> str:
+    """The job finding a SKU's item by part number; SKUs compare without regard to case."""
+    return f"item-sku:{sku.casefold()}"
 
 
 @dataclass
@@ -192,7 +199,7 @@ class Workflow:
                     job.stage, changed = "check", True
                 if job.context.pop("po_links", None) is not None:
                     changed = True
-                if job.kind == "inventory" and (job.context.get("iterator_id") or job.stage != "page"):
+                if job.kind in ("inventory", "catalogue") and (job.context.get("iterator_id") or job.stage != "page"):
                     job.context.pop("iterator_id", None)
                     job.stage, changed = "page", True
                 if changed:
@@ -280,13 +287,19 @@ class Workflow:
             currency = currency_name(party.currency) if self._multicurrency_on(conn) else None
             build = self.builder.customer_add if job.kind == "customer" else self.builder.vendor_add
             return [("add", build("", party, currency))]
+        if job.kind == "catalogue":
+            return [("page", self.builder.item_catalogue_query("", iterator_id=job.context.get("iterator_id")))]
         if job.kind == "item":
             spec = json.loads(job.payload)
+            if job.stage == "match":
+                self._match_part_number(conn, job, spec)
+                return [] if job.status != "pending" or job.stage == "match" else self._build(conn, job)
             if job.stage == "query":
                 return [("query", self.builder.item_query("", [spec["name"]]))]
             if spec.get("own"):
                 return [("add", self.builder.item_other_charge_add("", spec["name"], spec["own"]))]
-            return [("add", self.builder.item_non_inventory_add("", spec["name"], spec.get("description")))]
+            part = spec.get("sku") if spec.get("matching") in ("sku", "sku_then_name") else None
+            return [("add", self.builder.item_non_inventory_add("", spec["name"], spec.get("description"), part))]
         if job.kind == "inventory":
             iterator_id = job.context.get("iterator_id")
             return [("page", self.builder.item_inventory_query("", iterator_id=iterator_id))]
@@ -324,7 +337,49 @@ class Workflow:
         if not ready:
             return []
         self.builder.company_tax = company_tax
-        return [("add", self.builder.document_add("", document, links))]
+        return [("add", self._builder_for(conn, job).document_add("", document, links))]
+
+    def _builder_for(self, conn, job: Job) -> qbxml.QbxmlBuilder:
+        """The builder, told which items the document's SKUs were found as by part number."""
+        keys = [k for k in job.context.get("deps", []) if k.startswith("item-sku:")]
+        if not keys:
+            return self.builder
+        marks = ",".join("?" * len(keys))
+        resolved = {}
+        for row in conn.execute(f"SELECT * FROM qbd_jobs WHERE key IN ({marks})", keys):
+            dep = Job.from_row(row)
+            if dep.context.get("full_name"):
+                resolved[json.loads(dep.payload)["sku"].casefold()] = dep.context["full_name"]
+        return self.builder.with_items(resolved)
+
+    def _match_part_number(self, conn, job: Job, spec: dict) -> None:
+        """A SKU's item by Manufacturer's Part Number, once this session's item list is read; not found: by
+        full name (sku_then_name), or the missing-item policy (sku)."""
+        catalogue = self.queue._get(conn, CATALOGUE_KEY)
+        if catalogue is not None and catalogue.status == "pending":
+            return  # the list is still being read
+        if catalogue is None or catalogue.status == "failed":
+            why = catalogue.error if catalogue is not None else "it was never read"
+            self._fail(conn, job, f"item for SKU {spec['sku']!r}: the item list could not be read ({why})",
+                       "missing_item")
+            return
+        found = self.queue.by_part_number(conn, spec["sku"])
+        if len(found) > 1:
+            names = ", ".join(repr(name) for name, _ in found)
+            self._fail(conn, job, f"SKU {spec['sku']!r} is the Manufacturer's Part Number of several items "
+                       f"({names}): keep it on one, or name the item in the SKU map", "ambiguous_item")
+        elif found:
+            job.context["full_name"] = found[0][0]
+            self._done(conn, job, "exists", found[0][1])
+        elif spec.get("matching") == "sku_then_name":
+            job.stage = "query"
+            self.queue.save(conn, job)
+        elif self.missing_items == "create_non_inventory":
+            job.stage = "add"
+            self.queue.save(conn, job)
+        else:
+            self._fail(conn, job, f"item {spec['sku']!r} is not in QuickBooks (no item has it as Manufacturer's "
+                       "Part Number; item_matching: sku, missing_items: fail)", "missing_item")
 
     def _deps_ready(self, conn, job: Job) -> bool:
         """True when the customer/vendor, items (and a bill's purchase order, if Connex queued it) are done;
@@ -437,6 +492,8 @@ class Workflow:
             self._apply_inventory(conn, job, parts["page"])
         elif job.kind == "taxlists":
             self._apply_tax_lists(conn, job, parts)
+        elif job.kind == "catalogue":
+            self._apply_catalogue(conn, job, parts["page"])
         elif job.stage == "check":
             self._apply_check(conn, job, parts["dup"])
         elif job.stage == "link":
@@ -474,6 +531,7 @@ class Workflow:
         if job.stage == "query":
             reply = parts["query"]
             if reply.status == 0 and reply.rets():
+                job.context["full_name"] = _text(reply.rets()[0], "FullName") or name
                 self._done(conn, job, "exists", _text(reply.rets()[0], "ListID"))
             elif reply.status in (NO_MATCH, NOT_FOUND_WARN, 0):
                 if spec.get("mapped"):
@@ -498,8 +556,10 @@ class Workflow:
             if reply.status == 0:
                 if own:
                     log.info("created QuickBooks item %r (Other Charge) for Connex's %s lines", name, own)
+                job.context["full_name"] = name
                 self._done(conn, job, "posted", _text(reply.rets()[0], "ListID") if reply.rets() else None)
             elif reply.status == NAME_IN_USE:
+                job.context["full_name"] = name
                 self._done(conn, job, "exists", name)
             else:
                 self._retry_or_fail(conn, job, reply, request_name)
@@ -552,6 +612,29 @@ class Workflow:
             if not memo_needed or (full in memo and qbxml.memo_mentions(memo, full)):
                 return ret
         return None
+
+    def _apply_catalogue(self, conn, job: Job, reply: Reply) -> None:
+        """A page of the item list: items with a part number are staged; the last page publishes them."""
+        if reply.status not in (0, NO_MATCH):
+            self._retry_or_fail(conn, job, reply, "ItemQuery")
+            return
+        rows = []
+        for ret in reply.rets():
+            name, part = _text(ret, "FullName") or _text(ret, "Name"), _text(ret, "ManufacturerPartNumber")
+            if name and part:
+                rows.append((name, part.strip().casefold(), _text(ret, "ListID")))
+        self.queue.stage_catalogue(conn, rows)
+        try:
+            remaining = int(reply.element.get("iteratorRemainingCount", "0"))
+        except ValueError:
+            remaining = 0
+        if remaining > 0 and reply.element.get("iteratorID"):
+            job.context["iterator_id"] = reply.element.get("iteratorID")
+            self.queue.save(conn, job)
+            return
+        self.queue.publish_catalogue(conn)
+        job.context.pop("iterator_id", None)
+        self._done(conn, job, "posted", None)
 
     def _apply_inventory(self, conn, job: Job, reply: Reply) -> None:
         if reply.status not in (0, NO_MATCH):

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 
-from connex.connectors import InventoryLevel, TargetConnector
+from connex.connectors import InventoryLevel, Preflight, TargetConnector, Wanted
 from connex.documents import Document, Party, PostResult, PurchaseDocument, RefundDocument, SalesDocument
 from connex.errors import ConfigError, ConnexError, DocumentError
 from connex.skumap import load_sku_map
@@ -15,9 +15,17 @@ from connex_quickbooks_online.authorize import AUTHORIZE_URL
 from connex_quickbooks_online.batch import Create, send_creates
 from connex_quickbooks_online.client import BATCH_MAX_ITEMS, QboClient, make_limiter, quote
 from connex_quickbooks_online.faults import fault_error
-from connex_quickbooks_online.lookups import ITEM_MATCHING, MISSING_ITEM_POLICIES, ItemPolicy, Lookups
+from connex_quickbooks_online.fields import FIELD_SUPPORT
+from connex_quickbooks_online.lookups import (
+    CREATE_SWITCHES,
+    ITEM_MATCHING,
+    MISSING_ITEM_POLICIES,
+    ItemPolicy,
+    Lookups,
+)
 from connex_quickbooks_online.oauth import TokenManager, connected_realm, state_key
 from connex_quickbooks_online.payloads import ENTITY_BY_KIND, Options, PayloadBuilder, carries_marker, where
+from connex_quickbooks_online.preflight import run_preflight
 from connex_quickbooks_online.tax import TaxModel, parse_rate_table
 
 PRODUCTION_API = "https://quickbooks.api.intuit.com"
@@ -51,6 +59,14 @@ CONFIG_SCHEMA = {
         "rounding_item": {**_text, "default": "Rounding"},
         "create_own_items": {"type": "boolean", "default": True,
                              "description": "create the shipping and rounding items as Service items when missing"},
+        "create_missing": {
+            "type": "array",
+            "uniqueItems": True,
+            "items": {"enum": list(CREATE_SWITCHES)},
+            "default": [],
+            "description": "lists Connex adds a missing entry to (by the name a rule or mapping gives) instead of "
+                           "failing the document; terms are never created (a term needs its due days)",
+        },
         "rounding_tolerance": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.05},
         "tax_codes": {
             "type": "object",
@@ -69,6 +85,10 @@ CONFIG_SCHEMA = {
 
 class QuickBooksOnlineTarget(TargetConnector):
     name = "quickbooks_online"
+    field_support = FIELD_SUPPORT
+    config_names = {"income_account": "account", "expense_account": "account", "asset_account": "account",
+                    "deposit_account": "account", "discount_account": "account", "shipping_item": "own_item",
+                    "rounding_item": "own_item"}
     config_schema = CONFIG_SCHEMA
     secret_keys = ("client_id", "client_secret", "refresh_token")
     post_batch_size = BATCH_MAX_ITEMS
@@ -124,6 +144,7 @@ class QuickBooksOnlineTarget(TargetConnector):
                 asset_account=self.option("asset_account"),
                 create_own_items=bool(self.option("create_own_items")),
                 matching=self.option("item_matching"),
+                create_missing=frozenset(self.option("create_missing")),
                 # Item Name is at most 100 characters (quickbooks-online-api.md §8)
                 sku_map=load_sku_map(self.config["sku_map"], item_max_length=100) if self.config.get("sku_map")
                 else {},
@@ -251,6 +272,7 @@ class QuickBooksOnlineTarget(TargetConnector):
         if skus:
             self.lookups.ensure_items(skus)
         self.lookups.ensure_own_items(item_names)
+        self.lookups.ensure_named(named_in(docs))
         self.lookups.prefetch("Account", accounts)
         home = builder.options.home_currency
         self.lookups.prefetch_rates(
@@ -384,6 +406,11 @@ class QuickBooksOnlineTarget(TargetConnector):
                 return PostResult(document.key, "exists", target_id=str(row["Id"]))
         return None
 
+    # --- check ---------------------------------------------------------------------------------------------
+    def preflight(self, wanted: Iterable[Wanted]) -> Preflight:
+        """Read-only: queries only (no creates), one per kind of name."""
+        return run_preflight(self, list(wanted))
+
     # --- stock ---------------------------------------------------------------------------------------------
     def read_inventory(self, skus: Iterable[str] | None = None) -> Iterator[InventoryLevel]:
         """Quantities are read fresh every time (they move with every sale), never from the look-up cache."""
@@ -400,3 +427,16 @@ class QuickBooksOnlineTarget(TargetConnector):
 def _expense_item(line: dict) -> str | None:
     """The item Id of an item-based expense line (purchase order or bill), None for any other line."""
     return (line.get("ItemBasedExpenseLineDetail") or {}).get("ItemRef", {}).get("value")
+
+
+def named_in(docs: Iterable[Document]) -> dict[str, set[str]]:
+    """The classes, locations, payment methods and terms a set of documents names, by list."""
+    wanted: dict[str, set[str]] = {"class": set(), "department": set(), "payment_method": set(), "term": set()}
+    for doc in docs:
+        for kind, value in (("class", doc.class_name), ("department", doc.department),
+                            ("payment_method", getattr(doc, "payment_method", None)),
+                            ("term", getattr(doc, "terms", None))):
+            if value:
+                wanted[kind].add(value)
+        wanted["class"].update(line.class_name for line in doc.lines if line.class_name)
+    return {kind: names for kind, names in wanted.items() if names}

@@ -27,6 +27,29 @@ MISSING_ITEM_POLICIES = ("fail", "create_non_inventory", "create_inventory")
 ITEM_MATCHING = ("sku_then_name", "sku", "name")
 MATCHED_BY = {"sku": "by Sku", "name": "by Name", "sku_then_name": "by Sku, then by Name"}
 
+
+@dataclass(frozen=True)
+class NamedList:
+    """A QuickBooks list a document names an entry of: the entity, the field a name is matched on, the words for
+    it, its name length (Finance.xsd), and the ``create_missing`` switch that lets Connex add a missing entry
+    (None: never created; a Term needs its due days, which a name alone does not give)."""
+
+    entity: str
+    field: str
+    label: str
+    max_length: int
+    switch: str | None
+
+
+#: document field kind -> its list. Classes and departments (locations) match on the full "Parent:Child" name.
+NAMED_LISTS = {
+    "class": NamedList("Class", "FullyQualifiedName", "class", 100, "classes"),
+    "department": NamedList("Department", "FullyQualifiedName", "location (Department)", 100, "departments"),
+    "payment_method": NamedList("PaymentMethod", "Name", "payment method", 15, "payment_methods"),
+    "term": NamedList("Term", "Name", "term", 31, None),
+}
+CREATE_SWITCHES = tuple(sorted(lst.switch for lst in NAMED_LISTS.values() if lst.switch))
+
 log = logging.getLogger("connex.quickbooks_online")
 
 
@@ -45,6 +68,8 @@ class ItemPolicy:
     matching: str = "sku_then_name"
     #: source SKU (casefolded) -> the QuickBooks item to use instead, matched the same way (the SKU map CSV)
     sku_map: dict[str, str] = field(default_factory=dict)
+    #: which lists (``CREATE_SWITCHES``) Connex adds a missing entry to instead of failing the document
+    create_missing: frozenset[str] = frozenset()
 
 
 def _key(name: str) -> str:
@@ -72,6 +97,7 @@ class Lookups:
             "ItemSku": {},
             "ItemName": {},
             "Account": {},
+            **{lst.entity: {} for lst in NAMED_LISTS.values()},
         }
         # creations QuickBooks refused, by (kind, key): not retried within the run, reported per document
         self.failures: dict[tuple[str, str], DocumentError] = {}
@@ -86,6 +112,7 @@ class Lookups:
             "ItemSku": ("Item", "Sku"),
             "ItemName": ("Item", "Name"),
             "Account": ("Account", "Name"),
+            **{lst.entity: (lst.entity, lst.field) for lst in NAMED_LISTS.values()},
         }[kind]
         cache = self.cache[kind]
         wanted = {}
@@ -400,4 +427,58 @@ class Lookups:
                 where=where,
                 code="account_missing",
             )
+        return row
+
+    # --- classes, locations, payment methods, terms --------------------------------------------------------
+    def ensure_named(self, wanted: dict[str, Iterable[str]]) -> None:
+        """Look every name up, one query per list; create the missing ones of lists ``create_missing`` names,
+        in one batch. ``wanted``: NAMED_LISTS kind -> names."""
+        creates: dict[tuple[str, str], Create] = {}
+        for kind, names in wanted.items():
+            lst = NAMED_LISTS[kind]
+            names = [n for n in dict.fromkeys(names) if n]
+            self.prefetch(lst.entity, names)
+            if lst.switch not in self.policy.create_missing:
+                continue
+            for name in names:
+                key = name.casefold()
+                if self.cache[lst.entity].get(key) is None and (lst.entity, key) not in self.failures:
+                    problem = self._uncreatable(lst, name)
+                    if problem:
+                        self.failures[(lst.entity, key)] = DocumentError(problem, code=f"{kind}_missing")
+                        continue
+                    body = {"Name": name}
+                    if lst.entity == "PaymentMethod":
+                        body["Type"] = "NON_CREDIT_CARD"  # Finance.xsd: QBO takes CREDIT_CARD or NON_CREDIT_CARD
+                    creates[(lst.entity, key)] = Create(f"{kind}:{key}", lst.entity, body)
+        self._create_many(creates)
+        for (entity, key), create in creates.items():
+            if self.cache[entity].get(key) is not None:
+                log.info("created QuickBooks %s %r (create_missing)", entity, create.body["Name"])
+
+    @staticmethod
+    def _uncreatable(lst: NamedList, name: str) -> str | None:
+        if ":" in name:
+            return (f"cannot create {lst.label} {name!r}: a sub-{lst.label} needs its parent; add it in QuickBooks")
+        if len(name) > lst.max_length:
+            return (f"cannot create {lst.label} {name!r}: QuickBooks Online allows at most {lst.max_length} "
+                    "characters")
+        return None
+
+    def named(self, kind: str, name: str, where: DocumentRef | None = None) -> dict:
+        """The entry of a class, location, payment method or term list, by name; a DocumentError naming the
+        field and the value when QuickBooks has none (and Connex may not or could not create it)."""
+        lst = NAMED_LISTS[kind]
+        key = name.casefold()
+        if key not in self.cache[lst.entity]:
+            self.ensure_named({kind: [name]})
+        if (lst.entity, key) in self.failures:
+            failure = self.failures[(lst.entity, key)]
+            raise DocumentError(failure.message, where=where, code=failure.code)
+        row = self.cache[lst.entity].get(key)
+        if row is None:
+            how = (f"add it in QuickBooks, or list {lst.switch} in the target's create_missing" if lst.switch
+                   else "add it in QuickBooks (Connex does not create terms: a term needs its due days)")
+            raise DocumentError(f"{lst.label} {name!r} is not in QuickBooks: {how}", where=where,
+                                code=f"{kind}_missing")
         return row

@@ -39,6 +39,7 @@ LIMITS = {
     "PrivateNote": 4000,  # Finance.xsd Transaction.PrivateNote
     "Description": 4000,  # Finance.xsd Line.Description
     "CustomerMemo": 1000,  # Finance.xsd SalesTransaction.CustomerMemo ("Invoice Msg")
+    "ShipMethod": 31,  # no limit in the reference: the 31 of QuickBooks' other short names (Term.Name) [stricter]
 }
 
 
@@ -73,6 +74,8 @@ class Refs(Protocol):
     def item_named(self, name: str, where: DocumentRef) -> dict: ...
 
     def account_named(self, name: str, where: DocumentRef) -> dict: ...
+
+    def named(self, kind: str, name: str, where: DocumentRef) -> dict: ...
 
     def exchange_rate(self, currency: str, on, where: DocumentRef) -> Decimal: ...
 
@@ -192,6 +195,9 @@ class PayloadBuilder:
         if not doc.lines:
             raise DocumentError("document has no lines", where=where(doc, "Line"))
         body: dict = {"DocNumber": doc.doc_number, "CurrencyRef": {"value": doc.currency}}
+        if doc.department:
+            # Transaction.DepartmentRef: "Location" in QuickBooks Online's screens
+            body["DepartmentRef"] = ref(self.refs.named("department", doc.department, where(doc, "DepartmentRef")))
         if doc.txn_date:
             body["TxnDate"] = doc.txn_date.isoformat()
         if doc.currency != self.options.home_currency:
@@ -222,6 +228,13 @@ class PayloadBuilder:
             price = (amount / qty).quantize(UNIT_PRICE_PLACES, rounding=ROUND_HALF_UP)
         return float(qty), float(price)
 
+    def _class(self, doc: Document, line: Line, index: int, detail: dict, detail_type: str) -> None:
+        """The line's class: its own, else (a bill, whose header has no ClassRef in Finance.xsd) the document's."""
+        name = line.class_name or (doc.class_name if doc.kind == "bill" else None)
+        if name:
+            at = where(doc, f"Line[{index}].{detail_type}.ClassRef")
+            detail["ClassRef"] = ref(self.refs.named("class", name, at))
+
     @staticmethod
     def _line(line: Line, amount: Decimal, detail_type: str, detail: dict) -> dict:
         out = {"Amount": money(amount), "DetailType": detail_type, detail_type: detail}
@@ -244,6 +257,7 @@ class PayloadBuilder:
         item = self._item_for_line(doc, line, index)
         qty, price = self._quantity_and_price(line.quantity, line.unit_price * sign, amount)
         detail: dict = {"ItemRef": ref(item), "Qty": qty, "UnitPrice": price, **extra}
+        self._class(doc, line, index, detail, detail_type)
         if choice is not None:
             detail["TaxCodeRef"] = {"value": choice.value}
             if doc.prices_include_tax and not self.tax.us:
@@ -263,6 +277,7 @@ class PayloadBuilder:
         if line.kind == "discount":
             account = self._discount_account(doc, line, index, "DiscountAccountRef")
             detail = {"PercentBased": False, "DiscountAccountRef": account}
+            self._class(doc, line, index, detail, "DiscountLineDetail")
             if choice is not None and not self.tax.us:
                 # XSD: discount lines carry a TaxCodeRef in the global model (tax.md §3 "Line codes")
                 detail["TaxCodeRef"] = {"value": choice.value}
@@ -274,6 +289,7 @@ class PayloadBuilder:
             # A supplier discount reduces the cost; expense lines cannot be negative items, so it is booked
             # against the discount account as a negative account line.
             detail = {"AccountRef": self._discount_account(doc, line, index, "AccountRef")}
+            self._class(doc, line, index, detail, "AccountBasedExpenseLineDetail")
             if choice is not None:
                 detail["TaxCodeRef"] = {"value": choice.value}
             return self._line(line, -abs(line.amount), "AccountBasedExpenseLineDetail", detail)
@@ -560,6 +576,10 @@ class PayloadBuilder:
     def _code_name(choice: Choice) -> str:
         return choice.code.name if choice.code is not None else choice.value
 
+    def _header_class(self, doc: Document, body: dict) -> None:
+        if doc.class_name:
+            body["ClassRef"] = ref(self.refs.named("class", doc.class_name, where(doc, "ClassRef")))
+
     # --- documents -----------------------------------------------------------------------------------------
     def build(self, doc: Document) -> tuple[str, dict]:
         entity = ENTITY_BY_KIND.get(doc.kind)
@@ -589,6 +609,18 @@ class PayloadBuilder:
             body["ShipAddr"] = ship
         if doc.customer.email:
             body["BillEmail"] = {"Address": fit(doc.customer.email, "EmailAddress")}
+        self._header_class(doc, body)
+        if doc.payment_method:
+            body["PaymentMethodRef"] = ref(
+                self.refs.named("payment_method", doc.payment_method, where(doc, "PaymentMethodRef")))
+        if doc.terms:
+            body["SalesTermRef"] = ref(self.refs.named("term", doc.terms, where(doc, "SalesTermRef")))
+        if doc.ship_via:
+            # QuickBooks Online keeps no list of shipping methods: "Ship via" is text the reference carries
+            # (Intuit's SalesReceipt reference: "There is no shipping method list. Reference resolves to a
+            # string"; not in /work/shared/reference, where Finance.xsd only types it a ReferenceType)
+            text = fit(doc.ship_via, "ShipMethod")
+            body["ShipMethodRef"] = {"value": text, "name": text}
         deposit = doc.deposit_account or self.options.deposit_account
         if entity == "SalesReceipt" and deposit:
             body["DepositToAccountRef"] = ref(
@@ -606,6 +638,10 @@ class PayloadBuilder:
         body["PrivateNote"] = private_note(doc, original and f"refund of {original}")
         if original:
             body["CustomerMemo"] = {"value": fit(f"Refund for order {original}", "CustomerMemo")}
+        self._header_class(doc, body)
+        if doc.payment_method:
+            body["PaymentMethodRef"] = ref(
+                self.refs.named("payment_method", doc.payment_method, where(doc, "PaymentMethodRef")))
         if entity == "RefundReceipt":
             # RefundReceipt needs the account the money leaves from (Bank or Other Current Asset).
             deposit = (
@@ -631,5 +667,6 @@ class PayloadBuilder:
             body["DueDate"] = doc.due_date.isoformat()
         if entity == "PurchaseOrder":
             body["POStatus"] = "Open"
+            self._header_class(doc, body)  # a Bill has no header ClassRef: its lines carry the class
         self._balanced_lines(doc, self._expense_line, PURCHASE, body)
         return body

@@ -122,6 +122,9 @@ class SimulatedCompany:
         self.accounts: set[str] = set()
         self.currencies: set[str] = set()
         self.payment_methods: set[str] = set()
+        self.classes: set[str] = set()  # full names ("Parent:Child"); a fresh file has none
+        self.ship_methods: set[str] = set()
+        self.terms: set[str] = set()
         self.tax_codes: set[str] = set()
         self.tax = taxes.DEFAULT
         self.edition = "default"
@@ -164,6 +167,9 @@ class SimulatedCompany:
         company.tax_codes |= {code.name for code in company.tax.codes}
         for tax_item in company.tax.items:
             company.add_list_record(tax_item.name, "ItemSalesTaxGroup" if tax_item.group else "ItemSalesTax")
+        # the lists a new company file starts with (QuickBooks' Ship Via and Terms defaults); no classes
+        company.ship_methods |= {"DHL", "FedEx", "UPS", "USPS", "Federal Express"}
+        company.terms |= {"Due on receipt", "Net 15", "Net 30", "Net 60", "1% 10 Net 30", "2% 10 Net 30"}
         for name in ("Shipping", "Rounding", "Discount") if service_items else ():
             company.add_list_record(name, "ItemOtherCharge")
         for name, quantity in (("SKU-ABC-001", 120), ("SKU-ABC-002", 40), ("SKU-XYZ-010", 7)):
@@ -171,10 +177,13 @@ class SimulatedCompany:
         return company
 
     def add_list_record(
-        self, name: str, kind: str, *, currency: str | None = None, quantity: Decimal = Decimal(0)
+        self, name: str, kind: str, *, currency: str | None = None, quantity: Decimal = Decimal(0),
+        part_number: str | None = None,
     ) -> ListRecord:
+        """``part_number``: the item's Manufacturer's Part Number (ItemInventoryAdd/ItemNonInventoryAdd, 31)."""
         with self._lock:
-            record = ListRecord(self._list_id(), name, kind, currency, quantity)
+            record = ListRecord(self._list_id(), name, kind, currency, quantity,
+                                {"ManufacturerPartNumber": part_number} if part_number else {})
             self.lists[name.lower()] = record
             return record
 
@@ -337,6 +346,11 @@ class SimulatedCompany:
         return self._list_query(rq, ("Vendor",))
 
     def _rq_ItemQuery(self, rq):  # noqa: N802
+        if rq.get("iterator"):
+            # ListQuery with an iterator (qbxmlops130.xsd ItemQueryRqType): pages of every item, active only
+            # when ActiveStatus says so (every record here is active)
+            return self._iterate(rq, lambda: sorted((r for r in self.lists.values() if r.kind.startswith("Item")),
+                                                    key=lambda r: r.name.lower()))
         return self._list_query(rq, ("Item",))
 
     def _rq_ItemNonInventoryAdd(self, rq):  # noqa: N802
@@ -369,7 +383,7 @@ class SimulatedCompany:
                     f"{label}. QuickBooks error message: Invalid argument. The specified record "
                     "does not exist in the list.",
                 )
-        record = self.add_list_record(name, kind)
+        record = self.add_list_record(name, kind, part_number=add.findtext("ManufacturerPartNumber"))
         rs = _rs(rq, 0, "Info", "Status OK")
         rs.append(self._list_ret(record, rq))
         return rs
@@ -478,6 +492,16 @@ class SimulatedCompany:
         etree.SubElement(node, "FullName").text = name
 
     def _rq_ItemInventoryQuery(self, rq):  # noqa: N802
+        def inventory():
+            records = sorted((r for r in self.lists.values() if r.kind == "ItemInventory"),
+                             key=lambda r: r.name.lower())
+            names = {n.text.lower() for n in rq.findall("FullName") if n.text}
+            return [r for r in records if r.name.lower() in names] if names else records
+
+        return self._iterate(rq, inventory)
+
+    def _iterate(self, rq: etree._Element, records) -> etree._Element:
+        """An iterator query (Start / Continue / Stop): pages of MaxReturned records; ``records()`` the rows."""
         iterator = rq.get("iterator")
         page_size = int(rq.findtext("MaxReturned") or 0) or None
         if iterator == "Continue":
@@ -494,12 +518,7 @@ class SimulatedCompany:
             self.iterators.pop(rq.get("iteratorID", ""), None)
             return _rs(rq, 0, "Info", "Status OK")
         else:
-            remaining = sorted(
-                (r for r in self.lists.values() if r.kind == "ItemInventory"), key=lambda r: r.name.lower()
-            )
-            names = {n.text.lower() for n in rq.findall("FullName") if n.text}
-            if names:
-                remaining = [r for r in remaining if r.name.lower() in names]
+            remaining = records()
             iterator_id = "{" + str(uuid.uuid4()).upper() + "}" if iterator == "Start" else ""
         page = remaining[:page_size] if (iterator and page_size) else remaining
         rest = remaining[len(page) :]
@@ -529,6 +548,8 @@ class SimulatedCompany:
             ("FullName", record.name),
             ("IsActive", "true"),
         ]
+        if record.fields.get("ManufacturerPartNumber"):
+            values.append(("ManufacturerPartNumber", record.fields["ManufacturerPartNumber"]))
         if record.kind == "ItemInventory":
             values.append(("QuantityOnHand", _quantity(record.quantity)))
         for tag, text in values:
@@ -565,6 +586,12 @@ class SimulatedCompany:
             header_code = add.findtext(f"{tag}/FullName")
             if header_code is not None and header_code not in self.tax_codes:
                 return _invalid_ref(rq, "Sales Tax Code", header_code, txn)
+        # every list reference names an existing entry, else 3140 (quickbooks-desktop-qbwc.md §174 "missing refs")
+        for tag, known, what in (("ClassRef", self.classes, "Class"), ("ShipMethodRef", self.ship_methods,
+                                 "Ship Method"), ("TermsRef", self.terms, "Terms")):
+            name = add.findtext(f"{tag}/FullName")
+            if name is not None and name.lower() not in {k.lower() for k in known}:
+                return _invalid_ref(rq, what, name, txn)
         lines: list[TxnLine] = []
         taxed: list[taxes.TaxedLine] = []
         line_tag = _SALES_LINE[txn] + "Add"
@@ -576,6 +603,9 @@ class SimulatedCompany:
                 or not self.lists[item.lower()].kind.startswith("Item")
             ):
                 return _invalid_ref(rq, "Item", item, txn)
+            line_class = node.findtext("ClassRef/FullName")
+            if line_class is not None and line_class.lower() not in {k.lower() for k in self.classes}:
+                return _invalid_ref(rq, "Class", line_class, txn)
             code = node.findtext("SalesTaxCodeRef/FullName")
             if code is not None and code not in self.tax_codes:
                 return _invalid_ref(rq, "Sales Tax Code", code, txn)

@@ -27,10 +27,26 @@ ENTITIES = (
     "TaxCode",
     "TaxRate",
     "TaxAgency",
+    "Class",
+    "Department",
+    "PaymentMethod",
+    "Term",
 )
 INDEXED_FIELDS = ("DisplayName", "Name", "DocNumber")
-LIST_ENTITIES = ("Customer", "Vendor", "Employee", "Item", "Account", "TaxCode", "TaxRate", "TaxAgency")
+LIST_ENTITIES = ("Customer", "Vendor", "Employee", "Item", "Account", "TaxCode", "TaxRate", "TaxAgency", "Class",
+                 "Department", "PaymentMethod", "Term")
+#: the lists a transaction names entries of by reference (Finance.xsd), each entity with the field holding the
+#: reference: an unknown Id is refused with 2500, an inactive entry with 610, as for accounts and items
+NAME_LISTS = ("Class", "Department", "PaymentMethod", "Term")
 TRANSACTIONS = ("SalesReceipt", "Invoice", "PurchaseOrder", "Bill", "RefundReceipt", "CreditMemo")
+
+#: a new QuickBooks Online company's payment methods and terms (Finance.xsd PaymentMethod.Type: QBO takes
+#: CREDIT_CARD or NON_CREDIT_CARD; Term: Standard terms with DueDays). It has no classes and no locations:
+#: both are switched on and filled in by the bookkeeper.
+SEED_PAYMENT_METHODS = (("Cash", "NON_CREDIT_CARD"), ("Check", "NON_CREDIT_CARD"), ("Visa", "CREDIT_CARD"),
+                        ("MasterCard", "CREDIT_CARD"), ("American Express", "CREDIT_CARD"),
+                        ("Discover", "CREDIT_CARD"), ("Diners Club", "CREDIT_CARD"))
+SEED_TERMS = (("Due on receipt", 0), ("Net 15", 15), ("Net 30", 30), ("Net 60", 60))
 
 SEED_ACCOUNTS = (
     ("Undeposited Funds", "Other Current Asset", "UndepositedFunds"),
@@ -206,6 +222,10 @@ class Company:
         def ref(name):
             return {"value": accounts[name]["Id"], "name": name}
 
+        for name, kind in SEED_PAYMENT_METHODS:
+            self.store("PaymentMethod", {"Name": name, "Type": kind, "Active": True})
+        for name, days in SEED_TERMS:
+            self.store("Term", {"Name": name, "Type": "STANDARD", "DueDays": days, "Active": True})
         if self.service_items:
             self._seed_service_items(ref)
         self._seed_catalogue(ref)

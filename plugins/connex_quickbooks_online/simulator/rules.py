@@ -158,6 +158,8 @@ class Rules:
                 return self._transaction(entity, body)
             if entity == "Account":
                 return self._account(body)
+            if entity in ("Class", "Department", "PaymentMethod"):
+                return self._list_entry(entity, body)
         raise SimFault("2010", f"Create is not supported for {entity}")
 
     # --- references ----------------------------------------------------------------------------------------
@@ -231,6 +233,33 @@ class Rules:
             raise SimFault("6240", f"Another account is already using this name: {body['Name']}")
         body.setdefault("Active", True)
         return self.company.store("Account", body)
+
+    def _list_entry(self, entity: str, body: dict) -> dict:
+        """A class, location (Department) or payment method: a Name, unique in its list (6240 as for accounts);
+        a sub-entry names its parent (ParentRef), and its full name is the parent's, a colon, its own.
+        Lengths from Finance.xsd: Class and Department Name 100 (QBO), PaymentMethod Name 15 (QBO)."""
+        name = body.get("Name")
+        if not name or not isinstance(name, str):
+            raise SimFault("2020", "Required parameter Name is missing", f"{entity}.Name")
+        limit = 15 if entity == "PaymentMethod" else 100
+        if ":" in name or len(name) > limit:
+            raise SimFault("2050", f"String length is either shorter or longer than supported by specification. "
+                           f"Name:Max:{limit} (a colon is not allowed)", f"{entity}.Name")
+        full = name
+        if body.get("ParentRef") and entity != "PaymentMethod":
+            parent = self._resolve(entity, body["ParentRef"], f"{entity}.ParentRef")
+            full = f"{parent.get('FullyQualifiedName') or parent['Name']}:{name}"
+            body[f"Sub{entity}"] = True
+        if any(str(row.get("FullyQualifiedName") or row.get("Name")).casefold() == full.casefold()
+               for row in self.company.all(entity)):
+            raise SimFault("6240", f"Duplicate Name Exists Error : The name supplied already exists. : {full}",
+                           f"{entity}.Name")
+        if entity == "PaymentMethod" and body.get("Type", "NON_CREDIT_CARD") not in ("CREDIT_CARD", "NON_CREDIT_CARD"):
+            raise SimFault("2170", f"Invalid Enumeration : {body['Type']}", "PaymentMethod.Type")
+        if entity != "PaymentMethod":
+            body["FullyQualifiedName"] = full
+        body.setdefault("Active", True)
+        return self.company.store(entity, body)
 
     def _item(self, body: dict) -> dict:
         name = body.get("Name")
@@ -357,6 +386,18 @@ class Rules:
             )
         if body.get("DepositToAccountRef"):
             self._resolve("Account", body["DepositToAccountRef"], f"{entity}.DepositToAccountRef")
+        for field, listed in (("ClassRef", "Class"), ("DepartmentRef", "Department"),
+                              ("PaymentMethodRef", "PaymentMethod"), ("SalesTermRef", "Term")):
+            if body.get(field):
+                self._resolve(listed, body[field], f"{entity}.{field}")
+        ship = body.get("ShipMethodRef")
+        if ship is not None:
+            # no shipping-method list in QuickBooks Online: the reference carries the text (Intuit's SalesReceipt
+            # page); its length is not documented, so the stricter 31 of QuickBooks' short names applies
+            text = ship.get("value") if isinstance(ship, dict) else None
+            if not isinstance(text, str) or not text.strip() or len(text) > 31:
+                raise SimFault("2050", "String length is either shorter or longer than supported by "
+                               "specification. ShipMethodRef:Max:31", f"{entity}.ShipMethodRef")
         if entity == "PurchaseOrder" and body.get("POStatus", "Open") not in ("Open", "Closed"):
             raise SimFault("2170", f"Invalid Enumeration : {body['POStatus']}", "PurchaseOrder.POStatus")
         lines = body.get("Line")
@@ -419,6 +460,8 @@ class Rules:
         line["Id"] = str(number)
         line["LineNum"] = number
         movement = link = None
+        if isinstance(detail, dict) and detail.get("ClassRef"):
+            self._resolve("Class", detail["ClassRef"], f"{where}.{detail_type}.ClassRef")
         if detail_type == "DiscountLineDetail":
             if detail.get("DiscountAccountRef"):
                 self._resolve(
