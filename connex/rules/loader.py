@@ -122,8 +122,10 @@ class RulesLoader:
     """``record_schemas``: the shape of each flow's record (``connex.rules.recordschema``); when given, every
     field path of every template and condition is checked against it (``connex validate`` does)."""
 
-    def __init__(self, registry: Registry | None = None, record_schemas: dict[str, Shape] | None = None):
+    def __init__(self, registry: Registry | None = None, record_schemas: dict[str, Shape] | None = None,
+                 generate: bool = True):
         self.registry = registry or Registry()
+        self.generate = generate  # False: every template on Jinja (tests compare the generated code with it)
         self.env = make_environment(self.registry.filters)
         self.errors: list[ConfigError] = []
         self.record_schemas = dict(record_schemas or {})
@@ -207,7 +209,7 @@ class RulesLoader:
         def on_error(path: tuple, message: str) -> None:
             self.errors.append(yf.error(path, message))
 
-        compiler = MappingCompiler(self.env, on_error, check_only=check_only)
+        compiler = MappingCompiler(self.env, on_error, check_only=check_only, generate=self.generate)
         return compiler.compile(to_plain(yf.data), yf.path, TEMPLATE_GLOBALS)
 
     def check_mapping_paths(self, yf: YamlFile, flow: str) -> None:
@@ -340,17 +342,19 @@ class RulesLoader:
         if not is_template(value):
             return value
         try:
-            return compile_template(self.env, str(value), allowed)
+            return compile_template(self.env, str(value), allowed, generate=self.generate)
         except TemplateProblem as problem:
             on_error(path, problem.message)
             return None
 
 
-def load_rules(paths: Iterable[Path], plugins=None, record_schemas: dict[str, Shape] | None = None) -> LoadedRules:
+def load_rules(paths: Iterable[Path], plugins=None, record_schemas: dict[str, Shape] | None = None,
+               generate: bool = True) -> LoadedRules:
     """Load and compile every rule and mapping file; raise ``ConfigErrors`` listing every problem. With
-    ``record_schemas`` ({flow: shape}) field paths are checked too."""
+    ``record_schemas`` ({flow: shape}) field paths are checked too; ``generate=False`` evaluates every template
+    with Jinja (for the tests that hold the generated code to it)."""
     paths = list(paths)
-    loader = RulesLoader(Registry.from_plugins(plugins), record_schemas)
+    loader = RulesLoader(Registry.from_plugins(plugins), record_schemas, generate)
     loaded = loader.load(paths)
     missing = [flow for flow in ("orders",) if flow not in loaded.mappings]
     if missing and not loader.errors:
