@@ -119,6 +119,15 @@ class SourceConnector(Connector):
     def read_stock_locations(self) -> list[dict]:
         """Return every stock location (id and name at least)."""
 
+    @classmethod
+    def record_schema(cls, flow: str) -> Mapping[str, Any] | None:
+        """The shape of the records this source yields for ``flow`` ("orders", "purchases" or "refunds"), in the
+        form ``connex.rules.recordschema`` describes (``{"root": TYPE, "types": {...}}``), or None when the
+        source does not say. ``connex validate`` checks every field path of every template and condition
+        against it and reports the unknown ones with a did-you-mean. A class method: validate builds no
+        connector (and needs no credentials)."""
+        return None
+
     def find_purchase_order(self, number: str) -> dict | None:
         """One purchase order by its number (or id), as ``read_purchase_orders`` yields it; None when there is
         none. Used by ``connex explain``; a source that cannot look one up says so."""

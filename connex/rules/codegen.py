@@ -1,22 +1,28 @@
-"""One generated Python function per mapping scope: the top-level fields, and the fields of each line group.
+"""Templates as generated Python: one function per template, and one per mapping scope (its fields inlined).
 
-The closures of ``fastpath.py`` cost a call per template, per attribute step and per type coercion, and every
-field walks its attribute path from the root again (``order.CustomerInfo.BillingAddress`` a dozen times per
-order). Here the fields of a scope become the straight-line body of one function, compiled at load time:
+Jinja evaluates every template in a fresh runtime ``Context``, about 15 µs of bookkeeping per call: for a mapping
+with fifty fields that is most of the time spent per order. The expressions mappings use are simple (attribute
+paths, filters, arithmetic, ``or``, ``if``/``else``, comparisons, text with placeholders), so they are written
+here as Python source from Jinja's own AST and compiled once, at load time. There are two ways to evaluate a
+template, no more: this generated code, and Jinja for whatever this module does not take (loops, calls, blocks,
+macros: ``template_function`` returns None and ``templates.compile_template`` keeps Jinja's compiled template).
 
-* every attribute path the scope's templates use is resolved once, prefixes shared, at the top of the function,
-  each step exactly as ``fastpath`` takes it (a plain dict key when it cannot be shadowed by a dict attribute,
-  else the sandbox's own ``getattr``). Reading a path has no effect on data records, so reading it early changes
-  no result; should a step ever raise (an exotic object in the context), the function raises ``Deopt`` and the
-  document is evaluated by the closures, which keep Jinja's exact timing;
-* each expression is Python source mirroring its ``fastpath`` closure node for node, so Jinja's semantics hold
-  (Undefined objects, ``or`` fallbacks, filters called as ``call_filter`` would, tests through ``call_test``);
-  a template the closures do not take, or a node this module does not know, is called as the compiled template;
-* evaluating, coercing, defaulting and truncating a field are inlined with the exact rules of
-  ``ValueSpec`` (see ``mapping.py``), including its error messages.
+* Every attribute path a function's templates use is resolved once, prefixes shared, at its top: a plain dict's
+  key when it cannot be shadowed by a dict attribute, else the sandbox's own ``getattr``, so nothing reaches
+  further than Jinja would. Reading a path has no effect on data records, so reading it early changes no result;
+  should a step ever raise (an exotic object in the context), a template's function hands the call to Jinja and
+  a scope's raises ``Deopt``, so the document is evaluated template by template, with Jinja's exact timing;
+* each node keeps Jinja's semantics: a missing value is a real ``Undefined`` of the environment's class (so
+  ``default``, ``or``, ``is defined`` and errors on arithmetic behave as in Jinja), filters are called as
+  ``call_filter`` would call them, tests through ``call_test``, text renders through ``finalize`` and ``str``,
+  and the operators that can make a value bigger are the sandbox's checked ones (``limits.py``);
+* nothing a rules file says becomes source text but checked literals (``source_literal``); every other object
+  is bound to a fresh global name;
+* in a scope's function, evaluating, coercing, defaulting and truncating a field are inlined with the exact rules
+  of ``ValueSpec`` (see ``mapping.py``), including its error messages.
 
-tests/rules/test_codegen.py checks the generated functions against the closures, and the closures against
-Jinja, on the shipped mappings, realistic and broken records and generated shapes.
+tests/rules/test_codegen.py holds the generated code to Jinja, template by template and document by document, on
+the shipped mappings, realistic and broken records and generated templates and records.
 """
 
 from __future__ import annotations
@@ -32,7 +38,6 @@ from jinja2 import Undefined, UndefinedError, nodes
 from jinja2.utils import _PassArg
 
 from connex.rules import filters, limits
-from connex.rules.fastpath import DICT_ATTRIBUTES, NotFast
 from connex.rules.money import QUANTA, places_for, round_money, round_places, to_decimal
 from connex.rules.templates import CompiledTemplate, Missing, undefined_hint
 
@@ -40,8 +45,15 @@ if TYPE_CHECKING:  # mapping.py imports this module
     from connex.rules.mapping import ObjectSpec, ValueSpec
 
 
+DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class NotFast(Exception):
+    """The template uses something the generator does not take; Jinja evaluates it."""
+
+
 class Deopt(Exception):
-    """Generated code met something only the closures evaluate with Jinja's exact timing."""
+    """A scope's generated code met something only template-by-template evaluation handles with Jinja's timing."""
 
 
 class UnsafeSource(ValueError):
@@ -73,7 +85,7 @@ _LITERAL_TYPES = (str, int, bool, type(None))
 _IMMUTABLE_TYPES = (*_LITERAL_TYPES, float, Decimal, datetime.date, datetime.datetime)
 
 
-# the currency's quantum, as round_money takes it; a currency it cannot take fails there too, in the closures
+# the currency's quantum, as round_money takes it; a currency it cannot take fails there too, field by field
 QUANTUM = ["try:", "    q = _QUANTA[_places_for(currency)]", "except Exception as e:",
            "    raise _Deopt(str(e)) from e"]
 
@@ -157,7 +169,7 @@ class ScopeCompiler:
             var = new
         return var
 
-    # --- expressions: each mirrors its fastpath.FastCompiler closure ---------------------------------------
+    # --- expressions: each keeps the semantics of the Jinja node it is made from ----------------------------
     def expression(self, node: nodes.Node) -> str:
         method = getattr(self, "_" + type(node).__name__, None)
         if method is None:
@@ -246,7 +258,8 @@ class ScopeCompiler:
     def _CondExpr(self, node: nodes.CondExpr) -> str:
         test, then = self.expression(node.test), self.expression(node.expr1)
         if node.expr2 is None:
-            otherwise = "_undefined(\"the inline if-expression's else is missing\")"
+            # as Jinja: the implicit else is the standard Undefined, whatever the environment's class
+            otherwise = "_Undefined(\"the inline if-expression's else is missing\")"
         else:
             otherwise = self.expression(node.expr2)
         return f"({then} if {test} else {otherwise})"
@@ -278,6 +291,9 @@ class ScopeCompiler:
         return f"{self.ns.name_for(template._fn, 't')}({self.ctx_expr})"
 
     def _output(self, tree: nodes.Template) -> str:
+        """``{{ a }} text {{ b }}``: placeholders and literal text only."""
+        if len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):
+            raise NotFast("blocks")
         parts = []
         for node in tree.body[0].nodes:
             if isinstance(node, nodes.TemplateData):
@@ -415,7 +431,7 @@ class ScopeCompiler:
     def function(self, name: str, params: str, body: list[str], prologue: list[str], result: str) -> str:
         lines = [f"def {name}({params}):", "    errors = []", "    out = {}"]
         lines += ["    " + line for line in prologue]
-        if self.path_lines:  # an exotic object whose attribute raises: the closures take the document
+        if self.path_lines:  # an exotic object whose attribute raises: the document is evaluated template by template
             lines += ["    try:"] + ["        " + line for line in self.path_lines]
             lines += ["    except Exception as e:", "        raise _Deopt(str(e)) from e"]
         lines += ["    " + line for line in body]
@@ -424,7 +440,7 @@ class ScopeCompiler:
 
 
 def _attribute_reader(env_getattr):
-    """``fastpath``'s step for an attribute of a computed value: a plain dict's key, else the sandbox's getattr."""
+    """The step for an attribute of a computed value: a plain dict's key, else the sandbox's getattr."""
 
     def attr(obj, name):
         if type(obj) is dict:
@@ -439,7 +455,7 @@ def _attribute_reader(env_getattr):
 
 def _compile(source: str, namespace: Namespace, name: str, filename: str) -> Callable | None:
     """The generated function, or None when Python cannot compile it (an expression nested deeper than its parser
-    takes): the closures then evaluate the scope."""
+    takes): the scope is then evaluated template by template, the template by Jinja."""
     try:
         code = compile(source, filename, "exec")
     except (SyntaxError, RecursionError, MemoryError):
@@ -483,11 +499,18 @@ def compile_line_fields(env, spec: ObjectSpec, alias: str | None, source_file: s
     return _compile(source, namespace, "line", f"<mapping {source_file} line>")
 
 
-def compile_template_function(env, template: CompiledTemplate) -> Callable[[dict], Any]:
-    """``fn(ctx)`` giving the template's raw value through generated code: for tests that hold the generator to
-    the closures and to Jinja template by template."""
+def template_function(env, node: nodes.Node, is_expression: bool, fallback: Callable[[dict], Any]) -> Callable | None:
+    """``fn(ctx)`` giving a template's raw value (``node``: its expression, or its whole tree for text), or None
+    when the generator does not take it. Should reading a path raise, ``fallback`` (Jinja) evaluates the call."""
     namespace = Namespace(env)
     scope = ScopeCompiler(env, namespace, {})
-    expression = scope.template(template)
-    source = scope.function("template", "ctx", [f"value = {expression}"], [], "value")
-    return _compile(source, namespace, "template", "<template>")
+    try:
+        expression = scope.expression(node) if is_expression else scope._output(node)
+    except NotFast:
+        return None
+    lines = ["def template(ctx):"]
+    if scope.path_lines:
+        lines += ["    try:"] + ["        " + line for line in scope.path_lines]
+        lines += ["    except Exception:", f"        return {namespace.name_for(fallback, 'jinja')}(ctx)"]
+    lines.append(f"    return {expression}")
+    return _compile("\n".join(lines) + "\n", namespace, "template", "<template>")

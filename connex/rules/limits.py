@@ -11,7 +11,7 @@ refused value is never built:
 Every value so made is at most ``MAX_VALUE`` characters (items, for a list), and an integer at most
 ``MAX_INT_BITS`` bits. A text template's whole output is bounded the same way as it is produced. Time: a template
 evaluated by Jinja (loops, method calls) runs under a ``Budget`` of steps and seconds checked at every loop
-iteration, call, operator and output piece; templates of the fast paths (``fastpath.py``, ``codegen.py``) have
+iteration, call, operator and output piece; templates of the generated code (``codegen.py``) have
 no loops or calls, so their work is bounded by their size. Statements that would build unbounded buffers or recurse
 (macros, call and filter blocks, block ``set``, recursive loops, includes) are refused when the template is loaded.
 
@@ -113,8 +113,8 @@ _budget: contextvars.ContextVar[Budget | None] = contextvars.ContextVar("templat
 
 
 def tick() -> None:
-    """One step of the evaluation under way; past the budget the template is stopped. Outside a budget (the fast
-    paths, which cannot loop) nothing is counted."""
+    """One step of the evaluation under way; past the budget the template is stopped. Outside a budget (generated code,
+    which cannot loop) nothing is counted."""
     budget = _budget.get()
     if budget is None:
         return

@@ -26,6 +26,8 @@ from connex.rules.comparisons import BUILTIN_COMPARISONS, VALUELESS
 from connex.rules.conditions import compile_condition
 from connex.rules.fieldpath import parse_field
 from connex.rules.mapping import Mapping, MappingCompiler
+from connex.rules.pathcheck import FlowScope, PathChecker
+from connex.rules.recordschema import Shape
 from connex.rules.ruleset import Rule, RuleSet
 from connex.rules.templates import TemplateProblem, compile_template, is_template, make_environment
 from connex.yamlfile import YamlFile, load_yaml, to_plain
@@ -117,10 +119,17 @@ class LoadedRules:
 
 
 class RulesLoader:
-    def __init__(self, registry: Registry | None = None):
+    """``record_schemas``: the shape of each flow's record (``connex.rules.recordschema``); when given, every
+    field path of every template and condition is checked against it (``connex validate`` does)."""
+
+    def __init__(self, registry: Registry | None = None, record_schemas: dict[str, Shape] | None = None,
+                 generate: bool = True):
         self.registry = registry or Registry()
+        self.generate = generate  # False: every template on Jinja (tests compare the generated code with it)
         self.env = make_environment(self.registry.filters)
         self.errors: list[ConfigError] = []
+        self.record_schemas = dict(record_schemas or {})
+        self.flow_scopes: dict[str, FlowScope] = {}
 
     def _validate(self, yf: YamlFile, kind: str) -> bool:
         if kind == "rules":
@@ -181,6 +190,7 @@ class RulesLoader:
                         self.compile_mapping(yf, check_only=True)
                     continue
                 mapping = self.compile_mapping(yf)
+                self.check_mapping_paths(yf, mapping.flow)
                 if mapping.flow in mappings:
                     overridden.append(f"{mappings[mapping.flow].source_file} (replaced by {yf.path})")
                 mappings[mapping.flow] = mapping
@@ -190,14 +200,44 @@ class RulesLoader:
         line_aliases = {m.flow: m.line_alias for m in mappings.values()}
         rules = [rule for yf, valid in rule_docs for rule in self.compile_rules(yf, aliases, line_aliases, mappings,
                                                                                  strict=valid)]
+        for yf, valid in rule_docs:
+            if valid:
+                self.check_rule_paths(yf)
         return LoadedRules(mappings, RuleSet(rules), self.env, [str(f) for f in files], aliases, overridden)
 
     def compile_mapping(self, yf: YamlFile, check_only: bool = False) -> Mapping:
         def on_error(path: tuple, message: str) -> None:
             self.errors.append(yf.error(path, message))
 
-        compiler = MappingCompiler(self.env, on_error, check_only=check_only)
+        compiler = MappingCompiler(self.env, on_error, check_only=check_only, generate=self.generate)
         return compiler.compile(to_plain(yf.data), yf.path, TEMPLATE_GLOBALS)
+
+    def check_mapping_paths(self, yf: YamlFile, flow: str) -> None:
+        """Field paths of a compiled mapping against its flow's record schema; a later mapping for the same flow
+        replaces the names rules see, as it replaces the mapping."""
+        if flow not in self.record_schemas:
+            return
+        checker = PathChecker(self.env, yf)
+        self.flow_scopes[flow] = checker.mapping(to_plain(yf.data), self.record_schemas[flow])
+        self.errors.extend(checker.errors)
+
+    def check_rule_paths(self, yf: YamlFile) -> None:
+        """Field paths of a (schema-valid) rules file: conditions' fields and value/set templates, per flow."""
+        if not self.record_schemas:
+            return
+        checker = PathChecker(self.env, yf)
+        for index, spec in enumerate(to_plain(yf.data).get("rules") or []):
+            action = self.registry.actions.get(spec.get("type"))
+            if action is None:
+                continue
+            for flow in spec.get("flows") or action.flows:
+                root = self.record_schemas.get(flow)
+                if root is None:
+                    continue
+                record = FLOW_RECORDS[flow]
+                scope = self.flow_scopes.get(flow) or FlowScope(record, {record: root})
+                checker.rule(spec, index, scope, spec.get("level", action.level))
+        self.errors.extend(checker.errors)
 
     def compile_rules(self, yf: YamlFile, aliases: dict[str, dict[str, str]], line_aliases: dict[str, str],
                       mappings: dict[str, Mapping], strict: bool = True) -> list[Rule]:
@@ -302,16 +342,19 @@ class RulesLoader:
         if not is_template(value):
             return value
         try:
-            return compile_template(self.env, str(value), allowed)
+            return compile_template(self.env, str(value), allowed, generate=self.generate)
         except TemplateProblem as problem:
             on_error(path, problem.message)
             return None
 
 
-def load_rules(paths: Iterable[Path], plugins=None) -> LoadedRules:
-    """Load and compile every rule and mapping file; raise ``ConfigErrors`` listing every problem."""
+def load_rules(paths: Iterable[Path], plugins=None, record_schemas: dict[str, Shape] | None = None,
+               generate: bool = True) -> LoadedRules:
+    """Load and compile every rule and mapping file; raise ``ConfigErrors`` listing every problem. With
+    ``record_schemas`` ({flow: shape}) field paths are checked too; ``generate=False`` evaluates every template
+    with Jinja (for the tests that hold the generated code to it)."""
     paths = list(paths)
-    loader = RulesLoader(Registry.from_plugins(plugins))
+    loader = RulesLoader(Registry.from_plugins(plugins), record_schemas, generate)
     loaded = loader.load(paths)
     missing = [flow for flow in ("orders",) if flow not in loaded.mappings]
     if missing and not loader.errors:

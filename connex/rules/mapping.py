@@ -170,8 +170,8 @@ class ValueSpec:
         self.evaluate = self._compile()
 
     def _compile(self) -> Callable[[dict, str | None], Any]:
-        """One closure per field doing evaluate, coerce, default and truncate: the hot path of every mapping, so
-        nothing here is decided per call that can be decided once."""
+        """One function per field doing evaluate, coerce, default and truncate, for a document the scope's generated
+        code hands over (``Deopt``): nothing here is decided per call that can be decided once."""
         name, default, max_length, places = self.name, self.default, self.max_length, self.places
         convert = COERCERS[self.value_type]
         has_default = default is not _NO_DEFAULT
@@ -350,7 +350,7 @@ class Mapping:
             try:
                 return self._evaluate(context, generated=True)
             except Deopt:
-                pass  # an object in the context the generated code does not read exactly: the closures do
+                pass  # an object in the context the scope's generated code does not read exactly: field by field
         return self._evaluate(context, generated=False)
 
     def _evaluate(self, context: dict, generated: bool) -> tuple[dict, list[FieldFailure]]:
@@ -390,19 +390,21 @@ class MappingCompiler:
     """Compiles mapping YAML (already schema-validated) into a ``Mapping``; problems go to ``on_error``.
 
     ``check_only``: the file failed its schema, so nothing of it is compiled (no template, no generated code);
-    its templates are only parsed and checked, for problems the schema cannot see."""
+    its templates are only parsed and checked, for problems the schema cannot see. ``generate=False``: no
+    generated code, every template evaluated by Jinja (the tests hold the generated code to it)."""
 
-    def __init__(self, env, on_error: Callable[[tuple, str], None], check_only: bool = False):
+    def __init__(self, env, on_error: Callable[[tuple, str], None], check_only: bool = False, generate: bool = True):
         self.env = env
         self.on_error = on_error
         self.check_only = check_only
+        self.generate = generate and not check_only
 
     def template(self, source: str, allowed: set[str], path: tuple) -> CompiledTemplate | None:
         try:
             if self.check_only:
                 check_template(self.env, source, allowed)
                 return None
-            return compile_template(self.env, source, allowed)
+            return compile_template(self.env, source, allowed, generate=self.generate)
         except TemplateProblem as problem:
             self.on_error(path, problem.message)
             return None
@@ -477,8 +479,8 @@ class MappingCompiler:
             when = self.template(group["when"], allowed, path + ("when",)) if "when" in group else None
             inner_allowed = allowed | ({alias} if alias else set())
             line_fields = self.object("", group.get("fields") or {}, docs.Line, inner_allowed, path + ("fields",))
-            generated = None if self.check_only else codegen.compile_line_fields(self.env, line_fields, alias,
-                                                                                 source_file)
+            generated = (codegen.compile_line_fields(self.env, line_fields, alias, source_file) if self.generate
+                         else None)
             lines.append(LineGroup(each, alias, when, line_fields, generated))
         bill = (data.get("bill") or {}).get("when")
         bill_when = self.template(bill, allowed, ("bill", "when")) if bill else None
@@ -486,5 +488,5 @@ class MappingCompiler:
             name=data.get("name", document), flow=data["flow"], record=record, document=document, fields=fields,
             lines=lines, bill_when=bill_when, aliases=dict(data.get("aliases") or {}), source_file=source_file,
             binds=binds,
-            generated=None if self.check_only else codegen.compile_document_fields(self.env, fields, source_file),
+            generated=codegen.compile_document_fields(self.env, fields, source_file) if self.generate else None,
         )

@@ -4,6 +4,7 @@
   ``range``, ``lipsum``, ``cycler``...).
 * A template that is one expression (``"{{ order.TotalsInfo.Tax }}"``) is compiled as a Jinja *expression* and
   yields the native value (a Decimal stays a Decimal); anything else renders to text.
+* A template is evaluated by generated Python (``codegen.py``) when the generator takes it, else by Jinja.
 * At load time every template is parsed: syntax errors, names outside the allowed variables, and any reach for a
   private attribute (``__class__``, ``__globals__``, ``_anything``) are reported with the file position. The
   sandbox refuses such access at render time too, as a second line of defence.
@@ -22,7 +23,6 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from connex.lint import did_you_mean
 from connex.rules import limits
-from connex.rules.fastpath import compile_fast
 from connex.rules.filters import BUILTIN_FILTERS
 from connex.rules.limits import BoundedSandbox
 
@@ -81,7 +81,8 @@ class CompiledTemplate:
     source: str
     _fn: Callable[[dict], Any]
     is_expression: bool
-    # the expression (or, for text, the whole template) the fast path compiled: codegen.py generates from it
+    # the expression (or, for text, the whole template) generated code evaluates: a mapping scope's generated
+    # function inlines it; None when Jinja evaluates the template
     node: nodes.Node | None = None
 
     def __call__(self, context: dict) -> Any:
@@ -157,28 +158,46 @@ def check_template(env: SandboxedEnvironment, source: str, allowed: Iterable[str
 
 
 def compile_template(
-    env: SandboxedEnvironment, source: str, allowed: Iterable[str], *, fast: bool = True
+    env: SandboxedEnvironment, source: str, allowed: Iterable[str], *, generate: bool = True
 ) -> CompiledTemplate:
-    """Compile ``source``; raise ``TemplateProblem`` for syntax errors, unknown variables and unsafe access."""
+    """Compile ``source``; raise ``TemplateProblem`` for syntax errors, unknown variables and unsafe access.
+    ``generate=False``: Jinja evaluates it whatever it is (the tests compare the two)."""
     match = _SINGLE_EXPRESSION.match(source)
     expression = match.group("expr") if match and "{{" not in match.group("expr") and "{%" not in source else None
     tree = check_template(env, source, allowed)
-    # Jinja's own compilation (Python source, then bytecode) is the slow part of loading rules: it is done only
-    # for templates the fast path does not take
-    if expression is not None:
-        node = _single_expression(tree)
-        quick = compile_fast(env, tree, node) if fast else None
-        if quick is not None:
-            return CompiledTemplate(source, quick, True, node)
-        with _compiling():
-            fn = env.compile_expression(expression, undefined_to_none=False)
-        return CompiledTemplate(source, limits.bounded(lambda ctx: fn(**ctx)), True)
-    quick = compile_fast(env, tree, None) if fast else None
-    if quick is not None:
-        return CompiledTemplate(source, quick, False, tree)
+    node = _single_expression(tree) if expression is not None else tree
+    if generate:
+        from connex.rules import codegen  # codegen builds on this module's types
+
+        # Jinja's own compilation (Python source, then bytecode) is the slow part of loading rules: for a template
+        # the generator takes it is done only if ever needed (an object whose attribute raises, see codegen)
+        fallback = _LazyJinja(env, source, expression)
+        generated = codegen.template_function(env, node, expression is not None, fallback)
+        if generated is not None:
+            return CompiledTemplate(source, generated, expression is not None, node)
+    return CompiledTemplate(source, _jinja_function(env, source, expression), expression is not None)
+
+
+def _jinja_function(env: SandboxedEnvironment, source: str, expression: str | None) -> Callable[[dict], Any]:
     with _compiling():
+        if expression is not None:
+            fn = env.compile_expression(expression, undefined_to_none=False)
+            return limits.bounded(lambda ctx: fn(**ctx))
         template = env.from_string(source)
-    return CompiledTemplate(source, limits.bounded(lambda ctx: template.render(ctx)), False)
+    return limits.bounded(lambda ctx: template.render(ctx))
+
+
+class _LazyJinja:
+    """Jinja's evaluation of a template the generated code hands a call to, compiled on first use."""
+
+    def __init__(self, env: SandboxedEnvironment, source: str, expression: str | None):
+        self.args = (env, source, expression)
+        self.fn: Callable[[dict], Any] | None = None
+
+    def __call__(self, ctx: dict) -> Any:
+        if self.fn is None:
+            self.fn = _jinja_function(*self.args)
+        return self.fn(ctx)
 
 
 @contextlib.contextmanager

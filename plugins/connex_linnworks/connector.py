@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from connex.connectors import KeyValueStore, OrderQuery, Page, SourceConnector, WindowQuery
 from connex.documents import PostResult, StockLevel
 from connex.transport import RateLimiter, RetryPolicy
+from connex_linnworks import record_schema
 from connex_linnworks.client import LinnworksClient
 from connex_linnworks.orders import OrderReader
 from connex_linnworks.purchases import PurchaseOrderReader, read_stock_locations, read_suppliers
@@ -75,6 +76,11 @@ class LinnworksSource(SourceConnector):
         self._locations: list[dict] | None = None
 
     # --- reads ---------------------------------------------------------------------------------------------
+    @classmethod
+    def record_schema(cls, flow: str) -> Mapping[str, Any] | None:
+        """From Linnworks' published definitions (record_schema.py says which, and how the file is kept true)."""
+        return record_schema.for_flow(flow)
+
     def read_orders(self, query: OrderQuery) -> Iterator[Page]:
         return OrderReader(self.client, self.page_size).read(query)
 

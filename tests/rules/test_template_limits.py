@@ -2,7 +2,8 @@
 regex conditions run in linear time.
 
 Each attack runs in a child process whose address space is capped (``RLIMIT_AS``), through the three ways a
-template is evaluated: Jinja (``fast=False``), the closures of fastpath.py and the generated code of codegen.py.
+template is evaluated: Jinja (``generate=False``) and the generated code of codegen.py (a scope's function as well as
+a template's own; the document scopes are covered by the run-time tests below).
 Each must be refused when it is loaded or fail with ``TemplateLimit`` when it is evaluated: never a hang, a
 ``MemoryError`` or a traceback.
 """
@@ -30,7 +31,6 @@ ADDRESS_SPACE = 512 * 2**20  # the child's whole address space: about ten times 
 CHILD = textwrap.dedent("""
     import json, resource, sys, time
     resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
-    from connex.rules.codegen import compile_template_function
     from connex.rules.limits import TemplateLimit
     from jinja2.sandbox import SecurityError
     from connex.rules.templates import TemplateProblem, compile_template, make_environment
@@ -38,17 +38,11 @@ CHILD = textwrap.dedent("""
     source, context = sys.argv[1], json.loads(sys.argv[2])
     env = make_environment()
     outcomes = {{}}
-    for path in ("jinja", "closures", "generated"):
+    for path in ("jinja", "generated"):
         start = time.monotonic()
         try:
-            template = compile_template(env, source, set(context), fast=path != "jinja")
-            if path == "generated":
-                if template.node is None:
-                    continue
-                fn = compile_template_function(env, template)
-            else:
-                fn = template
-            value = fn(context)
+            template = compile_template(env, source, set(context), generate=path == "generated")
+            value = template(context)
             outcome = ["evaluated", len(str(value))]
         except TemplateProblem as problem:
             outcome = ["refused at load", problem.message]
@@ -154,8 +148,9 @@ def test_templates_within_the_limits_still_work():
         "{{ order.name.replace(' ', '-') }}": "Jane-Smith", "{{ [order.s] * 3 }}": ["ab", "ab", "ab"],
     }
     for source, expected in cases.items():
-        for fast in (True, False):  # a text template gives text, an expression its value
-            assert str(compile_template(env, source, {"order"}, fast=fast)(ctx)) == str(expected), (source, fast)
+        for generate in (True, False):  # a text template gives text, an expression its value
+            assert str(compile_template(env, source, {"order"}, generate=generate)(ctx)) == str(expected), (
+                source, generate)
 
 
 def test_limit_fails_one_document_and_the_others_map(tmp_path):
