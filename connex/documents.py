@@ -14,7 +14,8 @@ from decimal import Decimal
 from typing import Literal
 
 SalesKind = Literal["sales_receipt", "invoice"]
-DocumentKind = Literal["sales_receipt", "invoice", "purchase_order", "bill", "refund_receipt", "credit_memo"]
+DocumentKind = Literal["sales_receipt", "invoice", "purchase_order", "bill", "refund_receipt", "credit_memo",
+                       "payment"]
 LineKind = Literal["item", "shipping", "discount", "rounding"]
 
 
@@ -110,6 +111,10 @@ class SalesDocument(Document):
     payment_method: str | None = None
     ship_via: str | None = None
     source_reference: str | None = None  # the channel's own order number
+    #: the day the buyer paid (Linnworks' paid date of a PAID order); None while unpaid. An invoice of a paid order
+    #: gets a payment applied to it (``PaymentDocument``); never hashed, so an order marked paid after its invoice
+    #: was posted is not "changed"
+    paid_date: dt.date | None = None
 
 
 @dataclass
@@ -131,6 +136,19 @@ class RefundDocument(Document):
     store_name: str | None = None
     original_doc_number: str | None = None
     deposit_account: str | None = None
+
+
+@dataclass
+class PaymentDocument(Document):
+    """A customer payment applied to the invoice of a paid order (QuickBooks Online ``Payment`` with a
+    ``LinkedTxn``, Desktop ``ReceivePaymentAdd`` with ``AppliedToTxnAdd``). ``doc_number`` is the invoice's number,
+    ``total`` the amount paid; it has no lines."""
+
+    customer: Party | None = None
+    store_name: str | None = None
+    invoice_number: str | None = None
+    deposit_account: str | None = None
+    payment_method: str | None = None
 
 
 @dataclass
@@ -157,7 +175,8 @@ class PostResult:
     code: str | None = None
 
 
-_CLASSES = {cls.__name__: cls for cls in (SalesDocument, PurchaseDocument, RefundDocument, StockLevel)}
+_CLASSES = {cls.__name__: cls for cls in (SalesDocument, PurchaseDocument, RefundDocument, PaymentDocument,
+                                          StockLevel)}
 _NESTED = {"customer": Party, "vendor": Party, "billing_address": Address, "shipping_address": Address}
 
 
@@ -170,7 +189,7 @@ def to_record(document) -> dict:
 #: an upgrade does not report every posted document as changed. They are derived from the same source fields as
 #: the money that the hash does cover (a line's rate with its tax, the inclusive flag with the nets and taxes).
 _UNHASHED_LINE_FIELDS = ("tax_rate", "tax_included")
-_UNHASHED_FIELDS = ("prices_include_tax",)
+_UNHASHED_FIELDS = ("prices_include_tax", "paid_date")
 
 
 def hash_record(document) -> dict:

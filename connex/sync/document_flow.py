@@ -24,7 +24,7 @@ from connex.documents import Document, from_record, to_record
 from connex.errors import ConfigError, ConnexError, DocumentError, DocumentRef, TransientError
 from connex.rules.engine import FLOW_KIND, MapResult, RulesEngine
 from connex.state.store import LedgerEntry, StateStore
-from connex.sync import classify
+from connex.sync import classify, payments
 from connex.sync.checks import CheckFailure, check_document, check_record, clean_text
 from connex.sync.packing import BatchPacker
 from connex.sync.parties import PartyResolver, party_of
@@ -110,6 +110,7 @@ class DocumentFlow:
         self.parties = PartyResolver(target)
         self.packer = BatchPacker(target.post_batch_size, self._post_batch,
                                   lambda cursor: self.state.save_cursor(self.flow, cursor))
+        self._seen: set[str] = set()  # source ids read in this run (the payment look-back skips them)
 
     # --- reading -------------------------------------------------------------------------------------------
     def _from_date(self) -> dt.datetime | None:
@@ -163,7 +164,23 @@ class DocumentFlow:
             if self.options.stopping():
                 self.report.incomplete = "stop requested; resumes from the last checkpoint"
                 break
+        else:
+            if checkpointing and self.flow == "orders":
+                self.process_awaiting_payments()
         self.packer.flush()
+
+    def process_awaiting_payments(self) -> None:
+        """Orders whose invoice is posted and whose payment is not: read again by id (only those, a hundred per
+        request), so an order Linnworks marked paid since gets its payment in this pass."""
+        ids = [row.source_id for row in self.state.rows(self.flow, payments.AWAITING)
+               if row.source_id not in self._seen]
+        ids = list(dict.fromkeys(ids))
+        for start in range(0, len(ids), payments.READ_CHUNK):
+            query = OrderQuery(mode=self.settings.order_mode, order_ids=tuple(ids[start:start + payments.READ_CHUNK]))
+            for page in self.source.read_orders(query):
+                self.process(page.records)
+            if self.options.stopping():
+                return
 
     def process(self, records: list[dict]) -> None:
         results = [map_safely(self.rules, self.flow, record) for record in records]
@@ -184,16 +201,37 @@ class DocumentFlow:
             else:
                 mapped_ok.append(key)
                 documents.extend((doc, record) for doc in result.documents)
+            self._seen.add(result.source_id)
+        documents, awaiting = self._with_payments(documents)
         if self.options.dry_run:
             self._plan(documents)
             return
         self.state.record(unmapped, self.report.run_id)
+        if awaiting:
+            known = self.state.lookup(entry.key for entry in awaiting)
+            self.state.record([e for e in awaiting if e.key not in known], self.report.run_id)
         # a record that failed to map before and maps now: its failure is history
         stale = [row for row in self.state.lookup(mapped_ok).values() if row.status in ("failed", "skipped")]
         if stale:
             self.state.record([LedgerEntry(r.key, r.flow, r.kind, r.source_id, r.number, None, "superseded")
                                for r in stale], self.report.run_id)
         self.post(documents)
+
+    @staticmethod
+    def _with_payments(documents: list[tuple[Document, dict]]):
+        """Each paid order's invoice followed by its payment (posted after it: the target links the two); the
+        awaiting rows of unpaid orders' invoices."""
+        out, awaiting = [], []
+        for doc, record in documents:
+            out.append((doc, record))
+            if doc.kind != "invoice":
+                continue
+            payment = payments.payment_for(doc)
+            if payment is not None:
+                out.append((payment, record))
+            else:
+                awaiting.append(payments.awaiting_entry(doc))
+        return out, awaiting
 
     def _entry(self, key: str, result: MapResult, status: str, **extra) -> LedgerEntry:
         return LedgerEntry(key, self.flow, FLOW_KIND[self.flow], result.source_id, result.number, status=status,

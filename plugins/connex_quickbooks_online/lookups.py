@@ -72,6 +72,7 @@ class Lookups:
             "ItemSku": {},
             "ItemName": {},
             "Account": {},
+            "PaymentMethod": {},
         }
         # creations QuickBooks refused, by (kind, key): not retried within the run, reported per document
         self.failures: dict[tuple[str, str], DocumentError] = {}
@@ -86,6 +87,7 @@ class Lookups:
             "ItemSku": ("Item", "Sku"),
             "ItemName": ("Item", "Name"),
             "Account": ("Account", "Name"),
+            "PaymentMethod": ("PaymentMethod", "Name"),
         }[kind]
         cache = self.cache[kind]
         wanted = {}
@@ -399,5 +401,18 @@ class Lookups:
                 f"account {name!r} not in QuickBooks (check the connector's account options)",
                 where=where,
                 code="account_missing",
+            )
+        return row
+
+    def payment_method_named(self, name: str, where: DocumentRef | None = None) -> dict:
+        """A payment method by the name the bookkeeper sees (a map_payment_method rule), never created."""
+        if name.casefold() not in self.cache["PaymentMethod"]:
+            self.prefetch("PaymentMethod", [name])
+        row = self.cache["PaymentMethod"].get(name.casefold())
+        if row is None:
+            raise DocumentError(
+                f"payment method {name!r} not in QuickBooks (add it there, or change the map_payment_method rule)",
+                where=where,
+                code="payment_method_missing",
             )
         return row

@@ -22,6 +22,8 @@ ENTITIES = (
     "Bill",
     "RefundReceipt",
     "CreditMemo",
+    "Payment",
+    "PaymentMethod",
     "Preferences",
     "CompanyInfo",
     "TaxCode",
@@ -29,7 +31,8 @@ ENTITIES = (
     "TaxAgency",
 )
 INDEXED_FIELDS = ("DisplayName", "Name", "DocNumber")
-LIST_ENTITIES = ("Customer", "Vendor", "Employee", "Item", "Account", "TaxCode", "TaxRate", "TaxAgency")
+LIST_ENTITIES = ("Customer", "Vendor", "Employee", "Item", "Account", "TaxCode", "TaxRate", "TaxAgency",
+                 "PaymentMethod")
 TRANSACTIONS = ("SalesReceipt", "Invoice", "PurchaseOrder", "Bill", "RefundReceipt", "CreditMemo")
 
 SEED_ACCOUNTS = (
@@ -206,6 +209,11 @@ class Company:
         def ref(name):
             return {"value": accounts[name]["Id"], "name": name}
 
+        # a new QuickBooks Online company's payment methods (Finance.xsd PaymentMethod: Name, Type CREDIT_CARD or
+        # NON_CREDIT_CARD), plus PayPal, which web shops add
+        for name, kind in (("Cash", "NON_CREDIT_CARD"), ("Check", "NON_CREDIT_CARD"), ("Credit Card", "CREDIT_CARD"),
+                           ("PayPal", "NON_CREDIT_CARD")):
+            self.store("PaymentMethod", {"Name": name, "Type": kind, "Active": True})
         if self.service_items:
             self._seed_service_items(ref)
         self._seed_catalogue(ref)

@@ -156,6 +156,8 @@ class Rules:
                 return self._item(body)
             if entity in SALES or entity in PURCHASES:
                 return self._transaction(entity, body)
+            if entity == "Payment":
+                return self._payment(body)
             if entity == "Account":
                 return self._account(body)
         raise SimFault("2010", f"Create is not supported for {entity}")
@@ -395,6 +397,73 @@ class Rules:
         stored = self.company.store(entity, body)
         self._apply_stock(entity, movements)
         self._apply_links(stored, links)
+        return stored
+
+    def _payment(self, body: dict) -> dict:
+        """A customer payment applied to invoices (Finance.xsd ``Payment``: "a payment from a customer applied to
+        one or more sales transactions"; quickbooks-online-api.md §7 ``LinkedTxn: TxnId, TxnType``).
+
+        Enforced: CustomerRef and TotalAmt are required [UNVERIFIED: the XSD marks TotalAmt "Non QB-writable" for
+        Desktop only; Intuit's Payment page requires it, the stricter choice]; each line's LinkedTxn names an
+        Invoice of the same customer and currency; a line never applies more than the invoice's open Balance and
+        the lines never more than TotalAmt [UNVERIFIED exact code: the reference is silent, refused with the 6000
+        business validation fault]; DepositToAccountRef, when given, must exist, else Undeposited Funds
+        (Finance.xsd Payment.DepositToAccountRef "If not specified, the Undeposited Funds account will be
+        used"); PaymentMethodRef must exist. Applying lowers the invoice's Balance, links the payment in the
+        invoice's LinkedTxn and bumps its SyncToken (IntuitBaseTypes.xsd: "As soon as an application modifies an
+        entity, its SyncToken is incremented")."""
+        for field in ("CustomerRef", "TotalAmt"):
+            if body.get(field) in (None, ""):
+                raise SimFault("2020", f"Required param missing, need to supply the required value for the API: "
+                                       f"{field}", f"Payment.{field}")
+        customer = self._resolve("Customer", body["CustomerRef"], "Payment.CustomerRef")
+        currency = (body.get("CurrencyRef") or {}).get("value") or customer["CurrencyRef"]["value"]
+        if currency != customer["CurrencyRef"]["value"]:
+            raise SimFault("6000", f"Business Validation Error: The currency of {customer['DisplayName']} "
+                                   f"({customer['CurrencyRef']['value']}) doesn't match the payment currency "
+                                   f"({currency})", "Payment.CurrencyRef")
+        body["CurrencyRef"] = {"value": currency}
+        total = cents(decimal(body["TotalAmt"], "Payment.TotalAmt"))
+        if total < 0:
+            raise SimFault("6000", "Business Validation Error: a payment amount cannot be negative", "Payment.TotalAmt")
+        if body.get("DepositToAccountRef"):
+            self._resolve("Account", body["DepositToAccountRef"], "Payment.DepositToAccountRef")
+        else:
+            undeposited = self.company.by_name("Account", "Name", "Undeposited Funds")
+            body["DepositToAccountRef"] = {"value": undeposited["Id"], "name": "Undeposited Funds"}
+        if body.get("PaymentMethodRef"):
+            self._resolve("PaymentMethod", body["PaymentMethodRef"], "Payment.PaymentMethodRef")
+        applied = Decimal(0)
+        plan: list[tuple[dict, Decimal]] = []
+        for line in body.get("Line") or []:
+            amount = cents(decimal(line.get("Amount", 0), "Payment.Line.Amount"))
+            links = line.get("LinkedTxn") or []
+            if len(links) != 1 or links[0].get("TxnType") != "Invoice" or not links[0].get("TxnId"):
+                raise SimFault("2020", "A payment line needs one LinkedTxn with TxnId and TxnType Invoice",
+                               "Payment.Line.LinkedTxn")
+            invoice = self._resolve("Invoice", {"value": links[0]["TxnId"]}, "Payment.Line.LinkedTxn.TxnId")
+            if invoice["CustomerRef"]["value"] != customer["Id"]:
+                raise SimFault("6000", f"Business Validation Error: invoice {invoice['Id']} belongs to another "
+                                       "customer", "Payment.Line.LinkedTxn")
+            if invoice.get("TxnStatus") == "Voided":
+                raise SimFault("6000", f"Business Validation Error: invoice {invoice['Id']} is void",
+                               "Payment.Line.LinkedTxn")
+            owed = Decimal(str(invoice.get("Balance", 0))) - sum((a for i, a in plan if i is invoice), Decimal(0))
+            if amount > owed:
+                raise SimFault("6000", f"Business Validation Error: the payment applies {amount} to invoice "
+                                       f"{invoice['Id']}, whose open balance is {owed}", "Payment.Line.Amount")
+            applied += amount
+            plan.append((invoice, amount))
+        if applied > total:
+            raise SimFault("6000", f"Business Validation Error: the lines apply {applied}, more than the "
+                                   f"payment's TotalAmt {total}", "Payment.TotalAmt")
+        body["TotalAmt"] = float(total)
+        body["UnappliedAmt"] = float(total - applied)
+        stored = self.company.store("Payment", body)
+        for invoice, amount in plan:
+            invoice["Balance"] = float(cents(Decimal(str(invoice["Balance"])) - amount))
+            invoice.setdefault("LinkedTxn", []).append({"TxnId": stored["Id"], "TxnType": "Payment"})
+            self.company.touch(invoice)
         return stored
 
     def _line(self, entity: str, line: dict, allowed: tuple[str, ...], number: int):
