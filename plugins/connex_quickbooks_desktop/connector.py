@@ -112,8 +112,14 @@ class QuickBooksDesktopTarget(TargetConnector):
         if existing is not None and existing.status == "pending":
             return PostResult(document.key, "queued")
         # Build the Add once now, so a document qbXML cannot express fails in this run, not in a session.
-        self.builder.document_add("probe", document, ())
+        probe_invoice = qbxml.InvoiceLink("probe", document.total) if document.kind == "payment" else None
+        self.builder.document_add("probe", document, (), probe_invoice)
         deps = []
+        if document.kind == "payment":
+            # a payment waits for its invoice when Connex queued that too (else the invoice is in QuickBooks)
+            invoice_key = f"invoice:{document.source_id}"
+            if self.queue.get(invoice_key) is not None:
+                deps.append(invoice_key)
         party = (
             getattr(document, "vendor", None)
             if document.kind in ("purchase_order", "bill")
@@ -133,7 +139,8 @@ class QuickBooksDesktopTarget(TargetConnector):
             kind="document",
             payload=codec.dumps(document),
             stage="check",
-            context={"deps": list(dict.fromkeys(deps)), "po_number": _linked_po(document)},
+            context={"deps": list(dict.fromkeys(deps)), "po_number": _linked_po(document),
+                     "invoice_number": getattr(document, "invoice_number", None)},
             doc_kind=document.kind,
             doc_number=document.doc_number,
         )

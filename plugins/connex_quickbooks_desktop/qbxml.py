@@ -16,7 +16,16 @@ from decimal import Decimal
 
 from lxml import etree
 
-from connex.documents import Address, Document, Line, Party, PurchaseDocument, RefundDocument, SalesDocument
+from connex.documents import (
+    Address,
+    Document,
+    Line,
+    Party,
+    PaymentDocument,
+    PurchaseDocument,
+    RefundDocument,
+    SalesDocument,
+)
 from connex.errors import DocumentError, DocumentRef
 from connex_quickbooks_desktop import limits
 from connex_quickbooks_desktop.tax import DesktopTax
@@ -31,6 +40,7 @@ TXN_TYPES = {
     "refund_receipt": ("CreditMemo", limits.REF_NUMBER),  # Desktop has no refund receipt: a credit memo
     "purchase_order": ("PurchaseOrder", limits.REF_NUMBER),
     "bill": ("Bill", limits.BILL_REF_NUMBER),
+    "payment": ("ReceivePayment", limits.PAYMENT_REF_NUMBER),
 }
 
 
@@ -119,6 +129,14 @@ class PoLineLink:
     txn_id: str
     txn_line_id: str
     item_name: str
+
+
+@dataclass(frozen=True)
+class InvoiceLink:
+    """The invoice a payment applies to, as QuickBooks holds it: its TxnID and what it still owes."""
+
+    txn_id: str
+    balance: Decimal
 
 
 #: Line kinds posted to one of Connex's own items (Other Charge items it creates when missing)
@@ -294,10 +312,21 @@ class QbxmlBuilder:
         _sub(rq, "IncludeLineItems", "true")
         return rq
 
+    def invoice_query(self, request_id: str, invoice_number: str) -> etree._Element:
+        """The invoice a payment applies to: its TxnID and open balance (InvoiceQueryRq, TxnQuery group)."""
+        rq = etree.Element("InvoiceQueryRq", requestID=request_id)
+        _sub(rq, "RefNumber", limits.ref_number(invoice_number, limits.REF_NUMBER))
+        for element in ("TxnID", "CustomerRef", "RefNumber", "BalanceRemaining", "Memo"):
+            _sub(rq, "IncludeRetElement", element)
+        return rq
+
     # --- transactions ----------------------------------------------------------------------------------
     def document_add(
-        self, request_id: str, document: Document, po_links: Sequence[PoLineLink] = ()
+        self, request_id: str, document: Document, po_links: Sequence[PoLineLink] = (),
+        invoice: InvoiceLink | None = None,
     ) -> etree._Element:
+        if document.kind == "payment":
+            return self.receive_payment_add(request_id, document, invoice)  # type: ignore[arg-type]
         if document.kind in ("sales_receipt", "invoice"):
             return self.sales_add(request_id, document)  # type: ignore[arg-type]
         if document.kind in ("credit_memo", "refund_receipt"):
@@ -336,6 +365,31 @@ class QbxmlBuilder:
             _sub(add, "Other", limits.clip(document.source_reference, 29))
         _sub(add, "ExchangeRate", _rate(document.exchange_rate))
         self._sales_lines(add, f"{txn}LineAdd", document, document.tax_code)
+        return rq
+
+    def receive_payment_add(
+        self, request_id: str, document: PaymentDocument, invoice: InvoiceLink | None
+    ) -> etree._Element:
+        """ReceivePaymentAdd in qbxml130.xsd order: CustomerRef, TxnDate, RefNumber(20), TotalAmount,
+        ExchangeRate, PaymentMethodRef, Memo, DepositToAccountRef, then AppliedToTxnAdd (TxnID, PaymentAmount).
+        The amount applied never exceeds what the invoice still owes (QuickBooks refuses that with 3210); any
+        excess stays on the payment as the customer's credit. No DepositToAccountRef: Undeposited Funds."""
+        if invoice is None:
+            raise DocumentError("the invoice this payment applies to is not known yet",
+                                where=_where(document, "invoice_number"))
+        rq = etree.Element("ReceivePaymentAddRq", requestID=request_id)
+        add = etree.SubElement(rq, "ReceivePaymentAdd")
+        _ref(add, "CustomerRef", self._party(document, document.customer, "customer"))
+        _sub(add, "TxnDate", _date(document.txn_date))
+        _sub(add, "RefNumber", limits.ref_number(document.doc_number, limits.PAYMENT_REF_NUMBER))
+        _sub(add, "TotalAmount", limits.amount(document.total))
+        _sub(add, "ExchangeRate", _rate(document.exchange_rate))
+        _ref(add, "PaymentMethodRef", document.payment_method, 31)
+        _sub(add, "Memo", memo_with_number(document))
+        _ref(add, "DepositToAccountRef", document.deposit_account)
+        applied = etree.SubElement(add, "AppliedToTxnAdd")
+        _sub(applied, "TxnID", invoice.txn_id)
+        _sub(applied, "PaymentAmount", limits.amount(min(document.total, invoice.balance)))
         return rq
 
     def credit_memo_add(self, request_id: str, document: RefundDocument) -> etree._Element:

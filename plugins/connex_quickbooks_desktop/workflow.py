@@ -10,8 +10,9 @@ Jobs and their stages (requests in brackets):
   for all the documents of a type in the round trip] -> duplicate found (RefNumber matches and, when the
   number was cut, the Memo holds the full number): done as ``exists``; else ``deps`` (waits for its
   customer/vendor and items, and a bill for the purchase order it settles when Connex queued that too) ->
-  a bill: ``link`` [PurchaseOrderQuery with lines] -> ``add`` [SalesReceiptAdd / InvoiceAdd / CreditMemoAdd /
-  PurchaseOrderAdd / BillAdd].
+  a bill: ``link`` [PurchaseOrderQuery with lines], a payment: ``link`` [InvoiceQuery: the invoice's TxnID and
+  open balance] -> ``add`` [SalesReceiptAdd / InvoiceAdd / CreditMemoAdd / PurchaseOrderAdd / BillAdd /
+  ReceivePaymentAdd with AppliedToTxnAdd]. A payment waits for its invoice when Connex queued that too.
 * inventory: ``page`` [ItemInventoryQuery iterator Start, then Continue] until ``iteratorRemainingCount`` is
   0, then the staged snapshot replaces the previous one.
 
@@ -31,6 +32,7 @@ import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from lxml import etree
 
@@ -148,6 +150,12 @@ class Reply:
         return f"QuickBooks {request_name} status {self.status}: {self.message}"
 
 
+def _links(job: Job) -> bool:
+    """True when the document needs another transaction first: a bill its purchase order, a payment its
+    invoice."""
+    return bool(job.context.get("po_number") or job.context.get("invoice_number"))
+
+
 def _text(node: etree._Element, path: str) -> str | None:
     found = node.find(path)
     return found.text if found is not None and found.text is not None else None
@@ -183,6 +191,8 @@ class Workflow:
                 if job.kind == "document" and job.stage != "check":
                     job.stage, changed = "check", True
                 if job.context.pop("po_links", None) is not None:
+                    changed = True
+                if job.context.pop("invoice", None) is not None:
                     changed = True
                 if job.kind == "inventory" and (job.context.get("iterator_id") or job.stage != "page"):
                     job.context.pop("iterator_id", None)
@@ -287,12 +297,16 @@ class Workflow:
         if job.stage == "deps":
             if not self._deps_ready(conn, job):
                 return []
-            job.stage = "link" if job.context.get("po_number") else "add"
+            job.stage = "link" if _links(job) else "add"
             self.queue.save(conn, job)
+        if job.stage == "link" and job.context.get("invoice_number"):
+            return [("invoice", self.builder.invoice_query("", job.context["invoice_number"]))]
         if job.stage == "link":
             return [("po", self.builder.purchase_order_lines_query("", document.linked_po_number))]
         links = [qbxml.PoLineLink(*link) for link in job.context.get("po_links", [])]
-        return [("add", self.builder.document_add("", document, links))]
+        invoice = job.context.get("invoice")
+        invoice = qbxml.InvoiceLink(invoice[0], Decimal(invoice[1])) if invoice else None
+        return [("add", self.builder.document_add("", document, links, invoice))]
 
     def _deps_ready(self, conn, job: Job) -> bool:
         """True when the customer/vendor, items (and a bill's purchase order, if Connex queued it) are done;
@@ -405,6 +419,8 @@ class Workflow:
             self._apply_inventory(conn, job, parts["page"])
         elif job.stage == "check":
             self._apply_check(conn, job, parts["dup"])
+        elif job.stage == "link" and "invoice" in parts:
+            self._apply_invoice(conn, job, parts["invoice"])
         elif job.stage == "link":
             self._apply_link(conn, job, parts["po"])
         else:
@@ -487,6 +503,30 @@ class Workflow:
         job.stage = "add"
         self.queue.save(conn, job)
 
+    def _apply_invoice(self, conn, job: Job, reply: Reply) -> None:
+        """The invoice a payment applies to: its TxnID and open balance. One with nothing left to pay was paid in
+        QuickBooks already, and a second payment would book the money twice: the payment fails, saying so."""
+        if reply.status not in (0, NO_MATCH):
+            self._retry_or_fail(conn, job, reply, "InvoiceQuery")
+            return
+        number = job.context["invoice_number"]
+        invoice = self._matching_txn(reply, number, limits.REF_NUMBER)
+        if invoice is None:
+            self._fail(conn, job, f"{self._label(job, 'invoice_number')}: invoice {number} is not in QuickBooks",
+                       "missing_invoice")
+            return
+        try:
+            balance = Decimal(_text(invoice, "BalanceRemaining") or "0")
+        except ArithmeticError:
+            balance = Decimal(0)
+        if balance <= 0:
+            self._fail(conn, job, f"{self._label(job, 'invoice_number')}: invoice {number} has no open balance in "
+                       "QuickBooks (paid there already); no second payment is recorded", "already_paid")
+            return
+        job.context["invoice"] = [_text(invoice, "TxnID"), str(balance)]
+        job.stage = "add"
+        self.queue.save(conn, job)
+
     @staticmethod
     def _matching_txn(reply: Reply, number: str, limit: int) -> etree._Element | None:
         """Connex's duplicate rule: RefNumber equals the first ``limit`` characters and, when the number had
@@ -565,7 +605,7 @@ class Workflow:
             for job in (Job.from_row(r) for r in rows):
                 try:
                     if self._deps_ready(conn, job):
-                        job.stage = "link" if job.context.get("po_number") else "add"
+                        job.stage = "link" if _links(job) else "add"
                         self.queue.save(conn, job)
                 except DocumentError as exc:
                     self._fail(conn, job, str(exc), exc.code)

@@ -154,3 +154,62 @@ def test_online_a_payment_left_in_flight_is_found_not_posted_twice(online):
     state = open_state(folder / "connex.db")
     assert state.lookup([row.key])[row.key].status == "posted"
     state.close()
+
+
+# --- QuickBooks Desktop ------------------------------------------------------------------------------------------
+@pytest.fixture
+def desktop(tmp_path):
+    from connex_quickbooks_desktop.simulator import make_simulator
+
+    with LinnworksSimulator(processed_orders=12, open_orders=0, purchase_orders=0) as lw:
+        unpaid = lw.account.add_processed_order(processed_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC), status=UNPAID)
+        wc = make_simulator()
+        target = {"plugin": "quickbooks_desktop", "missing_items": "create_non_inventory", **wc.connector_config()}
+        write_config(tmp_path, lw, target)
+        yield tmp_path, lw, wc, unpaid, target
+
+
+def session(folder, wc, target):
+    from connex_quickbooks_desktop.service import serve
+
+    endpoint = serve({k: v for k, v in target.items() if k != "plugin"} | {"queue_db": str(folder / "connex.db")})
+    try:
+        wc.run_session(endpoint.url, target["username"], target["password"])
+    finally:
+        endpoint.stop()
+
+
+def desktop_open_invoices(company):
+    return {t.ref_number: t.balance for t in company.find_transactions("Invoice") if t.balance and not t.void}
+
+
+def test_desktop_paid_invoices_are_paid_and_an_unpaid_one_later(desktop):
+    folder, lw, wc, unpaid, target = desktop
+    run(folder)
+    session(folder, wc, target)
+    report = run(folder)["orders"]  # collects the session's outcomes
+    assert not report.failures, report.failures
+    company = wc.company
+    expected = [o for o in orders(lw) if not o["GeneralInfo"].get("HoldOrCancel")]
+    unpaid_now = [o for o in expected if not paid(o)]
+    assert len(company.find_transactions("Invoice")) == len(expected)
+    payments = company.find_transactions("ReceivePayment")
+    assert len(payments) == len(expected) - len(unpaid_now)
+    assert set(desktop_open_invoices(company)) == {str(o["NumOrderId"]) for o in unpaid_now}
+    assert all(p.deposit_to == "Undeposited Funds" and len(p.applied_to) == 1 for p in payments)
+    for order in unpaid_now:
+        order["GeneralInfo"]["Status"] = 1
+        order["PaidDateTime"] = "2026-02-03T10:00:00Z"
+    run(folder)
+    session(folder, wc, target)
+    later = run(folder)["orders"]
+    assert not later.failures, later.failures
+    assert desktop_open_invoices(company) == {}
+    assert len(company.find_transactions("ReceivePayment")) == len(expected)
+    state = open_state(folder / "connex.db")
+    assert state.rows("orders", "awaiting") == [] and state.rows("orders", "queued") == []
+    state.close()
+    # a rerun and another session post nothing more
+    run(folder)
+    session(folder, wc, target)
+    assert len(company.find_transactions("ReceivePayment")) == len(expected)

@@ -29,8 +29,9 @@ from connex_quickbooks_desktop.validation import QbxmlValidator
 PARSE_ERROR = "0x80040400"
 PARSE_MESSAGE = "QuickBooks found an error when parsing the provided XML text stream."
 
-TXN_TYPES = ("SalesReceipt", "Invoice", "CreditMemo", "PurchaseOrder", "Bill")
+TXN_TYPES = ("SalesReceipt", "Invoice", "CreditMemo", "PurchaseOrder", "Bill", "ReceivePayment")
 _SALES_LINE = {
+    "ReceivePayment": "AppliedToTxn",
     "SalesReceipt": "SalesReceiptLine",
     "Invoice": "InvoiceLine",
     "CreditMemo": "CreditMemoLine",
@@ -45,6 +46,7 @@ _HUMAN = {
     "CreditMemo": "Credit Memo",
     "PurchaseOrder": "Purchase Order",
     "Bill": "Bill",
+    "ReceivePayment": "Payment",
 }
 
 
@@ -77,6 +79,7 @@ class TxnLine:
     desc: str | None = None
     received: Decimal = Decimal(0)
     link: tuple[str, str] | None = None
+    tax: Decimal = Decimal(0)
 
 
 @dataclass
@@ -90,10 +93,25 @@ class Transaction:
     lines: list[TxnLine]
     number: int
     exchange_rate: str | None = None
+    #: a payment's TotalAmount and the (invoice TxnID, amount) it applies; an invoice's amount paid so far
+    total_amount: Decimal | None = None
+    applied_to: list[tuple[str, Decimal]] = field(default_factory=list)
+    paid: Decimal = Decimal(0)
+    deposit_to: str | None = None
+    payment_method: str | None = None
+    void: bool = False
 
     @property
     def total(self) -> Decimal:
-        return sum((line.amount for line in self.lines), Decimal(0))
+        """A line's TaxAmount (UK and CA editions, quickbooks-desktop-qbwc.md §7 SalesReceiptLineAdd) is part of
+        the transaction's total, as QuickBooks adds it."""
+        if self.total_amount is not None:
+            return self.total_amount
+        return sum((line.amount + line.tax for line in self.lines), Decimal(0))
+
+    @property
+    def balance(self) -> Decimal:
+        return self.total - self.paid
 
 
 class SimulatedCompany:
@@ -526,6 +544,7 @@ class SimulatedCompany:
                     Decimal(amount),
                     node.findtext("Desc"),
                     link=link,
+                    tax=Decimal(node.findtext("TaxAmount") or 0),
                 )
             )
         # Everything checked: apply.
@@ -549,6 +568,64 @@ class SimulatedCompany:
         self.transactions.append(transaction)
         rs = _rs(rq, 0, "Info", "Status OK")
         rs.append(self._txn_ret(transaction, include_lines=True, rq=None))
+        return rs
+
+    def _rq_ReceivePaymentAdd(self, rq):  # noqa: N802 - named after the qbXML request
+        """A customer payment applied to invoices (qbxml130.xsd ReceivePaymentAdd: CustomerRef, ..., TotalAmount,
+        PaymentMethodRef, DepositToAccountRef, AppliedToTxnAdd{TxnID, PaymentAmount}). Refused as QuickBooks does:
+        an unknown customer, account or payment method (3140); an applied TxnID that is not an open invoice of
+        that customer (3120, "cannot be found"); more applied to an invoice than it still owes (3210, "You cannot
+        pay more than the amount due", quickbooks-desktop-qbwc.md §10); more applied in all than the payment's
+        TotalAmount (3210 too [UNVERIFIED]: the reference is silent, the stricter choice)."""
+        add = rq.find("ReceivePaymentAdd")
+        txn = "ReceivePayment"
+        entity = add.findtext("CustomerRef/FullName")
+        record = self.lists.get((entity or "").lower())
+        if record is None or record.kind != "Customer":
+            return _invalid_ref(rq, "Customer", entity, txn)
+        for tag in ("DepositToAccountRef", "ARAccountRef"):
+            account = add.findtext(f"{tag}/FullName")
+            if account is not None and account not in self.accounts:
+                return _invalid_ref(rq, "Account", account, txn)
+        method = add.findtext("PaymentMethodRef/FullName")
+        if method is not None and method not in self.payment_methods:
+            return _invalid_ref(rq, "Payment Method", method, txn)
+        applied: list[tuple[Transaction, Decimal]] = []
+        for node in add.findall("AppliedToTxnAdd"):
+            txn_id = node.findtext("TxnID")
+            invoice = next((t for t in self.transactions if t.txn_id == txn_id and t.txn_type == "Invoice"
+                            and t.entity == record.name and not t.void), None)
+            if invoice is None:
+                return _rs(rq, 3120, "Error", f'Object "{txn_id}" specified in the request cannot be found.')
+            amount = Decimal(node.findtext("PaymentAmount") or invoice.balance)
+            owed = invoice.balance - sum((a for t, a in applied if t is invoice), Decimal(0))
+            if amount > owed:
+                return _rs(rq, 3210, "Error", "The transaction is not in balance. You cannot pay more than the "
+                           f"amount due ({owed}) on invoice {invoice.ref_number}.")
+            applied.append((invoice, amount))
+        total = Decimal(add.findtext("TotalAmount") or sum((a for _, a in applied), Decimal(0)))
+        if sum((a for _, a in applied), Decimal(0)) > total:
+            return _rs(rq, 3210, "Error", "The amount applied is more than the payment amount.")
+        for invoice, amount in applied:
+            invoice.paid += amount
+        payment = Transaction(
+            txn_id=self._txn_id(),
+            txn_type=txn,
+            entity=record.name,
+            txn_date=add.findtext("TxnDate") or dt.date(2024, 1, 1).isoformat(),
+            ref_number=add.findtext("RefNumber"),
+            memo=add.findtext("Memo"),
+            lines=[],
+            number=len(self.transactions) + 1,
+            exchange_rate=add.findtext("ExchangeRate"),
+            total_amount=total,
+            applied_to=[(invoice.txn_id, amount) for invoice, amount in applied],
+            deposit_to=add.findtext("DepositToAccountRef/FullName") or "Undeposited Funds",
+            payment_method=method,
+        )
+        self.transactions.append(payment)
+        rs = _rs(rq, 0, "Info", "Status OK")
+        rs.append(self._txn_ret(payment, include_lines=False, rq=None))
         return rs
 
     def _po_line(self, txn_id: str, line_id: str) -> TxnLine | None:
@@ -595,8 +672,13 @@ class SimulatedCompany:
             received = all(ln.received >= (ln.quantity or 0) for ln in t.lines)
             etree.SubElement(ret, "IsFullyReceived").text = "true" if received else "false"
         etree.SubElement(ret, "TotalAmount").text = str(t.total.quantize(Decimal("0.01")))
+        if t.txn_type == "Invoice":
+            etree.SubElement(ret, "AppliedAmount").text = str((-t.paid).quantize(Decimal("0.01")))
+            etree.SubElement(ret, "BalanceRemaining").text = str(t.balance.quantize(Decimal("0.01")))
         if t.memo:
             etree.SubElement(ret, "Memo").text = t.memo
+        if t.txn_type == "Invoice":
+            etree.SubElement(ret, "IsPaid").text = "true" if t.balance <= 0 else "false"
         if include_lines:
             for line in t.lines:
                 node = etree.SubElement(ret, _SALES_LINE[t.txn_type] + "Ret")
