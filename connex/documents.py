@@ -175,7 +175,7 @@ class PostResult:
     code: str | None = None
 
 
-_CLASSES = {cls.__name__: cls for cls in (SalesDocument, PurchaseDocument, RefundDocument, PaymentDocument,
+_CLASSES = {cls.__name__: cls for cls in (Document, SalesDocument, PurchaseDocument, RefundDocument, PaymentDocument,
                                           StockLevel)}
 _NESTED = {"customer": Party, "vendor": Party, "billing_address": Address, "shipping_address": Address}
 

@@ -14,17 +14,19 @@ Exactly once, crash or not:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import decimal
 import logging
 from collections.abc import Iterator
 
 from connex.connectors import OrderQuery, Page, SourceConnector, TargetConnector, WindowQuery
-from connex.documents import Document, from_record, to_record
+from connex.documents import Document, PostResult, from_record, to_record
 from connex.errors import ConfigError, ConnexError, DocumentError, DocumentRef, TransientError
 from connex.rules.engine import FLOW_KIND, MapResult, RulesEngine
+from connex.state import history
 from connex.state.store import LedgerEntry, StateStore
-from connex.sync import classify, payments
+from connex.sync import classify, corrections, payments
 from connex.sync.checks import CheckFailure, check_document, check_record, clean_text
 from connex.sync.packing import BatchPacker
 from connex.sync.parties import PartyResolver, party_of
@@ -111,6 +113,15 @@ class DocumentFlow:
         self.packer = BatchPacker(target.post_batch_size, self._post_batch,
                                   lambda cursor: self.state.save_cursor(self.flow, cursor))
         self._seen: set[str] = set()  # source ids read in this run (the payment look-back skips them)
+        #: update or void_and_repost when posted documents are corrected; None: changes are only reported
+        self.correction = options.repost or (settings.on_change if settings.on_change != corrections.REPORT
+                                             else None)
+        if self.correction and not target.supports_corrections:
+            raise ConfigError(f"sync.on_change: {self.correction} needs a target that can update and void posted "
+                              f"documents; the {target.name} target cannot (use sync.on_change: report)")
+        #: keep each posted document in the ledger, so a later correction can say what changed
+        self.keep_posted = self.correction is not None
+        self._repay: set[str] = set()  # orders whose payment a correction voided: posted again after the invoice
 
     # --- reading -------------------------------------------------------------------------------------------
     def _from_date(self) -> dt.datetime | None:
@@ -147,6 +158,7 @@ class DocumentFlow:
     def run(self) -> None:
         if not self.options.dry_run:
             self.resolve_in_flight()
+            self.resolve_corrections()
         if self.options.retry_failed:
             pages, checkpointing = self.retry_pages(), False
         elif self.options.order_ids:
@@ -206,6 +218,8 @@ class DocumentFlow:
         if self.options.dry_run:
             self._plan(documents)
             return
+        if self.correction:
+            unmapped = self._void_skipped(unmapped)
         self.state.record(unmapped, self.report.run_id)
         if awaiting:
             known = self.state.lookup(entry.key for entry in awaiting)
@@ -261,10 +275,18 @@ class DocumentFlow:
         records: dict[str, dict] = {}
         digests: dict[str, str] = {}
         changed: list[LedgerEntry] = []
+        invoices = self._invoice_rows(documents)
         for doc, record, row, digest, verdict in self._classify(documents):
+            if doc.kind == "payment":
+                if doc.source_id in self._repay:
+                    verdict = classify.POST  # its invoice was voided and reposted: the payment follows it
+                    invoices = self.state.lookup([f"invoice:{doc.source_id}"])
+                doc = self._renumbered(doc, invoices)
             if verdict == classify.POST:
                 to_post.append(doc)
                 records[doc.key], digests[doc.key] = record, digest
+            elif verdict == classify.CHANGED and self.correction:
+                self._correct(doc, row, digest, record)
             elif verdict == classify.CHANGED:
                 self._changed(doc, row, digest, changed)
             else:
@@ -283,6 +305,146 @@ class DocumentFlow:
                     extra={"run_id": self.report.run_id, "flow": self.flow, "document": doc.key, "status": "changed"})
         out.append(LedgerEntry(doc.key, self.flow, doc.kind, doc.source_id, doc.doc_number, digest, "changed",
                                target_id=row.target_id, error=note))
+
+    # --- corrections -------------------------------------------------------------------------------------
+    def _invoice_rows(self, documents: list[tuple[Document, dict]]) -> dict:
+        keys = [f"invoice:{doc.source_id}" for doc, _ in documents if doc.kind == "payment"]
+        return self.state.lookup(keys) if keys else {}
+
+    @staticmethod
+    def _renumbered(payment: Document, invoices: dict) -> Document:
+        """A payment applies to its invoice under the number QuickBooks holds it by now (a reposted invoice
+        carries a suffix)."""
+        row = invoices.get(f"invoice:{payment.source_id}")
+        if row is not None and row.number and row.number != payment.invoice_number:
+            payment = dataclasses.replace(payment, invoice_number=row.number)
+        return payment
+
+    def _correct(self, doc: Document, row, digest: str, record: dict | None) -> None:
+        """Correct a posted document whose source (or whose rules) changed: intent first, then the target."""
+        mode = self.correction
+        if doc.kind == "payment":
+            mode = corrections.VOID_AND_REPOST  # a payment is never rewritten in place: voided and recorded anew
+        events = history.events(self.state, doc.key)
+        new = doc if mode == corrections.UPDATE else corrections.suffixed(doc, corrections.reposts_so_far(events) + 1)
+        intent = {"mode": mode, "new": to_record(new), "old": row.document, "digest": digest}
+        self.state.record([LedgerEntry(doc.key, self.flow, doc.kind, doc.source_id, row.number, row.content_hash,
+                                       corrections.CORRECTING, target_id=row.target_id,
+                                       error=f"{mode} in progress", document=intent)],
+                          self.report.run_id, attempt=True)
+        self._finish_correction(row.key, row.target_id, intent, record)
+
+    def _finish_correction(self, key: str, old_target: str | None, intent: dict, record: dict | None) -> None:
+        mode, new = intent["mode"], from_record(intent["new"])
+        old = from_record(intent["old"]) if intent.get("old") else None
+        changes = corrections.differences(old, new)
+        try:
+            result = self._apply_correction(mode, new, old_target)
+        except RUN_LEVEL:
+            raise  # left correcting: the next run redoes it
+        except Exception as exc:  # noqa: BLE001 - a target that broke on this document fails it alone
+            result = None
+            error = f"the target could not {mode.replace('_', ' ')} it: {unexpected(exc)}"
+        else:
+            error = result.error if result.status == "failed" else None
+        if result is None or result.status == "failed":
+            reason = f"correction ({mode}) failed: {error or 'the target refused it'}"
+            self.report.fail(label(new), reason, key)
+            # back to "changed": the next pass tries the correction again (a void already done is not redone)
+            self.state.record([LedgerEntry(key, self.flow, new.kind, new.source_id, None, None, "changed",
+                                           target_id=old_target, error=reason, document=intent.get("old"))],
+                              self.report.run_id)
+            return
+        status = "queued" if result.status == "queued" else "posted"
+        self.report.counts["corrected"] += 1
+        self.report.changes.append((label(new), f"{mode.replace('_', ' ')}: " + "; ".join(changes)))
+        log.info("%s corrected (%s): %s", label(new), mode, "; ".join(changes),
+                 extra={"run_id": self.report.run_id, "flow": self.flow, "document": key, "status": "corrected"})
+        self.state.record([LedgerEntry(key, self.flow, new.kind, new.source_id, new.doc_number, intent["digest"],
+                                       status, target_id=result.target_id or old_target,
+                                       document=to_record(new))], self.report.run_id)
+        history.correction(self.state, key, mode=mode, who=corrections.who(self._command()), changes=changes,
+                           old_target=old_target, new_target=result.target_id, number=new.doc_number)
+        if mode == corrections.VOID_AND_REPOST and new.kind == "invoice":
+            self._repay.add(new.source_id)
+
+    def _command(self) -> str:
+        return "connex sync --repost" if self.options.repost else f"connex sync, on_change {self.correction}"
+
+    def _apply_correction(self, mode: str, new: Document, old_target: str | None):
+        if mode == corrections.UPDATE:
+            return self.target.update_document(new, old_target)
+        voided = self.target.void_document(new, old_target)
+        if voided.status == "failed":
+            return voided
+        if new.kind == "invoice":  # its payments were voided with it
+            self.state.record([LedgerEntry(payments.payment_key(new.source_id), self.flow, "payment",
+                                           new.source_id, None, None, corrections.VOIDED,
+                                           error=f"voided with invoice {old_target}")], self.report.run_id)
+        if mode == "void":
+            return voided
+        found = self.target.find_posted(new)
+        if found is not None and found.status in ("posted", "exists", "queued"):
+            return found
+        ready = self.parties.resolve([new], lambda doc, reason: None)
+        if not ready:
+            return PostResult(new.key, "failed", error="its customer could not be found or created")
+        return self.target.post_documents([new])[0]
+
+    def _void_skipped(self, unmapped: list[LedgerEntry]) -> list[LedgerEntry]:
+        """Orders the rules now skip (cancelled in Linnworks: the shipped skip-cancelled-orders rule) whose
+        documents were posted: voided, so the books no longer count them. Returns the entries still to record."""
+        skipped = {e.source_id: e for e in unmapped if e.status == "skipped"}
+        if not skipped:
+            return unmapped
+        keys = [f"{kind}:{sid}" for sid in skipped for kind in ("sales_receipt", "invoice", "credit_memo",
+                                                                   "refund_receipt", "purchase_order", "bill")]
+        posted = [r for r in self.state.lookup(keys).values() if r.status in ("posted", "exists", "changed")]
+        for row in posted:
+            doc = Document(kind=row.kind, source_id=row.source_id, doc_number=row.number or "", txn_date=None,
+                           currency="")
+            intent = {"mode": "void", "new": to_record(doc), "old": row.document, "digest": row.content_hash}
+            self.state.record([LedgerEntry(row.key, self.flow, row.kind, row.source_id, row.number,
+                                           row.content_hash, corrections.CORRECTING, target_id=row.target_id,
+                                           error="void in progress", document=intent)],
+                              self.report.run_id, attempt=True)
+            self._finish_void(row.key, row.target_id, intent, skipped[row.source_id].error)
+        return unmapped
+
+    def _finish_void(self, key: str, target_id: str | None, intent: dict, why: str | None) -> None:
+        doc = from_record(intent["new"])
+        try:
+            result = self._apply_correction("void", doc, target_id)
+        except RUN_LEVEL:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            result = PostResult(key, "failed", error=unexpected(exc))
+        if result.status == "failed":
+            reason = f"voiding it failed: {result.error}"
+            self.report.fail(label(doc), reason, key)
+            self.state.record([LedgerEntry(key, self.flow, doc.kind, doc.source_id, doc.doc_number, None, "changed",
+                                           target_id=target_id, error=reason, document=intent.get("old"))],
+                              self.report.run_id)
+            return
+        note = f"voided: the order is no longer imported ({why or 'skipped by a rule'})"
+        self.report.counts["voided"] += 1
+        self.report.changes.append((label(doc), note))
+        self.state.record([LedgerEntry(key, self.flow, doc.kind, doc.source_id, doc.doc_number, None,
+                                       corrections.VOIDED, target_id=target_id, error=note)], self.report.run_id)
+        history.correction(self.state, key, mode="void", who=corrections.who(self._command()),
+                           changes=[why or "skipped by a rule"], old_target=target_id, number=doc.doc_number)
+
+    def resolve_corrections(self) -> None:
+        """Corrections an interrupted run started: redone (an update or a void is idempotent, a repost is looked
+        up before it is posted again)."""
+        for row in self.state.rows(self.flow, corrections.CORRECTING):
+            intent = row.document or {}
+            if not isinstance(intent, dict) or "new" not in intent:
+                continue
+            if intent.get("mode") == "void":
+                self._finish_void(row.key, row.target_id, intent, "resumed after an interrupted run")
+            else:
+                self._finish_correction(row.key, row.target_id, intent, None)
 
     def _failed(self, doc: Document, reason: str, records: dict, digests: dict) -> None:
         self.report.fail(label(doc), reason, doc.key)
@@ -326,7 +488,8 @@ class DocumentFlow:
                           extra={"run_id": self.report.run_id, "flow": self.flow, "document": doc.key,
                                  "status": result.status})
                 outcomes.append(LedgerEntry(doc.key, self.flow, doc.kind, doc.source_id, doc.doc_number,
-                                            digests.get(doc.key), result.status, target_id=result.target_id))
+                                            digests.get(doc.key), result.status, target_id=result.target_id,
+                                            document=to_record(doc) if self.keep_posted else None))
             elif result.status == "queued":
                 self.report.counts["queued"] += 1
                 outcomes.append(LedgerEntry(doc.key, self.flow, doc.kind, doc.source_id, doc.doc_number,
@@ -363,7 +526,8 @@ class DocumentFlow:
             if found is not None and found.status in ("posted", "exists"):
                 self.report.counts["resolved"] += 1
                 resolved.append(LedgerEntry(row.key, row.flow, row.kind, row.source_id, row.number,
-                                            row.content_hash, "posted", target_id=found.target_id))
+                                            row.content_hash, "posted", target_id=found.target_id,
+                                            document=row.document if self.keep_posted else None))
             elif found is not None and found.status == "queued":  # an asynchronous target has it waiting
                 resolved.append(LedgerEntry(row.key, row.flow, row.kind, row.source_id, row.number,
                                             row.content_hash, "queued", document=row.document))

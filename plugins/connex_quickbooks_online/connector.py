@@ -80,6 +80,7 @@ class QuickBooksOnlineTarget(TargetConnector):
     config_schema = CONFIG_SCHEMA
     secret_keys = ("client_id", "client_secret", "refresh_token")
     post_batch_size = BATCH_MAX_ITEMS
+    supports_corrections = True
 
     def __init__(
         self,
@@ -438,6 +439,89 @@ class QuickBooksOnlineTarget(TargetConnector):
                 self._record(document, row)
                 return PostResult(document.key, "exists", target_id=str(row["Id"]))
         return None
+
+    # --- corrections ---------------------------------------------------------------------------------------
+    def _read(self, entity: str, target_id: str) -> dict:
+        return self.client.call("GET", f"{entity.lower()}/{target_id}", endpoint="read")[entity]
+
+    def _fresh(self, entity: str, target_id: str, send: Callable[[dict], dict]) -> dict:
+        """``send`` with the entity as QuickBooks holds it now; a 5010 (someone changed it since it was read:
+        reference §6 "re-read and retry") is re-read and sent once more."""
+        try:
+            return send(self._read(entity, target_id))
+        except DocumentError as exc:
+            if exc.code != "5010":
+                raise
+            return send(self._read(entity, target_id))
+
+    def update_document(self, document: Document, target_id: str) -> PostResult:
+        """A sparse update (reference §6: Id, SyncToken, ``sparse: true`` and the fields to change) carrying the
+        whole new body: lines, tax, customer, dates; the number and the marker stay."""
+        entity = ENTITY_BY_KIND[document.kind]
+        try:
+            if isinstance(document, PaymentDocument):
+                raise DocumentError("a payment is not updated in place; it follows its invoice",
+                                    where=where(document))
+            self._prefetch([document])
+            create = self._build(document)
+
+            def send(current: dict) -> dict:
+                body = {**create.body, "Id": str(current["Id"]), "SyncToken": str(current["SyncToken"]),
+                        "sparse": True}
+                return self.client.call("POST", entity.lower(), endpoint="update", params={"operation": "update"},
+                                        json=body)[entity]
+
+            row = self._fresh(entity, target_id, send)
+        except ConfigError:
+            raise
+        except ConnexError as exc:
+            return PostResult(document.key, "failed", error=str(exc), code=exc.code)
+        self._record(document, row)
+        return PostResult(document.key, "posted", target_id=str(row["Id"]))
+
+    def void_document(self, document: Document, target_id: str) -> PostResult:
+        """Invoice ``?operation=void``, SalesReceipt and Payment ``?operation=update&include=void`` (reference
+        §2); an invoice's payments are voided first (QuickBooks keeps them applied otherwise). The reference names
+        no void for credit memos, refund receipts, purchase orders and bills: those are deleted."""
+        entity = ENTITY_BY_KIND[document.kind]
+        try:
+            if entity == "Invoice":
+                invoice = self._read(entity, target_id)
+                for link in invoice.get("LinkedTxn") or []:
+                    if link.get("TxnType") == "Payment" and link.get("TxnId"):
+                        self._void_one("Payment", str(link["TxnId"]))
+            self._void_one(entity, target_id)
+        except ConfigError:
+            raise
+        except ConnexError as exc:
+            return PostResult(document.key, "failed", error=str(exc), code=exc.code)
+        if self._posted.get(document.key) == target_id:
+            del self._posted[document.key]  # the document's next version is posted anew
+        self._invoices.pop(document.doc_number.casefold(), None)
+        return PostResult(document.key, "posted", target_id=target_id)
+
+    def _void_one(self, entity: str, target_id: str) -> None:
+        if entity == "Invoice":
+            params = {"operation": "void"}
+        elif entity in ("SalesReceipt", "Payment"):
+            params = {"operation": "update", "include": "void"}
+        else:
+            params = {"operation": "delete"}
+
+        def send(current: dict) -> dict:
+            if current.get("TxnStatus") == "Voided":
+                return current  # voided by an earlier attempt
+            body = {"Id": str(current["Id"]), "SyncToken": str(current["SyncToken"])}
+            if params.get("include") == "void":
+                body["sparse"] = True
+            return self.client.call("POST", entity.lower(), endpoint="update", params=params, json=body)
+
+        try:
+            self._fresh(entity, target_id, send)
+        except DocumentError as exc:
+            if exc.code == "610" and params["operation"] == "delete":
+                return  # deleted by an earlier attempt
+            raise
 
     # --- stock ---------------------------------------------------------------------------------------------
     def read_inventory(self, skus: Iterable[str] | None = None) -> Iterator[InventoryLevel]:

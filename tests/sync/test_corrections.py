@@ -1,0 +1,150 @@
+"""Corrections end to end (issue 17): Linnworks simulator -> Connex -> QuickBooks Online simulator.
+
+``sync.on_change: update`` rewrites a posted invoice in place (sparse update with its SyncToken), ``void_and_repost``
+voids it and posts the new version as ``<number>-1`` (its payment follows it), ``sync --order X --repost`` does the
+same for a rule change, and an order cancelled after posting is voided; every correction is in the ledger's history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+from connex_linnworks.simulator import LinnworksSimulator
+from connex_quickbooks_online.simulator import QuickBooksOnlineSimulator
+
+from connex.state import history, open_state
+from tests.conftest import run_connex
+from tests.sync.test_payments import run, write_config
+
+
+@pytest.fixture
+def shop(tmp_path):
+    with LinnworksSimulator(processed_orders=6, open_orders=0, purchase_orders=0) as lw, \
+            QuickBooksOnlineSimulator(enforce_limits=False) as qbo:
+        order = lw.account.add_processed_order(processed_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC))
+        target = {"plugin": "quickbooks_online", "missing_items": "create_non_inventory", **qbo.connector_config()}
+        yield tmp_path, lw, qbo, order, target
+
+
+def configure(folder, lw, target, on_change, rules=None):
+    write_config(folder, lw, target, on_change=on_change)
+    if rules:
+        config = json.loads((folder / "connex.yaml").read_text())
+        path = folder / "extra.yaml"
+        path.write_text(rules)
+        config["rules"] = [str(path)]
+        (folder / "connex.yaml").write_text(json.dumps(config))
+
+
+def invoice(qbo, number):
+    return qbo.entity("Invoice", DocNumber=str(number))
+
+
+def raise_first_line(order, by: Decimal):
+    item = order["Items"][0]
+    item["Cost"] = float(Decimal(str(item["Cost"])) + by)
+    for field in ("Subtotal", "TotalCharge"):
+        order["TotalsInfo"][field] = float(Decimal(str(order["TotalsInfo"][field])) + by)
+
+
+def events(folder, key):
+    state = open_state(folder / "connex.db")
+    try:
+        return history.events(state, key), state.lookup([key])[key]
+    finally:
+        state.close()
+
+
+def test_update_rewrites_the_posted_invoice_in_place(shop):
+    folder, lw, qbo, order, target = shop
+    configure(folder, lw, target, "update")
+    run(folder)
+    before = invoice(qbo, order["NumOrderId"])
+    raise_first_line(order, Decimal("10.00"))
+    report = run(folder, order_ids=(order["OrderId"],))["orders"]
+    assert not report.failures, report.failures
+    after = invoice(qbo, order["NumOrderId"])
+    assert after["Id"] == before["Id"] and int(after["SyncToken"]) > int(before["SyncToken"])
+    assert Decimal(str(after["TotalAmt"])) == Decimal(str(before["TotalAmt"])) + 10
+    assert len(qbo.entities("Invoice")) == len([i for i in qbo.entities("Invoice")])  # no second invoice
+    assert [i["DocNumber"] for i in qbo.entities("Invoice")].count(str(order["NumOrderId"])) == 1
+    # the payment followed: voided and recorded again for the new total, so nothing stays open
+    assert Decimal(str(after["Balance"])) == 0
+    trail, row = events(folder, f"invoice:{order['OrderId']}")
+    (event,) = [e for e in trail if e["event"] == "corrected"]
+    assert event["mode"] == "update" and event["by"].endswith("on_change update)")
+    assert any(change.startswith("total: ") for change in event["changes"]), event
+    assert any(change.startswith("line 1: ") for change in event["changes"]), event
+    assert row.status == "posted" and row.target_id == before["Id"]
+    assert run(folder, order_ids=(order["OrderId"],))["orders"].counts.get("corrected", 0) == 0
+
+
+def test_void_and_repost_after_a_rule_change_with_repost(shop):
+    folder, lw, qbo, order, target = shop
+    configure(folder, lw, target, "void_and_repost")
+    run(folder)
+    original = invoice(qbo, order["NumOrderId"])
+    configure(folder, lw, target, "void_and_repost", rules="""kind: rules
+rules:
+  - id: memo-fix
+    type: map_fields
+    flows: [orders]
+    set: {memo: "Corrected by the integrator"}
+""")
+    result = run_connex("sync", "--order", order["OrderId"], "--repost", "--yes", "--no-progress", cwd=folder)
+    assert result.returncode == 0, result.stdout + result.stderr
+    voided = qbo.entity("Invoice", Id=original["Id"])
+    assert voided["TxnStatus"] == "Voided" and Decimal(str(voided["TotalAmt"])) == 0
+    new = invoice(qbo, f"{order['NumOrderId']}-1")
+    assert new is not None and "Corrected by the integrator" in new["PrivateNote"]
+    assert Decimal(str(new["TotalAmt"])) == Decimal(str(original["TotalAmt"]))
+    assert Decimal(str(new["Balance"])) == 0  # its payment was posted again, against the new invoice
+    live = [p for p in qbo.entities("Payment") if p.get("TxnStatus") != "Voided"
+            and p["Line"][0]["LinkedTxn"][0]["TxnId"] in (original["Id"], new["Id"])]
+    assert [p["Line"][0]["LinkedTxn"][0]["TxnId"] for p in live] == [new["Id"]]
+    trail, row = events(folder, f"invoice:{order['OrderId']}")
+    (event,) = [e for e in trail if e["event"] == "corrected"]
+    assert event["mode"] == "void_and_repost" and "--repost" in event["by"]
+    assert event["old_target"] == original["Id"] and event["new_target"] == new["Id"]
+    assert "memo: " in "".join(event["changes"])
+    assert row.number == f"{order['NumOrderId']}-1" and row.target_id == new["Id"]
+    explained = run_connex("explain", str(order["NumOrderId"]), cwd=folder)
+    assert "corrected" in explained.stdout and "void_and_repost" in explained.stdout, explained.stdout
+
+
+def test_repost_needs_confirmation(shop):
+    folder, lw, qbo, order, target = shop
+    configure(folder, lw, target, "report")
+    result = run_connex("sync", "--order", order["OrderId"], "--repost", "--no-progress", cwd=folder)
+    assert result.returncode == 2 and "--yes" in result.stderr, result.stdout + result.stderr
+
+
+def test_a_cancelled_order_is_voided(shop):
+    folder, lw, qbo, order, target = shop
+    configure(folder, lw, target, "update")
+    run(folder)
+    posted = invoice(qbo, order["NumOrderId"])
+    order["GeneralInfo"]["HoldOrCancel"] = True
+    report = run(folder, order_ids=(order["OrderId"],))["orders"]
+    assert report.counts["voided"] == 1, report.counts
+    assert qbo.entity("Invoice", Id=posted["Id"])["TxnStatus"] == "Voided"
+    payment = next(p for p in qbo.entities("Payment") if p["Line"][0]["LinkedTxn"][0]["TxnId"] == posted["Id"])
+    assert payment["TxnStatus"] == "Voided"
+    trail, row = events(folder, f"invoice:{order['OrderId']}")
+    assert row.status == "voided" and trail[-1]["mode"] == "void"
+    again = run(folder, order_ids=(order["OrderId"],))["orders"]
+    assert again.counts.get("voided", 0) == 0 and not again.failures
+
+
+def test_report_mode_changes_nothing(shop):
+    folder, lw, qbo, order, target = shop
+    configure(folder, lw, target, "report")
+    run(folder)
+    before = invoice(qbo, order["NumOrderId"])
+    raise_first_line(order, Decimal("5.00"))
+    report = run(folder, order_ids=(order["OrderId"],))["orders"]
+    assert report.counts["changed"] == 2  # the invoice and its payment, both only reported
+    assert invoice(qbo, order["NumOrderId"])["SyncToken"] == before["SyncToken"]
