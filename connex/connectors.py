@@ -187,6 +187,17 @@ class TargetConnector(Connector):
         document again is ``exists``."""
         raise NotImplementedError(f"the {self.name} target cannot void a posted document")
 
+    def repost_document(self, document: Document, target_id: str) -> PostResult:
+        """Void ``target_id`` and post ``document`` (the new version, its number suffixed) in its place.
+        Idempotent: a void already done is not redone, a new version the target already has is ``exists``."""
+        voided = self.void_document(document, target_id)
+        if voided.status == "failed":
+            return voided
+        found = self.find_posted(document)
+        if found is not None and found.status in ("posted", "exists", "queued"):
+            return found
+        return self.post_documents([document])[0]
+
     def collect_results(self) -> list[PostResult]:
         """Outcomes of documents an asynchronous target returned as ``queued``, each reported exactly once;
         synchronous targets have none. The engine calls it at the start and end of every run."""

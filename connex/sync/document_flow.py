@@ -374,22 +374,18 @@ class DocumentFlow:
     def _apply_correction(self, mode: str, new: Document, old_target: str | None):
         if mode == corrections.UPDATE:
             return self.target.update_document(new, old_target)
-        voided = self.target.void_document(new, old_target)
-        if voided.status == "failed":
-            return voided
-        if new.kind == "invoice":  # its payments were voided with it
+        if mode == "void":
+            result = self.target.void_document(new, old_target)
+        else:
+            ready = self.parties.resolve([new], lambda doc, reason: None)
+            if not ready:
+                return PostResult(new.key, "failed", error="its customer could not be found or created")
+            result = self.target.repost_document(new, old_target)
+        if new.kind == "invoice" and result.status != "failed":  # its payments were voided with it
             self.state.record([LedgerEntry(payments.payment_key(new.source_id), self.flow, "payment",
                                            new.source_id, None, None, corrections.VOIDED,
                                            error=f"voided with invoice {old_target}")], self.report.run_id)
-        if mode == "void":
-            return voided
-        found = self.target.find_posted(new)
-        if found is not None and found.status in ("posted", "exists", "queued"):
-            return found
-        ready = self.parties.resolve([new], lambda doc, reason: None)
-        if not ready:
-            return PostResult(new.key, "failed", error="its customer could not be found or created")
-        return self.target.post_documents([new])[0]
+        return result
 
     def _void_skipped(self, unmapped: list[LedgerEntry]) -> list[LedgerEntry]:
         """Orders the rules now skip (cancelled in Linnworks: the shipped skip-cancelled-orders rule) whose

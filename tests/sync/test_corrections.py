@@ -64,6 +64,10 @@ def test_update_rewrites_the_posted_invoice_in_place(shop):
     run(folder)
     before = invoice(qbo, order["NumOrderId"])
     raise_first_line(order, Decimal("10.00"))
+    preview = run_connex("explain", str(order["NumOrderId"]), cwd=folder)
+    assert "the source has CHANGED since" in preview.stdout, preview.stdout
+    old_total = Decimal(str(before["TotalAmt"]))
+    assert f"posted -> new: total: {old_total} -> {old_total + 10}" in preview.stdout, preview.stdout
     report = run(folder, order_ids=(order["OrderId"],))["orders"]
     assert not report.failures, report.failures
     after = invoice(qbo, order["NumOrderId"])
