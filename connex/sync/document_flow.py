@@ -317,7 +317,7 @@ class DocumentFlow:
         carries a suffix)."""
         row = invoices.get(f"invoice:{payment.source_id}")
         if row is not None and row.number and row.number != payment.invoice_number:
-            payment = dataclasses.replace(payment, invoice_number=row.number)
+            payment = dataclasses.replace(payment, invoice_number=row.number, doc_number=row.number)
         return payment
 
     def _correct(self, doc: Document, row, digest: str, record: dict | None) -> None:

@@ -111,6 +111,14 @@ class QuickBooksDesktopTarget(TargetConnector):
             return PostResult(document.key, "exists", target_id=existing.target_id)
         if existing is not None and existing.status == "pending":
             return PostResult(document.key, "queued")
+        job = self._document_job(document)
+        stored, _ = self.queue.enqueue(job, retry_failed=True)
+        if stored.status == "done":
+            return PostResult(document.key, "exists", target_id=stored.target_id)
+        return PostResult(document.key, "queued")
+
+    def _document_job(self, document: Document, stage: str = "check", **context) -> Job:
+        """The queue job of a document, its customer/vendor and items queued as its dependencies."""
         # Build the Add once now, so a document qbXML cannot express fails in this run, not in a session.
         probe_invoice = qbxml.InvoiceLink("probe", document.total) if document.kind == "payment" else None
         self.builder.document_add("probe", document, (), probe_invoice)
@@ -134,19 +142,57 @@ class QuickBooksDesktopTarget(TargetConnector):
             own = line.kind if line.kind in qbxml.OWN_ITEM_KINDS else None
             mapped = self.builder.mapped_line_item(line) is not None
             deps.append(self._queue_item(name, line.description, own, mapped=mapped))
-        job = Job(
+        return Job(
             key=document.key,
             kind="document",
             payload=codec.dumps(document),
-            stage="check",
+            stage=stage,
             context={"deps": list(dict.fromkeys(deps)), "po_number": _linked_po(document),
-                     "invoice_number": getattr(document, "invoice_number", None)},
+                     "invoice_number": getattr(document, "invoice_number", None), **context},
             doc_kind=document.kind,
             doc_number=document.doc_number,
         )
-        stored, _ = self.queue.enqueue(job, retry_failed=True)
-        if stored.status == "done":
-            return PostResult(document.key, "exists", target_id=stored.target_id)
+
+    # --- corrections (through the Web Connector, like every post) ------------------------------------------
+    supports_corrections = True
+
+    def update_document(self, document: Document, target_id: str) -> PostResult:
+        """The document's job again, now a Mod: ``edit`` [<Txn>Query by TxnID: its EditSequence] -> ``mod``
+        [<Txn>ModRq]; a 3200 (EditSequence out of date) is re-read and sent once more."""
+        return self._correction(document, "edit", mode="update", txn_id=target_id)
+
+    def repost_document(self, document: Document, target_id: str) -> PostResult:
+        """The document's job again: the old transaction is voided (an invoice's received payments deleted
+        first: ``links`` -> ``unpay`` -> ``void``), then the new version goes through ``check`` -> ``add`` like
+        any document."""
+        if document.kind == "invoice":
+            self.queue.retire(f"payment:{document.source_id}", f"#void:{target_id}")
+        first = "links" if document.kind == "invoice" else "void"
+        return self._correction(document, first, mode="void_and_repost", txn_id=target_id)
+
+    def void_document(self, document: Document, target_id: str) -> PostResult:
+        """A job of its own (``void:<key>``): the transaction voided, an invoice's payments deleted first."""
+        if document.kind == "invoice":
+            self.queue.retire(f"payment:{document.source_id}", f"#void:{target_id}")
+        job = Job(key=f"void:{document.key}:{target_id}", kind="void",
+                  payload=json.dumps({"kind": document.kind, "number": document.doc_number}),
+                  stage="links" if document.kind == "invoice" else "void",
+                  context={"txn_id": target_id, "mode": "void"}, doc_kind=document.kind,
+                  doc_number=document.doc_number)
+        self.queue.enqueue(job, retry_failed=True)
+        return PostResult(document.key, "queued", target_id=target_id)
+
+    def _correction(self, document: Document, stage: str, **context) -> PostResult:
+        if document.kind not in qbxml.TXN_TYPES:
+            raise DocumentError(f"QuickBooks Desktop cannot correct a {document.kind}")
+        try:
+            job = self._document_job(document, stage, **context)
+        except DocumentError as exc:
+            return PostResult(document.key, "failed", error=str(exc), code=exc.code or "invalid")
+        stored, restarted = self.queue.enqueue(job, refresh=True)
+        if not restarted and stored.status == "pending":
+            return PostResult(document.key, "failed", error="its earlier post or correction is still waiting for "
+                              "the Web Connector; correct it after the next session", code="busy")
         return PostResult(document.key, "queued")
 
     def collect_results(self) -> list[PostResult]:

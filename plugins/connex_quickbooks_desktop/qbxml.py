@@ -312,6 +312,54 @@ class QbxmlBuilder:
         _sub(rq, "IncludeLineItems", "true")
         return rq
 
+    def txn_by_id(self, request_id: str, kind: str, txn_id: str, *, linked: bool = False) -> etree._Element:
+        """A transaction by TxnID (TxnQuery group: TxnID, then IncludeLinkedTxns): its EditSequence before a
+        Mod, or an invoice's linked payments before it is voided."""
+        txn = TXN_TYPES[kind][0]
+        rq = etree.Element(f"{txn}QueryRq", requestID=request_id)
+        _sub(rq, "TxnID", txn_id)
+        if linked:
+            _sub(rq, "IncludeLinkedTxns", "true")
+        return rq
+
+    def txn_void(self, request_id: str, kind: str, txn_id: str) -> etree._Element:
+        """TxnVoidRq: TxnVoidType, TxnID (qbxml130.xsd group TxnVoid)."""
+        rq = etree.Element("TxnVoidRq", requestID=request_id)
+        _sub(rq, "TxnVoidType", TXN_TYPES[kind][0])
+        _sub(rq, "TxnID", txn_id)
+        return rq
+
+    def txn_del(self, request_id: str, txn_type: str, txn_id: str) -> etree._Element:
+        """TxnDelRq: TxnDelType, TxnID (group TxnDel). A received payment cannot be voided (ReceivePayment is not
+        a TxnVoidType), only deleted."""
+        rq = etree.Element("TxnDelRq", requestID=request_id)
+        _sub(rq, "TxnDelType", txn_type)
+        _sub(rq, "TxnID", txn_id)
+        return rq
+
+    def document_mod(self, request_id: str, document: Document, txn_id: str, edit_sequence: str) -> etree._Element:
+        """``<Txn>ModRq``: the document's Add turned into a Mod (TxnID and EditSequence first, the same header
+        fields in the same order, which the Mod aggregates share with the Adds for what Connex sends), every line
+        sent as a new line (TxnLineID -1): QuickBooks then drops the lines the Mod leaves out, so the
+        transaction ends up with exactly the new lines."""
+        if document.kind not in ("sales_receipt", "invoice", "credit_memo", "refund_receipt"):
+            raise DocumentError(f"QuickBooks Desktop: a {document.kind.replace('_', ' ')} is not updated in place",
+                                where=_where(document, "kind"))
+        add_rq = self.document_add(request_id, document)
+        txn = TXN_TYPES[document.kind][0]
+        rq = etree.Element(f"{txn}ModRq", requestID=request_id)
+        mod = etree.SubElement(rq, f"{txn}Mod")
+        _sub(mod, "TxnID", txn_id)
+        _sub(mod, "EditSequence", edit_sequence)
+        for child in list(add_rq.find(f"{txn}Add")):
+            if child.tag == f"{txn}LineAdd":
+                child.tag = f"{txn}LineMod"
+                line_id = etree.Element("TxnLineID")
+                line_id.text = "-1"
+                child.insert(0, line_id)
+            mod.append(child)
+        return rq
+
     def invoice_query(self, request_id: str, invoice_number: str) -> etree._Element:
         """The invoice a payment applies to: its TxnID and open balance (InvoiceQueryRq, TxnQuery group)."""
         rq = etree.Element("InvoiceQueryRq", requestID=request_id)

@@ -47,6 +47,11 @@ from connex_quickbooks_desktop.validation import QbxmlValidator
 log = logging.getLogger(__name__)
 
 NAME_IN_USE = 3100
+OBJECT_NOT_FOUND = 3120
+EDIT_SEQUENCE_STALE = 3200  # quickbooks-desktop-qbwc.md §10: "EditSequence out of date (Mod requests); re-query"
+#: stages of a correction: an invoice's received payments found (links) and deleted (unpay), the old transaction
+#: voided (void); or an update's EditSequence read (edit) and the Mod sent (mod)
+CORRECTION_STAGES = ("links", "unpay", "void", "edit", "mod")
 NO_MATCH = 1
 NOT_FOUND_WARN = 500
 #: record locked / modified by another user / could not save: QuickBooks is busy, not the document wrong
@@ -188,7 +193,13 @@ class Workflow:
             self.queue.drop_inflight(conn, [r.request_id for r in lost])
             for job in self._pending(conn):
                 changed = False
-                if job.kind == "document" and job.stage != "check":
+                if job.kind in ("document", "void") and job.stage in CORRECTION_STAGES:
+                    # a correction resumes at a stage that is safe to send again: a Mod re-reads its
+                    # EditSequence; a void or a payment's deletion already done answers "already" and moves on
+                    restart = "edit" if job.stage in ("edit", "mod") else job.stage
+                    if restart != job.stage:
+                        job.stage, changed = restart, True
+                elif job.kind == "document" and job.stage != "check":
                     job.stage, changed = "check", True
                 if job.context.pop("po_links", None) is not None:
                     changed = True
@@ -288,7 +299,26 @@ class Workflow:
         if job.kind == "inventory":
             iterator_id = job.context.get("iterator_id")
             return [("page", self.builder.item_inventory_query("", iterator_id=iterator_id))]
+        if job.stage in CORRECTION_STAGES:
+            return self._build_correction(conn, job)
         return self._build_document(conn, job)
+
+    def _build_correction(self, conn, job: Job) -> list[tuple[str, etree._Element]]:
+        kind, txn_id = job.doc_kind, job.context["txn_id"]
+        if job.stage == "links":
+            return [("links", self.builder.txn_by_id("", kind, txn_id, linked=True))]
+        if job.stage == "unpay":
+            return [("unpay", self.builder.txn_del("", "ReceivePayment", job.context["payments"][0]))]
+        if job.stage == "void" and kind == "payment":  # not a TxnVoidType: a received payment is deleted
+            return [("void", self.builder.txn_del("", "ReceivePayment", txn_id))]
+        if job.stage == "void":
+            return [("void", self.builder.txn_void("", kind, txn_id))]
+        if job.stage == "edit":
+            return [("edit", self.builder.txn_by_id("", kind, txn_id))]
+        if not self._deps_ready(conn, job):
+            return []  # a new customer or item the new version needs is not in QuickBooks yet
+        document = codec.loads(job.payload)
+        return [("mod", self.builder.document_mod("", document, txn_id, job.context["edit_sequence"]))]
 
     def _build_document(self, conn, job: Job) -> list[tuple[str, etree._Element]]:
         document = codec.loads(job.payload)
@@ -375,6 +405,8 @@ class Workflow:
                     # QuickBooks stopped before these (stopOnError elsewhere): nothing happened, send again.
                     if job.kind == "document" and job.stage == "add":
                         job.stage = "check"
+                    elif job.stage == "mod":
+                        job.stage = "edit"
                     self.queue.save(conn, job)
                     continue
                 answered += len(parts)
@@ -417,6 +449,8 @@ class Workflow:
             self._apply_item(conn, job, parts)
         elif job.kind == "inventory":
             self._apply_inventory(conn, job, parts["page"])
+        elif job.stage in CORRECTION_STAGES:
+            self._apply_correction(conn, job, parts[job.stage])
         elif job.stage == "check":
             self._apply_check(conn, job, parts["dup"])
         elif job.stage == "link" and "invoice" in parts:
@@ -430,6 +464,52 @@ class Workflow:
                 self._done(conn, job, "posted", _text(reply.rets()[0], "TxnID") if reply.rets() else None)
             else:
                 self._retry_or_fail(conn, job, reply, f"{txn}Add", back_to="check")
+
+    def _apply_correction(self, conn, job: Job, reply: Reply) -> None:
+        """A correction's step answered. Voiding a void transaction or deleting a deleted payment (an earlier
+        attempt got through before the session died) counts as done."""
+        txn = qbxml.TXN_TYPES[job.doc_kind][0]
+        if job.stage == "links":
+            if reply.status != 0 or not reply.rets():
+                self._retry_or_fail(conn, job, reply, f"{txn}Query")
+                return
+            payments = [_text(link, "TxnID") for link in reply.rets()[0].findall("LinkedTxn")
+                        if _text(link, "TxnType") == "ReceivePayment" and _text(link, "TxnID")]
+            job.context["payments"] = payments
+            job.stage = "unpay" if payments else "void"
+        elif job.stage == "unpay":
+            if reply.status not in (0, OBJECT_NOT_FOUND):
+                self._retry_or_fail(conn, job, reply, "TxnDel")
+                return
+            job.context["payments"] = job.context["payments"][1:]
+            job.stage = "unpay" if job.context["payments"] else "void"
+        elif job.stage == "void":
+            gone = job.doc_kind == "payment" and reply.status == OBJECT_NOT_FOUND  # deleted by an earlier attempt
+            if reply.status != 0 and not gone and "already void" not in reply.message.lower():
+                self._retry_or_fail(conn, job, reply, "TxnVoid")
+                return
+            if job.kind == "void":
+                self._done(conn, job, "posted", job.context["txn_id"])
+                return
+            job.stage = "check"  # the new version: duplicate check, dependencies, add
+        elif job.stage == "edit":
+            if reply.status != 0 or not reply.rets():
+                self._retry_or_fail(conn, job, reply, f"{txn}Query")
+                return
+            job.context["edit_sequence"] = _text(reply.rets()[0], "EditSequence") or ""
+            job.stage = "mod"
+        else:  # mod
+            if reply.status == EDIT_SEQUENCE_STALE and not job.context.get("stale_retried"):
+                job.context["stale_retried"] = True  # changed in QuickBooks since it was read: re-read, once
+                job.stage = "edit"
+            elif reply.status == 0:
+                self._done(conn, job, "posted", _text(reply.rets()[0], "TxnID") if reply.rets()
+                           else job.context["txn_id"])
+                return
+            else:
+                self._retry_or_fail(conn, job, reply, f"{txn}Mod")
+                return
+        self.queue.save(conn, job)
 
     def _apply_item(self, conn, job: Job, parts: dict[str, Reply]) -> None:
         spec = json.loads(job.payload)

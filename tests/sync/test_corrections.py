@@ -152,3 +152,94 @@ def test_report_mode_changes_nothing(shop):
     report = run(folder, order_ids=(order["OrderId"],))["orders"]
     assert report.counts["changed"] == 2  # the invoice and its payment, both only reported
     assert invoice(qbo, order["NumOrderId"])["SyncToken"] == before["SyncToken"]
+
+
+# --- QuickBooks Desktop (through Web Connector sessions) -------------------------------------------------------
+@pytest.fixture
+def desk(tmp_path):
+    from connex_quickbooks_desktop.simulator import make_simulator
+
+    with LinnworksSimulator(processed_orders=6, open_orders=0, purchase_orders=0) as lw:
+        order = lw.account.add_processed_order(processed_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC))
+        wc = make_simulator()
+        target = {"plugin": "quickbooks_desktop", "missing_items": "create_non_inventory", **wc.connector_config()}
+        yield tmp_path, lw, wc, order, target
+
+
+def pass_and_session(folder, wc, target, **options):
+    from tests.sync.test_payments import session
+
+    report = run(folder, **options)["orders"]
+    session(folder, wc, target)
+    collected = run(folder)["orders"]
+    return report, collected
+
+
+def desk_invoices(wc, number):
+    return [t for t in wc.company.find_transactions("Invoice") if t.ref_number == str(number)]
+
+
+def test_desktop_update_modifies_the_invoice_and_its_payment_follows(desk):
+    folder, lw, wc, order, target = desk
+    configure(folder, lw, target, "update")
+    pass_and_session(folder, wc, target)
+    (before,) = desk_invoices(wc, order["NumOrderId"])
+    total, sequence, txn_id = before.total, before.edit_sequence, before.txn_id
+    raise_first_line(order, Decimal("10.00"))
+    report, collected = pass_and_session(folder, wc, target, order_ids=(order["OrderId"],))
+    assert not report.failures and not collected.failures, (report.failures, collected.failures)
+    (after,) = desk_invoices(wc, order["NumOrderId"])
+    assert after.txn_id == txn_id and after.edit_sequence > sequence and after.total == total + 10
+    assert after.balance == 0, after.balance  # the old payment deleted, a new one for the new total
+    trail, row = events(folder, f"invoice:{order['OrderId']}")
+    assert [e["mode"] for e in trail if e["event"] == "corrected"] == ["update"]
+    assert row.status == "posted" and row.target_id == txn_id
+
+
+def test_desktop_void_and_repost_and_cancel(desk):
+    folder, lw, wc, order, target = desk
+    configure(folder, lw, target, "void_and_repost")
+    pass_and_session(folder, wc, target)
+    (original,) = desk_invoices(wc, order["NumOrderId"])
+    raise_first_line(order, Decimal("3.00"))
+    report, collected = pass_and_session(folder, wc, target, order_ids=(order["OrderId"],))
+    assert not report.failures and not collected.failures, (report.failures, collected.failures)
+    assert original.void and original.total == 0
+    (new,) = desk_invoices(wc, f"{order['NumOrderId']}-1")
+    assert new.balance == 0 and not new.void
+    payments = [p for p in wc.company.find_transactions("ReceivePayment") if any(
+        i in (original.txn_id, new.txn_id) for i, _ in p.applied_to)]
+    assert [p.applied_to[0][0] for p in payments] == [new.txn_id]  # the old payment was deleted, not left as credit
+    # then the order is cancelled in Linnworks: the reposted invoice is voided too
+    order["GeneralInfo"]["HoldOrCancel"] = True
+    report, collected = pass_and_session(folder, wc, target, order_ids=(order["OrderId"],))
+    assert report.counts["voided"] == 1 and not collected.failures
+    assert new.void
+    trail, row = events(folder, f"invoice:{order['OrderId']}")
+    assert [e["mode"] for e in trail if e["event"] == "corrected"] == ["void_and_repost", "void"]
+    assert row.status == "voided"
+
+
+def test_desktop_stale_edit_sequence_is_read_again_once(desk):
+    folder, lw, wc, order, target = desk
+    configure(folder, lw, target, "update")
+    pass_and_session(folder, wc, target)
+    (invoice,) = desk_invoices(wc, order["NumOrderId"])
+    raise_first_line(order, Decimal("1.00"))
+    run(folder, order_ids=(order["OrderId"],))
+    original = wc.company._txn_mod
+
+    def someone_else_edits_first(rq, txn):  # a bookkeeper saves the invoice between Connex's read and its Mod
+        if not getattr(someone_else_edits_first, "done", False):
+            someone_else_edits_first.done = True
+            invoice.edit_sequence += 1
+        return original(rq, txn)
+
+    wc.company._txn_mod = someone_else_edits_first
+    from tests.sync.test_payments import session
+
+    session(folder, wc, target)
+    collected = run(folder)["orders"]
+    assert not collected.failures, collected.failures
+    mods = [r for r in wc.company.received if "<InvoiceModRq" in r]
+    assert len(mods) == 2 and invoice.total == sum(line.amount + line.tax for line in invoice.lines)

@@ -100,6 +100,7 @@ class Transaction:
     deposit_to: str | None = None
     payment_method: str | None = None
     void: bool = False
+    edit_sequence: int = 1_700_000_000
 
     @property
     def total(self) -> Decimal:
@@ -297,6 +298,8 @@ class SimulatedCompany:
                     return self._txn_add(rq, txn)
                 if name == f"{txn}Query":
                     return self._txn_query(rq, txn)
+                if name == f"{txn}Mod" and txn in ("SalesReceipt", "Invoice", "CreditMemo"):
+                    return self._txn_mod(rq, txn)
             return _rs(rq, 2000, "Error", f"The request {rq.tag} is not supported by this simulator.")
         return handler(rq)
 
@@ -608,6 +611,7 @@ class SimulatedCompany:
             return _rs(rq, 3210, "Error", "The amount applied is more than the payment amount.")
         for invoice, amount in applied:
             invoice.paid += amount
+            invoice.edit_sequence += 1  # a payment applied modifies the invoice
         payment = Transaction(
             txn_id=self._txn_id(),
             txn_type=txn,
@@ -626,6 +630,108 @@ class SimulatedCompany:
         self.transactions.append(payment)
         rs = _rs(rq, 0, "Info", "Status OK")
         rs.append(self._txn_ret(payment, include_lines=False, rq=None))
+        return rs
+
+    # --- corrections: void, delete, modify ---------------------------------------------------------------
+    def _by_id(self, txn_id: str | None, txn_type: str | None = None) -> Transaction | None:
+        return next((t for t in self.transactions
+                     if t.txn_id == txn_id and (txn_type is None or t.txn_type == txn_type)), None)
+
+    def _rq_TxnVoid(self, rq):  # noqa: N802 - named after the qbXML request
+        """TxnVoidRq (TxnVoidType, TxnID): the transaction stays with its number and every amount zero, its
+        stock movement undone. Refused: an unknown TxnID (3120); an invoice with payments still applied, and a
+        transaction already void (3210 [UNVERIFIED]: the reference is silent on both; refused, the stricter
+        choice)."""
+        txn_type, txn_id = rq.findtext("TxnVoidType"), rq.findtext("TxnID")
+        t = self._by_id(txn_id, txn_type)
+        if t is None:
+            return _rs(rq, 3120, "Error", f'Object "{txn_id}" specified in the request cannot be found.')
+        if t.void:
+            return _rs(rq, 3210, "Error", f"The {_HUMAN.get(t.txn_type, t.txn_type)} {t.ref_number} is already void.")
+        if t.txn_type == "Invoice" and t.paid > 0:
+            return _rs(rq, 3210, "Error", f"Invoice {t.ref_number} has payments applied; delete them first.")
+        for line in t.lines:
+            item = self.lists.get(line.item.lower())
+            if item is not None and item.kind == "ItemInventory" and line.quantity is not None:
+                item.quantity -= _STOCK_SIGN.get(t.txn_type, 0) * line.quantity
+            line.amount, line.tax = Decimal(0), Decimal(0)
+        t.void = True
+        t.memo = f"VOID: {t.memo or ''}".strip()
+        t.edit_sequence += 1
+        rs = _rs(rq, 0, "Info", "Status OK")
+        for tag, text in (("TxnVoidType", txn_type), ("TxnID", txn_id)):
+            etree.SubElement(rs, tag).text = text
+        return rs
+
+    def _rq_TxnDel(self, rq):  # noqa: N802
+        """TxnDelRq (TxnDelType, TxnID): the transaction is gone; a deleted payment gives its invoices their
+        balance back. Unknown TxnID: 3120."""
+        txn_type, txn_id = rq.findtext("TxnDelType"), rq.findtext("TxnID")
+        t = self._by_id(txn_id, txn_type)
+        if t is None:
+            return _rs(rq, 3120, "Error", f'Object "{txn_id}" specified in the request cannot be found.')
+        for invoice_id, amount in t.applied_to:
+            invoice = self._by_id(invoice_id)
+            if invoice is not None:
+                invoice.paid -= amount
+                invoice.edit_sequence += 1
+        self.transactions.remove(t)
+        rs = _rs(rq, 0, "Info", "Status OK")
+        for tag, text in (("TxnDelType", txn_type), ("TxnID", txn_id)):
+            etree.SubElement(rs, tag).text = text
+        return rs
+
+    def _txn_mod(self, rq: etree._Element, txn: str) -> etree._Element:
+        """<Txn>ModRq: TxnID and the EditSequence QuickBooks last returned (an older one: 3200, "EditSequence out
+        of date", quickbooks-desktop-qbwc.md §10), then the fields to change. Lines sent with TxnLineID -1 are
+        new; lines left out of a Mod that sends lines are removed. The header and lines are checked as an Add
+        checks them."""
+        mod = rq.find(f"{txn}Mod")
+        t = self._by_id(mod.findtext("TxnID"), txn)
+        if t is None:
+            return _rs(rq, 3120, "Error", f'Object "{mod.findtext("TxnID")}" specified in the request cannot be found.')
+        if mod.findtext("EditSequence") != str(t.edit_sequence):
+            return _rs(rq, 3200, "Error", f'The provided edit sequence "{mod.findtext("EditSequence")}" is '
+                                          "out-of-date.")
+        if t.void:
+            return _rs(rq, 3210, "Error", f"The {_HUMAN[txn]} {t.ref_number} is void and cannot be changed.")
+        # checked and built as an Add would be, then put in place of the old lines
+        probe_rq = etree.Element(f"{txn}AddRq")
+        probe = etree.SubElement(probe_rq, f"{txn}Add")
+        for child in mod:
+            if child.tag in ("TxnID", "EditSequence"):
+                continue
+            node = copy.deepcopy(child)
+            if node.tag == f"{_SALES_LINE[txn]}Mod":
+                node.tag = f"{_SALES_LINE[txn]}Add"
+                node.remove(node.find("TxnLineID"))
+            probe.append(node)
+        if probe.find("CustomerRef") is None:
+            ref = etree.SubElement(probe, "CustomerRef")
+            etree.SubElement(ref, "FullName").text = t.entity
+            probe.insert(0, ref)
+        count = len(self.transactions)
+        answer = self._txn_add(probe_rq, txn)
+        if len(self.transactions) == count:  # refused: the same status, answered as the Mod's
+            rs = _rs(rq, int(answer.get("statusCode")), answer.get("statusSeverity"), answer.get("statusMessage"))
+            return rs
+        new = self.transactions.pop()
+        if t.paid > new.total:
+            for line in new.lines:  # undo the probe's stock movement
+                item = self.lists.get(line.item.lower())
+                if item is not None and item.kind == "ItemInventory" and line.quantity is not None:
+                    item.quantity -= _STOCK_SIGN[txn] * line.quantity
+            return _rs(rq, 3210, "Error", f"{_HUMAN[txn]} {t.ref_number} has {t.paid} paid; its total cannot fall "
+                                          f"to {new.total}.")
+        for line in t.lines:  # the old lines' stock movement undone; the new lines' is applied already
+            item = self.lists.get(line.item.lower())
+            if item is not None and item.kind == "ItemInventory" and line.quantity is not None:
+                item.quantity -= _STOCK_SIGN[txn] * line.quantity
+        t.lines, t.entity, t.txn_date = new.lines, new.entity, new.txn_date
+        t.ref_number, t.memo, t.exchange_rate = new.ref_number, new.memo, new.exchange_rate
+        t.edit_sequence += 1
+        rs = _rs(rq, 0, "Info", "Status OK")
+        rs.append(self._txn_ret(t, include_lines=True, rq=None))
         return rs
 
     def _po_line(self, txn_id: str, line_id: str) -> TxnLine | None:
@@ -657,7 +763,7 @@ class SimulatedCompany:
             ("TxnID", t.txn_id),
             ("TimeCreated", stamp),
             ("TimeModified", stamp),
-            ("EditSequence", str(self._epoch)),
+            ("EditSequence", str(t.edit_sequence)),
             ("TxnNumber", str(t.number)),
         ):
             etree.SubElement(ret, tag).text = text
@@ -679,6 +785,15 @@ class SimulatedCompany:
             etree.SubElement(ret, "Memo").text = t.memo
         if t.txn_type == "Invoice":
             etree.SubElement(ret, "IsPaid").text = "true" if t.balance <= 0 else "false"
+        if rq is not None and (rq.findtext("IncludeLinkedTxns") or "").lower() in ("true", "1"):
+            for other in self.transactions:
+                for applied_id, amount in other.applied_to:
+                    if applied_id == t.txn_id:
+                        link = etree.SubElement(ret, "LinkedTxn")
+                        for tag, text in (("TxnID", other.txn_id), ("TxnType", other.txn_type),
+                                          ("TxnDate", other.txn_date), ("RefNumber", other.ref_number or ""),
+                                          ("LinkType", "AMTTYPE"), ("Amount", str(-amount))):
+                            etree.SubElement(link, tag).text = text
         if include_lines:
             for line in t.lines:
                 node = etree.SubElement(ret, _SALES_LINE[t.txn_type] + "Ret")
