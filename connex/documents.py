@@ -136,6 +136,10 @@ class RefundDocument(Document):
     store_name: str | None = None
     original_doc_number: str | None = None
     deposit_account: str | None = None
+    #: QuickBooks Desktop: how the money goes back once the credit memo is in: "credit_card"
+    #: (ARRefundCreditCardAdd) or "check" (CheckAdd), each applied to the credit memo so no credit stays open;
+    #: "none" or None: the credit memo only (the connector's ``refund_payout`` decides)
+    payout: str | None = None
 
 
 @dataclass
@@ -200,6 +204,8 @@ def hash_record(document) -> dict:
         data.pop(name, None)
     if not isinstance(document, SalesDocument) and data.get("tax_code") is None:
         data.pop("tax_code", None)  # only sales documents had a tax code before
+    if data.get("payout") is None:
+        data.pop("payout", None)  # refunds had no payout before
     for line in data.get("lines") or []:
         for name in _UNHASHED_LINE_FIELDS:
             line.pop(name, None)

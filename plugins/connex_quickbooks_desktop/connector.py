@@ -9,7 +9,7 @@ from typing import Any
 
 from connex.connectors import InventoryLevel, KeyValueStore, TargetConnector
 from connex.documents import Document, Party, PostResult
-from connex.errors import DocumentError
+from connex.errors import DocumentError, DocumentRef
 from connex_quickbooks_desktop import codec, qbxml
 from connex_quickbooks_desktop.config import CONFIG_SCHEMA, SECRET_KEYS, Settings
 from connex_quickbooks_desktop.queue import Job, RequestQueue
@@ -148,10 +148,27 @@ class QuickBooksDesktopTarget(TargetConnector):
             payload=codec.dumps(document),
             stage=stage,
             context={"deps": list(dict.fromkeys(deps)), "po_number": _linked_po(document),
-                     "invoice_number": getattr(document, "invoice_number", None), **context},
+                     "invoice_number": getattr(document, "invoice_number", None),
+                     "payout": self._payout(document), **context},
             doc_kind=document.kind,
             doc_number=document.doc_number,
         )
+
+    def _payout(self, document: Document) -> dict | None:
+        """How a refund's money leaves after its credit memo (a rule, else ``refund_payout``), and from which
+        account; None for the credit memo alone."""
+        if document.kind not in ("credit_memo", "refund_receipt"):
+            return None
+        method = getattr(document, "payout", None) or self.config.get("refund_payout") or "none"
+        if method == "none":
+            return None
+        account = getattr(document, "deposit_account", None) or self.config.get("refund_account")
+        if not account:
+            raise DocumentError(f"a refund paid out by {method.replace('_', ' ')} needs the account it is paid "
+                                "from: set refund_account in the target, or a map_deposit_account rule",
+                                where=DocumentRef(document.kind, document.source_id, "deposit_account",
+                                                  document.doc_number))
+        return {"method": method, "account": account}
 
     # --- corrections (through the Web Connector, like every post) ------------------------------------------
     supports_corrections = True

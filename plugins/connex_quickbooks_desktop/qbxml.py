@@ -360,6 +360,50 @@ class QbxmlBuilder:
             mod.append(child)
         return rq
 
+    PAYOUT_TXN = {"credit_card": "ARRefundCreditCard", "check": "Check"}
+
+    def payout_query(self, request_id: str, document: Document, method: str) -> etree._Element:
+        """Whether the refund's cheque or card refund is in QuickBooks already (RefNumber, then its Memo)."""
+        rq = etree.Element(f"{self.PAYOUT_TXN[method]}QueryRq", requestID=request_id)
+        _sub(rq, "RefNumber", limits.ref_number(document.doc_number))
+        for element in ("TxnID", "RefNumber", "Memo"):
+            _sub(rq, "IncludeRetElement", element)
+        return rq
+
+    def payout_add(self, request_id: str, document: RefundDocument, method: str, account: str,
+                   credit_txn_id: str) -> etree._Element:
+        """The money of a refund going back, applied to its credit memo so no credit stays open:
+        ARRefundCreditCardAdd (CustomerRef, RefundFromAccountRef, TxnDate, RefNumber, PaymentMethodRef, Memo,
+        ExchangeRate, RefundAppliedToTxnAdd{TxnID, RefundAmount}) or CheckAdd (AccountRef, PayeeEntityRef,
+        RefNumber, TxnDate, Memo, ExchangeRate, ApplyCheckToTxnAdd{TxnID, Amount}), in qbxml130.xsd order."""
+        amount = limits.amount(abs(document.total))
+        customer = self._party(document, document.customer, "customer")
+        if method == "credit_card":
+            rq = etree.Element("ARRefundCreditCardAddRq", requestID=request_id)
+            add = etree.SubElement(rq, "ARRefundCreditCardAdd")
+            _ref(add, "CustomerRef", customer)
+            _ref(add, "RefundFromAccountRef", account)
+            _sub(add, "TxnDate", _date(document.txn_date))
+            _sub(add, "RefNumber", limits.ref_number(document.doc_number))
+            _sub(add, "Memo", memo_with_number(document))
+            _sub(add, "ExchangeRate", _rate(document.exchange_rate))
+            applied = etree.SubElement(add, "RefundAppliedToTxnAdd")
+            _sub(applied, "TxnID", credit_txn_id)
+            _sub(applied, "RefundAmount", amount)
+            return rq
+        rq = etree.Element("CheckAddRq", requestID=request_id)
+        add = etree.SubElement(rq, "CheckAdd")
+        _ref(add, "AccountRef", account)
+        _ref(add, "PayeeEntityRef", customer)
+        _sub(add, "RefNumber", limits.ref_number(document.doc_number))
+        _sub(add, "TxnDate", _date(document.txn_date))
+        _sub(add, "Memo", memo_with_number(document))
+        _sub(add, "ExchangeRate", _rate(document.exchange_rate))
+        applied = etree.SubElement(add, "ApplyCheckToTxnAdd")
+        _sub(applied, "TxnID", credit_txn_id)
+        _sub(applied, "Amount", amount)
+        return rq
+
     def invoice_query(self, request_id: str, invoice_number: str) -> etree._Element:
         """The invoice a payment applies to: its TxnID and open balance (InvoiceQueryRq, TxnQuery group)."""
         rq = etree.Element("InvoiceQueryRq", requestID=request_id)

@@ -52,6 +52,9 @@ EDIT_SEQUENCE_STALE = 3200  # quickbooks-desktop-qbwc.md §10: "EditSequence out
 #: stages of a correction: an invoice's received payments found (links) and deleted (unpay), the old transaction
 #: voided (void); or an update's EditSequence read (edit) and the Mod sent (mod)
 CORRECTION_STAGES = ("links", "unpay", "void", "edit", "mod")
+#: a refund's money going back after its credit memo: already there? (payout_check), then the cheque or card
+#: refund applied to the credit memo (payout)
+PAYOUT_STAGES = ("payout_check", "payout")
 NO_MATCH = 1
 NOT_FOUND_WARN = 500
 #: record locked / modified by another user / could not save: QuickBooks is busy, not the document wrong
@@ -199,7 +202,9 @@ class Workflow:
                     restart = "edit" if job.stage in ("edit", "mod") else job.stage
                     if restart != job.stage:
                         job.stage, changed = restart, True
-                elif job.kind == "document" and job.stage != "check":
+                elif job.kind == "document" and job.stage == "payout":
+                    job.stage, changed = "payout_check", True  # the cheque may have got through
+                elif job.kind == "document" and job.stage not in ("check", "payout_check"):
                     job.stage, changed = "check", True
                 if job.context.pop("po_links", None) is not None:
                     changed = True
@@ -301,6 +306,12 @@ class Workflow:
             return [("page", self.builder.item_inventory_query("", iterator_id=iterator_id))]
         if job.stage in CORRECTION_STAGES:
             return self._build_correction(conn, job)
+        if job.stage in PAYOUT_STAGES:
+            document, payout = codec.loads(job.payload), job.context["payout"]
+            if job.stage == "payout_check":
+                return [("payout_check", self.builder.payout_query("", document, payout["method"]))]
+            return [("payout", self.builder.payout_add("", document, payout["method"], payout["account"],
+                                                       job.context["credit_txn"]))]
         return self._build_document(conn, job)
 
     def _build_correction(self, conn, job: Job) -> list[tuple[str, etree._Element]]:
@@ -451,6 +462,8 @@ class Workflow:
             self._apply_inventory(conn, job, parts["page"])
         elif job.stage in CORRECTION_STAGES:
             self._apply_correction(conn, job, parts[job.stage])
+        elif job.stage in PAYOUT_STAGES:
+            self._apply_payout(conn, job, parts[job.stage])
         elif job.stage == "check":
             self._apply_check(conn, job, parts["dup"])
         elif job.stage == "link" and "invoice" in parts:
@@ -461,9 +474,36 @@ class Workflow:
             reply = parts["add"]
             txn = qbxml.TXN_TYPES[job.doc_kind][0]
             if reply.status == 0:
-                self._done(conn, job, "posted", _text(reply.rets()[0], "TxnID") if reply.rets() else None)
+                self._document_in(conn, job, _text(reply.rets()[0], "TxnID") if reply.rets() else None, "posted")
             else:
                 self._retry_or_fail(conn, job, reply, f"{txn}Add", back_to="check")
+
+    def _document_in(self, conn, job: Job, txn_id: str | None, outcome: str) -> None:
+        """The document is in QuickBooks; a refund paid out goes on to its cheque or card refund."""
+        if job.context.get("payout") and txn_id:
+            job.context["credit_txn"], job.context["outcome"] = txn_id, outcome
+            job.stage = "payout_check"
+            self.queue.save(conn, job)
+            return
+        self._done(conn, job, outcome, txn_id)
+
+    def _apply_payout(self, conn, job: Job, reply: Reply) -> None:
+        method = job.context["payout"]["method"]
+        request = qbxml.QbxmlBuilder.PAYOUT_TXN[method]
+        if job.stage == "payout_check":
+            if reply.status not in (0, NO_MATCH):
+                self._retry_or_fail(conn, job, reply, f"{request}Query")
+                return
+            if self._matching_txn(reply, job.doc_number or "", limits.REF_NUMBER) is not None:
+                self._done(conn, job, job.context.get("outcome", "posted"), job.context["credit_txn"])
+                return
+            job.stage = "payout"
+            self.queue.save(conn, job)
+            return
+        if reply.status == 0:
+            self._done(conn, job, job.context.get("outcome", "posted"), job.context["credit_txn"])
+        else:
+            self._retry_or_fail(conn, job, reply, f"{request}Add", back_to="payout_check")
 
     def _apply_correction(self, conn, job: Job, reply: Reply) -> None:
         """A correction's step answered. Voiding a void transaction or deleting a deleted payment (an earlier
@@ -558,7 +598,7 @@ class Workflow:
         found = self._matching_txn(dup, document.doc_number, limit)
         if found is not None:
             log.info("%s is already in QuickBooks as %s", self._label(job), _text(found, "TxnID"))
-            self._done(conn, job, "exists", _text(found, "TxnID"))
+            self._document_in(conn, job, _text(found, "TxnID"), "exists")
             return
         job.stage = "deps"
         self.queue.save(conn, job)
