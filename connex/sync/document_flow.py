@@ -161,6 +161,8 @@ class DocumentFlow:
             self.resolve_corrections()
         if self.options.retry_failed:
             pages, checkpointing = self.retry_pages(), False
+        elif self.options.order_ids and self.correction:
+            pages, checkpointing = self._named_pages(), False
         elif self.options.order_ids:
             pages, checkpointing = self.pages(None), False
         elif self.options.window:  # a re-read: the ledger skips what is posted; the cursor never moves back
@@ -179,7 +181,23 @@ class DocumentFlow:
         else:
             if checkpointing and self.flow == "orders":
                 self.process_awaiting_payments()
+            if self.correction and self.flow == "orders" and self.options.order_ids and not self.options.dry_run:
+                gone = [i for i in self.options.order_ids if i not in self._seen]
+                if gone:  # named, but Linnworks no longer has them: deleted after they were posted
+                    self._void_posted({i: "the order was deleted in the source" for i in gone})
         self.packer.flush()
+
+    def _named_pages(self) -> Iterator[Page]:
+        """``--order`` with corrections on: each order read alone, so one the source no longer has (deleted)
+        is told apart from the others; its posted documents are voided."""
+        for order_id in self.options.order_ids:
+            query = OrderQuery(mode=self.settings.order_mode, order_ids=(order_id,))
+            try:
+                yield from self.source.read_orders(query)
+            except DocumentError as exc:
+                if exc.code != "not_found":
+                    raise
+                log.warning("order %s: %s", order_id, exc.message)
 
     def process_awaiting_payments(self) -> None:
         """Orders whose invoice is posted and whose payment is not: read again by id (only those, a hundred per
@@ -381,18 +399,26 @@ class DocumentFlow:
             if not ready:
                 return PostResult(new.key, "failed", error="its customer could not be found or created")
             result = self.target.repost_document(new, old_target)
-        if new.kind == "invoice" and result.status != "failed":  # its payments were voided with it
+        if new.kind == "invoice" and result.status != "failed":
+            # its payments were voided with it; a reposted invoice gets its payment again (this pass, or the
+            # next one's look at awaiting payments when this run is a resumed correction)
+            status, note = ((corrections.VOIDED, f"voided with invoice {old_target}") if mode == "void" else
+                            (payments.AWAITING, f"voided with invoice {old_target}; paid again once reposted"))
             self.state.record([LedgerEntry(payments.payment_key(new.source_id), self.flow, "payment",
-                                           new.source_id, None, None, corrections.VOIDED,
-                                           error=f"voided with invoice {old_target}")], self.report.run_id)
+                                           new.source_id, None, None, status, error=note)], self.report.run_id)
         return result
 
     def _void_skipped(self, unmapped: list[LedgerEntry]) -> list[LedgerEntry]:
         """Orders the rules now skip (cancelled in Linnworks: the shipped skip-cancelled-orders rule) whose
         documents were posted: voided, so the books no longer count them. Returns the entries still to record."""
-        skipped = {e.source_id: e for e in unmapped if e.status == "skipped"}
-        if not skipped:
-            return unmapped
+        skipped = {e.source_id: e.error for e in unmapped if e.status == "skipped"}
+        if skipped:
+            self._void_posted(skipped)
+        return unmapped
+
+    def _void_posted(self, why: dict[str, str | None]) -> None:
+        """Void the posted documents of these source records (source id -> the reason)."""
+        skipped = why
         keys = [f"{kind}:{sid}" for sid in skipped for kind in ("sales_receipt", "invoice", "credit_memo",
                                                                    "refund_receipt", "purchase_order", "bill")]
         posted = [r for r in self.state.lookup(keys).values() if r.status in ("posted", "exists", "changed")]
@@ -404,8 +430,7 @@ class DocumentFlow:
                                            row.content_hash, corrections.CORRECTING, target_id=row.target_id,
                                            error="void in progress", document=intent)],
                               self.report.run_id, attempt=True)
-            self._finish_void(row.key, row.target_id, intent, skipped[row.source_id].error)
-        return unmapped
+            self._finish_void(row.key, row.target_id, intent, skipped[row.source_id])
 
     def _finish_void(self, key: str, target_id: str | None, intent: dict, why: str | None) -> None:
         doc = from_record(intent["new"])

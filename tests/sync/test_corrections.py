@@ -15,6 +15,7 @@ import pytest
 from connex_linnworks.simulator import LinnworksSimulator
 from connex_quickbooks_online.simulator import QuickBooksOnlineSimulator
 
+from connex.documents import from_record
 from connex.state import history, open_state
 from tests.conftest import run_connex
 from tests.sync.test_payments import run, write_config
@@ -141,6 +142,53 @@ def test_a_cancelled_order_is_voided(shop):
     assert row.status == "voided" and trail[-1]["mode"] == "void"
     again = run(folder, order_ids=(order["OrderId"],))["orders"]
     assert again.counts.get("voided", 0) == 0 and not again.failures
+
+
+def test_a_deleted_order_named_with_order_is_voided(shop):
+    folder, lw, qbo, order, target = shop
+    configure(folder, lw, target, "void_and_repost")
+    run(folder)
+    posted = invoice(qbo, order["NumOrderId"])
+    lw.account.delete_order(order["OrderId"])
+    report = run(folder, order_ids=(order["OrderId"],))["orders"]
+    assert report.counts["voided"] == 1 and not report.failures, (report.counts, report.failures)
+    assert qbo.entity("Invoice", Id=posted["Id"])["TxnStatus"] == "Voided"
+    trail, row = events(folder, f"invoice:{order['OrderId']}")
+    assert row.status == "voided" and trail[-1]["changes"] == ["the order was deleted in the source"]
+
+
+def test_an_interrupted_correction_is_finished_once(shop):
+    """As if the process died after QuickBooks voided the old invoice but before the new one was posted: the
+    next run finds the row still correcting and finishes it, without a second void or a second invoice."""
+    folder, lw, qbo, order, target = shop
+    configure(folder, lw, target, "void_and_repost")
+    run(folder)
+    original = invoice(qbo, order["NumOrderId"])
+    raise_first_line(order, Decimal("2.00"))
+    from connex.sync import document_flow
+
+    real = document_flow.DocumentFlow._finish_correction
+
+    def die_after_the_void(self, key, old_target, intent, record):
+        self.target.void_document(from_record(intent["new"]), old_target)
+        raise KeyboardInterrupt  # the process stops here: the ledger still says "correcting"
+
+    document_flow.DocumentFlow._finish_correction = die_after_the_void
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run(folder, order_ids=(order["OrderId"],))
+    finally:
+        document_flow.DocumentFlow._finish_correction = real
+    _, row = events(folder, f"invoice:{order['OrderId']}")
+    assert row.status == "correcting" and qbo.entity("Invoice", Id=original["Id"])["TxnStatus"] == "Voided"
+    report = run(folder)["orders"]
+    assert report.counts["corrected"] == 1 and not report.failures, (report.counts, report.failures)
+    numbers = [i["DocNumber"] for i in qbo.entities("Invoice")]
+    assert numbers.count(f"{order['NumOrderId']}-1") == 1
+    run(folder)  # the payment voided with the old invoice is awaited, and paid again against the new one
+    assert Decimal(str(invoice(qbo, f"{order['NumOrderId']}-1")["Balance"])) == 0
+    trail, row = events(folder, f"invoice:{order['OrderId']}")
+    assert row.status == "posted" and len([e for e in trail if e["event"] == "corrected"]) == 1
 
 
 def test_report_mode_changes_nothing(shop):

@@ -123,6 +123,15 @@ class Account:
                 self._stored[key] = order
             return order
 
+    def delete_order(self, order_id: str) -> None:
+        """A Linnworks user deletes the order: no read finds it any more."""
+        key = str(order_id).lower()
+        with self.lock:
+            self._stored.pop(key, None)
+            self.open_orders.pop(key, None)
+            self._generated.pop(key, None)
+            self.processed_index = [row for row in self.processed_index if str(row[2]).lower() != key]
+
     def order_by_number(self, number: int) -> dict | None:
         with self.lock:
             if 100_000 <= number < 100_000 + self.processed_count:
