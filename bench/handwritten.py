@@ -93,6 +93,7 @@ def map_order(order: dict, document_kind: str = "sales_receipt") -> SalesDocumen
         store_name=_opt(source),
         source_reference=_opt(str(reference)) if reference is not None else None,
         ship_date=to_date(order.get("ProcessedDateTime")),
+        paid_date=to_date(order.get("PaidDateTime")) if general.get("Status") not in ("UNPAID", "PENDING") else None,
         ship_via=_opt(shipping_info.get("PostalServiceName")),
         customer=Party(
             display_name=clean_name(f"{clean_name(source)} {currency}"), currency=currency,
