@@ -113,6 +113,7 @@ class DocumentFlow:
         self.packer = BatchPacker(target.post_batch_size, self._post_batch,
                                   lambda cursor: self.state.save_cursor(self.flow, cursor))
         self._seen: set[str] = set()  # source ids read in this run (the payment look-back skips them)
+        self._not_invoiced: set[str] = set()  # source ids mapped to a document other than an invoice
         #: update or void_and_repost when posted documents are corrected; None: changes are only reported
         self.correction = options.repost or (settings.on_change if settings.on_change != corrections.REPORT
                                              else None)
@@ -208,11 +209,20 @@ class DocumentFlow:
         for start in range(0, len(ids), payments.READ_CHUNK):
             query = OrderQuery(mode=self.settings.order_mode, order_ids=tuple(ids[start:start + payments.READ_CHUNK]))
             for page in self.source.read_orders(query):
-                self.process(page.records)
+                self.process(page.records, payments_only=True)
             if self.options.stopping():
                 return
+        # an order whose document is no longer an invoice (a rule or sync.document changed) awaits nothing
+        stale = [r for r in self.state.lookup(payments.payment_key(i) for i in ids if i in self._not_invoiced).values()
+                 if r.status == payments.AWAITING]
+        if stale:
+            self.state.record([LedgerEntry(r.key, r.flow, r.kind, r.source_id, r.number, None, "superseded",
+                                           error="the order is no longer posted as an invoice") for r in stale],
+                              self.report.run_id)
 
-    def process(self, records: list[dict]) -> None:
+    def process(self, records: list[dict], *, payments_only: bool = False) -> None:
+        """``payments_only``: a re-read for payments: only invoices and their payments go on (an order a changed
+        rule now maps to another kind of document is not posted again from here)."""
         results = [map_safely(self.rules, self.flow, record) for record in records]
         self.report.counts["read"] += len(records)
         documents: list[tuple[Document, dict]] = []
@@ -233,6 +243,8 @@ class DocumentFlow:
                 documents.extend((doc, record) for doc in result.documents)
             self._seen.add(result.source_id)
         documents, awaiting = self._with_payments(documents)
+        if payments_only:
+            documents = [(doc, record) for doc, record in documents if doc.kind in ("invoice", "payment")]
         if self.options.dry_run:
             self._plan(documents)
             return
@@ -249,14 +261,14 @@ class DocumentFlow:
                                for r in stale], self.report.run_id)
         self.post(documents)
 
-    @staticmethod
-    def _with_payments(documents: list[tuple[Document, dict]]):
+    def _with_payments(self, documents: list[tuple[Document, dict]]):
         """Each paid order's invoice followed by its payment (posted after it: the target links the two); the
         awaiting rows of unpaid orders' invoices."""
         out, awaiting = [], []
         for doc, record in documents:
             out.append((doc, record))
             if doc.kind != "invoice":
+                self._not_invoiced.add(doc.source_id)
                 continue
             payment = payments.payment_for(doc)
             if payment is not None:

@@ -110,6 +110,23 @@ def test_online_paid_invoices_are_paid_and_an_unpaid_one_later(online):
     assert run(folder)["orders"].counts.get("posted", 0) == 0
 
 
+def test_an_order_no_longer_invoiced_awaits_no_payment(online):
+    folder, lw, qbo, unpaid, _ = online
+    run(folder)
+    state = open_state(folder / "connex.db")
+    assert state.rows("orders", "awaiting")
+    state.close()
+    config = json.loads((folder / "connex.yaml").read_text())
+    config["sync"]["document"] = "sales_receipt"  # the bookkeeper switches to sales receipts
+    (folder / "connex.yaml").write_text(json.dumps(config))
+    receipts = len(qbo.entities("SalesReceipt"))
+    run(folder)
+    state = open_state(folder / "connex.db")
+    assert state.rows("orders", "awaiting") == []  # nothing is re-read for a payment any more
+    state.close()
+    assert len(qbo.entities("SalesReceipt")) == receipts  # and the re-read posted no sales receipt beside them
+
+
 def test_online_deposit_account_and_method_by_rule(online):
     folder, lw, qbo, unpaid, target = online
     rules = rules_file(folder, """kind: rules
