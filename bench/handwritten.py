@@ -94,6 +94,7 @@ def map_order(order: dict, document_kind: str = "sales_receipt") -> SalesDocumen
         store_name=_opt(source),
         source_reference=_opt(str(reference)) if reference is not None else None,
         ship_date=to_date(order.get("ProcessedDateTime")),
+        paid_date=to_date(order.get("PaidDateTime")) if general.get("Status") not in ("UNPAID", "PENDING") else None,
         customer=Party(
             display_name=clean_name(f"{clean_name(source)} {currency}"), currency=currency,
             company=_opt(billing.get("Company")), first_name=_opt(first_name(full_name)),

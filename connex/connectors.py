@@ -240,6 +240,31 @@ class TargetConnector(Connector):
     def read_inventory(self, skus: Iterable[str] | None = None) -> Iterator[InventoryLevel]:
         """Yield quantity on hand per inventory item, optionally restricted to ``skus``."""
 
+    # corrections (sync.on_change: update | void_and_repost); a target without them refuses those settings
+    supports_corrections: ClassVar[bool] = False
+
+    def update_document(self, document: Document, target_id: str) -> PostResult:
+        """Rewrite the posted document ``target_id`` in place so it says what ``document`` says (its number and
+        identity stay). Idempotent: updating to the same content again changes nothing."""
+        raise NotImplementedError(f"the {self.name} target cannot update a posted document")
+
+    def void_document(self, document: Document, target_id: str) -> PostResult:
+        """Void the posted ``target_id`` (an earlier version of ``document``; only its kind, key and number are
+        used), and whatever the target keeps applied to it (an invoice's payments). Idempotent: voiding a void
+        document again is ``exists``."""
+        raise NotImplementedError(f"the {self.name} target cannot void a posted document")
+
+    def repost_document(self, document: Document, target_id: str) -> PostResult:
+        """Void ``target_id`` and post ``document`` (the new version, its number suffixed) in its place.
+        Idempotent: a void already done is not redone, a new version the target already has is ``exists``."""
+        voided = self.void_document(document, target_id)
+        if voided.status == "failed":
+            return voided
+        found = self.find_posted(document)
+        if found is not None and found.status in ("posted", "exists", "queued"):
+            return found
+        return self.post_documents([document])[0]
+
     def collect_results(self) -> list[PostResult]:
         """Outcomes of documents an asynchronous target returned as ``queued``, each reported exactly once;
         synchronous targets have none. The engine calls it at the start and end of every run."""

@@ -14,7 +14,8 @@ from decimal import Decimal
 from typing import Literal
 
 SalesKind = Literal["sales_receipt", "invoice"]
-DocumentKind = Literal["sales_receipt", "invoice", "purchase_order", "bill", "refund_receipt", "credit_memo"]
+DocumentKind = Literal["sales_receipt", "invoice", "purchase_order", "bill", "refund_receipt", "credit_memo",
+                       "payment"]
 LineKind = Literal["item", "shipping", "discount", "rounding"]
 
 
@@ -117,6 +118,10 @@ class SalesDocument(Document):
     #: the payment terms by name (e.g. "Net 30"): invoices
     terms: str | None = None
     source_reference: str | None = None  # the channel's own order number
+    #: the day the buyer paid (Linnworks' paid date of a PAID order); None while unpaid. An invoice of a paid order
+    #: gets a payment applied to it (``PaymentDocument``); never hashed, so an order marked paid after its invoice
+    #: was posted is not "changed"
+    paid_date: dt.date | None = None
 
 
 @dataclass
@@ -139,6 +144,23 @@ class RefundDocument(Document):
     original_doc_number: str | None = None
     deposit_account: str | None = None
     payment_method: str | None = None  # how the money went back (a map_payment_method rule on refunds)
+    #: QuickBooks Desktop: how the money goes back once the credit memo is in: "credit_card"
+    #: (ARRefundCreditCardAdd) or "check" (CheckAdd), each applied to the credit memo so no credit stays open;
+    #: "none" or None: the credit memo only (the connector's ``refund_payout`` decides)
+    payout: str | None = None
+
+
+@dataclass
+class PaymentDocument(Document):
+    """A customer payment applied to the invoice of a paid order (QuickBooks Online ``Payment`` with a
+    ``LinkedTxn``, Desktop ``ReceivePaymentAdd`` with ``AppliedToTxnAdd``). ``doc_number`` is the invoice's number,
+    ``total`` the amount paid; it has no lines."""
+
+    customer: Party | None = None
+    store_name: str | None = None
+    invoice_number: str | None = None
+    deposit_account: str | None = None
+    payment_method: str | None = None
 
 
 @dataclass
@@ -165,7 +187,8 @@ class PostResult:
     code: str | None = None
 
 
-_CLASSES = {cls.__name__: cls for cls in (SalesDocument, PurchaseDocument, RefundDocument, StockLevel)}
+_CLASSES = {cls.__name__: cls for cls in (Document, SalesDocument, PurchaseDocument, RefundDocument, PaymentDocument,
+                                          StockLevel)}
 _NESTED = {"customer": Party, "vendor": Party, "billing_address": Address, "shipping_address": Address}
 
 
@@ -178,7 +201,7 @@ def to_record(document) -> dict:
 #: an upgrade does not report every posted document as changed. They are derived from the same source fields as
 #: the money that the hash does cover (a line's rate with its tax, the inclusive flag with the nets and taxes).
 _UNHASHED_LINE_FIELDS = ("tax_rate", "tax_included")
-_UNHASHED_FIELDS = ("prices_include_tax", "tax_country")
+_UNHASHED_FIELDS = ("prices_include_tax", "tax_country", "paid_date")
 #: Fields added later still; hashed only when set, so documents that never use them keep their old hashes
 _ADDED_WHEN_SET = ("department", "terms")
 
@@ -191,7 +214,7 @@ def hash_record(document) -> dict:
         data.pop(name, None)
     if not isinstance(document, SalesDocument) and data.get("tax_code") is None:
         data.pop("tax_code", None)  # only sales documents had a tax code before
-    for name in _ADDED_WHEN_SET + (("payment_method",) if isinstance(document, RefundDocument) else ()):
+    for name in _ADDED_WHEN_SET + (("payment_method", "payout") if isinstance(document, RefundDocument) else ()):
         if data.get(name) is None:
             data.pop(name, None)  # added later: a document that does not use them keeps its old hash
     for line in data.get("lines") or []:

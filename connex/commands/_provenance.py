@@ -3,10 +3,11 @@ the ledger knows about the document (posted as which QuickBooks id and when, cha
 
 from __future__ import annotations
 
+from connex.documents import from_record
 from connex.rules.customers import clean_name
 from connex.state import history
 from connex.state.store import StateStore
-from connex.sync import classify
+from connex.sync import classify, corrections
 from connex.sync.document_flow import FLOW_PREFIX
 
 # matching mode -> the mapped fields it combines, in the order it combines them
@@ -61,6 +62,7 @@ def ledger_state(state: StateStore | None, result) -> list[dict]:
     keys = [doc.key for doc in result.documents] + [f"{FLOW_PREFIX.get(result.flow, result.flow)}:{result.source_id}"]
     rows = state.lookup(keys)
     digests = {doc.key: classify.content_hash(doc) for doc in result.documents}
+    documents = {doc.key: doc for doc in result.documents}
     out = []
     for key in keys:
         row = rows.get(key)
@@ -73,8 +75,19 @@ def ledger_state(state: StateStore | None, result) -> list[dict]:
                          first_seen=row.first_seen, updated_at=row.updated_at)
             if key in digests and row.content_hash and row.status in ("posted", "exists", "changed"):
                 entry["changed_since"] = row.content_hash != digests[key]
+                if entry["changed_since"]:
+                    entry["differences"] = _differences(row, documents[key])
         out.append(entry)
     return out
+
+
+def _differences(row, new) -> list[str]:
+    """The posted version (kept in the ledger once corrections are on) against what today's rules make."""
+    try:
+        old = from_record(row.document) if isinstance(row.document, dict) and "type" in row.document else None
+    except (KeyError, TypeError, ValueError):
+        old = None
+    return corrections.differences(old, new)
 
 
 def ledger_lines(entries: list[dict], synced: bool) -> list[str]:
@@ -88,7 +101,8 @@ def ledger_lines(entries: list[dict], synced: bool) -> list[str]:
         if status in ("posted", "exists"):
             text = f"posted as QuickBooks id {e['target_id']} at {e['updated_at']}"
             if e.get("changed_since") is not None:
-                text += ("; the source has CHANGED since (not posted again: sync.on_change: report)"
+                text += ("; the source has CHANGED since (sync.on_change says what happens: report, update, "
+                         "void_and_repost; or `connex sync --order ... --repost`)"
                          if e["changed_since"] else "; unchanged since")
         elif status == "changed":
             text = f"posted as QuickBooks id {e['target_id']}; the source changed after: {e['error']}"
@@ -103,7 +117,10 @@ def ledger_lines(entries: list[dict], synced: bool) -> list[str]:
         else:
             text = f"{status} at {e['updated_at']}" + (f": {e['error']}" if e.get("error") else "")
         lines.append(f"  {e['key']}: {text}")
+        for change in e.get("differences") or []:
+            lines.append(f"    posted -> new: {change}")
         for ev in e["events"]:
-            extra = "".join(f", {k} {v}" for k, v in ev.items() if k not in ("at", "event"))
+            extra = "".join(f", {k} {'; '.join(map(str, v)) if isinstance(v, list) else v}"
+                            for k, v in ev.items() if k not in ("at", "event"))
             lines.append(f"    {ev['at']}: {ev['event']}{extra}")
     return lines

@@ -34,6 +34,11 @@ def add_arguments(parser):
     parser.add_argument("--dry-run", action="store_true", help="print what would be posted; write nothing")
     parser.add_argument("--retry-failed", action="store_true", help="try the documents that failed before again")
     parser.add_argument("--order", action="append", default=[], metavar="ID", help="sync this order (repeatable)")
+    parser.add_argument("--repost", nargs="?", const="default", choices=["default", "update", "void_and_repost"],
+                        metavar="MODE",
+                        help="with --order: apply today's rules to the order's posted documents and correct them "
+                             "in QuickBooks (MODE update or void_and_repost; default: sync.on_change, else update)")
+    parser.add_argument("--yes", action="store_true", help="with --repost: do not ask for confirmation")
     parser.add_argument("--flow", action="append", choices=FLOW_ORDER, help="only this flow (repeatable)")
     parser.add_argument("--no-progress", action="store_true", help="no progress line on the terminal")
     parser.add_argument("--wait", type=seconds, default=DEFAULT_WAIT, metavar="SECONDS",
@@ -67,6 +72,26 @@ def window(from_day: dt.date | None, to_day: dt.date | None) -> tuple | None:
     return start, end
 
 
+def repost_mode(args, config) -> str | None:
+    """``--repost``'s mode once the user has confirmed it (``--yes``, or "y" on a terminal)."""
+    if not getattr(args, "repost", None):
+        return None
+    if not args.order:
+        raise ConfigError("--repost needs --order ID: it corrects the posted documents of the orders named")
+    mode = args.repost if args.repost != "default" else (
+        config.sync.on_change if config.sync.on_change != "report" else "update")
+    if args.dry_run or args.yes:
+        return mode
+    what = "update in place" if mode == "update" else "void and post again with a suffixed number"
+    question = (f"This will {what} the posted QuickBooks documents of order(s) {', '.join(args.order)} whose "
+                "content differs under today's rules. Continue? [y/N] ")
+    if not sys.stdin.isatty():
+        raise ConfigError("--repost changes posted documents in QuickBooks: confirm on a terminal, or add --yes")
+    if input(question).strip().lower() not in ("y", "yes"):
+        raise ConfigError("--repost cancelled; nothing was changed")
+    return mode
+
+
 def run(args):
     from connex.logs import setup_logging
 
@@ -83,7 +108,7 @@ def run(args):
         flows = [f for f in flows if f != "inventory"]  # stock levels are now, not history
         print("inventory: not re-read for a date window (stock levels have no history)")
     options = RunOptions(dry_run=args.dry_run, retry_failed=args.retry_failed, order_ids=tuple(args.order),
-                         window=span, lock_wait=args.wait)
+                         window=span, lock_wait=args.wait, repost=repost_mode(args, config))
     state = open_state(config.state_path)
     alerts = alerts_for(config, state) if not args.dry_run else None
     try:

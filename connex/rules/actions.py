@@ -38,6 +38,11 @@ BUILTIN_ACTIONS: dict[str, Action] = {a.type: a for a in (
            value_schema=_TEXT),
     Action("map_transaction_type", "sales receipt or invoice for this order", writes="kind", flows=("orders",),
            value_schema={"enum": ["sales_receipt", "invoice"]}),
+    Action("map_refund_type", "refund receipt (the money goes back) or credit memo (the customer keeps a credit)",
+           writes="kind", flows=("refunds",), value_schema={"enum": ["refund_receipt", "credit_memo"]}),
+    Action("map_refund_payout", "QuickBooks Desktop: how a refund's money leaves (credit_card: a credit card "
+           "refund, check: a cheque, none: the credit memo only)", writes="payout", flows=("refunds",),
+           value_schema={"enum": ["none", "credit_card", "check"]}),
     Action("map_deposit_account", "the account the payment is deposited to", writes="deposit_account",
            value_schema=_TEXT),
     Action("map_payment_method", "the QuickBooks payment method", writes="payment_method", value_schema=_TEXT),

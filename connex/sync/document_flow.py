@@ -14,17 +14,19 @@ Exactly once, crash or not:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import decimal
 import logging
 from collections.abc import Iterator
 
 from connex.connectors import OrderQuery, Page, SourceConnector, TargetConnector, WindowQuery
-from connex.documents import Document, from_record, to_record
+from connex.documents import Document, PostResult, from_record, to_record
 from connex.errors import ConfigError, ConnexError, DocumentError, DocumentRef, TransientError
 from connex.rules.engine import FLOW_KIND, MapResult, RulesEngine
+from connex.state import history
 from connex.state.store import LedgerEntry, StateStore
-from connex.sync import classify
+from connex.sync import classify, corrections, payments
 from connex.sync.checks import CheckFailure, check_document, check_record, clean_text
 from connex.sync.packing import BatchPacker
 from connex.sync.parties import PartyResolver, party_of
@@ -110,6 +112,17 @@ class DocumentFlow:
         self.parties = PartyResolver(target)
         self.packer = BatchPacker(target.post_batch_size, self._post_batch,
                                   lambda cursor: self.state.save_cursor(self.flow, cursor))
+        self._seen: set[str] = set()  # source ids read in this run (the payment look-back skips them)
+        self._not_invoiced: set[str] = set()  # source ids mapped to a document other than an invoice
+        #: update or void_and_repost when posted documents are corrected; None: changes are only reported
+        self.correction = options.repost or (settings.on_change if settings.on_change != corrections.REPORT
+                                             else None)
+        if self.correction and not target.supports_corrections:
+            raise ConfigError(f"sync.on_change: {self.correction} needs a target that can update and void posted "
+                              f"documents; the {target.name} target cannot (use sync.on_change: report)")
+        #: keep each posted document in the ledger, so a later correction can say what changed
+        self.keep_posted = self.correction is not None
+        self._repay: set[str] = set()  # orders whose payment a correction voided: posted again after the invoice
 
     # --- reading -------------------------------------------------------------------------------------------
     def _from_date(self) -> dt.datetime | None:
@@ -146,8 +159,11 @@ class DocumentFlow:
     def run(self) -> None:
         if not self.options.dry_run:
             self.resolve_in_flight()
+            self.resolve_corrections()
         if self.options.retry_failed:
             pages, checkpointing = self.retry_pages(), False
+        elif self.options.order_ids and self.correction:
+            pages, checkpointing = self._named_pages(), False
         elif self.options.order_ids:
             pages, checkpointing = self.pages(None), False
         elif self.options.window:  # a re-read: the ledger skips what is posted; the cursor never moves back
@@ -163,9 +179,50 @@ class DocumentFlow:
             if self.options.stopping():
                 self.report.incomplete = "stop requested; resumes from the last checkpoint"
                 break
+        else:
+            if checkpointing and self.flow == "orders":
+                self.process_awaiting_payments()
+            if self.correction and self.flow == "orders" and self.options.order_ids and not self.options.dry_run:
+                gone = [i for i in self.options.order_ids if i not in self._seen]
+                if gone:  # named, but Linnworks no longer has them: deleted after they were posted
+                    self._void_posted({i: "the order was deleted in the source" for i in gone})
         self.packer.flush()
 
-    def process(self, records: list[dict]) -> None:
+    def _named_pages(self) -> Iterator[Page]:
+        """``--order`` with corrections on: each order read alone, so one the source no longer has (deleted)
+        is told apart from the others; its posted documents are voided."""
+        for order_id in self.options.order_ids:
+            query = OrderQuery(mode=self.settings.order_mode, order_ids=(order_id,))
+            try:
+                yield from self.source.read_orders(query)
+            except DocumentError as exc:
+                if exc.code != "not_found":
+                    raise
+                log.warning("order %s: %s", order_id, exc.message)
+
+    def process_awaiting_payments(self) -> None:
+        """Orders whose invoice is posted and whose payment is not: read again by id (only those, a hundred per
+        request), so an order Linnworks marked paid since gets its payment in this pass."""
+        ids = [row.source_id for row in self.state.rows(self.flow, payments.AWAITING)
+               if row.source_id not in self._seen]
+        ids = list(dict.fromkeys(ids))
+        for start in range(0, len(ids), payments.READ_CHUNK):
+            query = OrderQuery(mode=self.settings.order_mode, order_ids=tuple(ids[start:start + payments.READ_CHUNK]))
+            for page in self.source.read_orders(query):
+                self.process(page.records, payments_only=True)
+            if self.options.stopping():
+                return
+        # an order whose document is no longer an invoice (a rule or sync.document changed) awaits nothing
+        stale = [r for r in self.state.lookup(payments.payment_key(i) for i in ids if i in self._not_invoiced).values()
+                 if r.status == payments.AWAITING]
+        if stale:
+            self.state.record([LedgerEntry(r.key, r.flow, r.kind, r.source_id, r.number, None, "superseded",
+                                           error="the order is no longer posted as an invoice") for r in stale],
+                              self.report.run_id)
+
+    def process(self, records: list[dict], *, payments_only: bool = False) -> None:
+        """``payments_only``: a re-read for payments: only invoices and their payments go on (an order a changed
+        rule now maps to another kind of document is not posted again from here)."""
         results = [map_safely(self.rules, self.flow, record) for record in records]
         self.report.counts["read"] += len(records)
         documents: list[tuple[Document, dict]] = []
@@ -184,16 +241,41 @@ class DocumentFlow:
             else:
                 mapped_ok.append(key)
                 documents.extend((doc, record) for doc in result.documents)
+            self._seen.add(result.source_id)
+        documents, awaiting = self._with_payments(documents)
+        if payments_only:
+            documents = [(doc, record) for doc, record in documents if doc.kind in ("invoice", "payment")]
         if self.options.dry_run:
             self._plan(documents)
             return
+        if self.correction:
+            unmapped = self._void_skipped(unmapped)
         self.state.record(unmapped, self.report.run_id)
+        if awaiting:
+            known = self.state.lookup(entry.key for entry in awaiting)
+            self.state.record([e for e in awaiting if e.key not in known], self.report.run_id)
         # a record that failed to map before and maps now: its failure is history
         stale = [row for row in self.state.lookup(mapped_ok).values() if row.status in ("failed", "skipped")]
         if stale:
             self.state.record([LedgerEntry(r.key, r.flow, r.kind, r.source_id, r.number, None, "superseded")
                                for r in stale], self.report.run_id)
         self.post(documents)
+
+    def _with_payments(self, documents: list[tuple[Document, dict]]):
+        """Each paid order's invoice followed by its payment (posted after it: the target links the two); the
+        awaiting rows of unpaid orders' invoices."""
+        out, awaiting = [], []
+        for doc, record in documents:
+            out.append((doc, record))
+            if doc.kind != "invoice":
+                self._not_invoiced.add(doc.source_id)
+                continue
+            payment = payments.payment_for(doc)
+            if payment is not None:
+                out.append((payment, record))
+            else:
+                awaiting.append(payments.awaiting_entry(doc))
+        return out, awaiting
 
     def _entry(self, key: str, result: MapResult, status: str, **extra) -> LedgerEntry:
         return LedgerEntry(key, self.flow, FLOW_KIND[self.flow], result.source_id, result.number, status=status,
@@ -223,10 +305,18 @@ class DocumentFlow:
         records: dict[str, dict] = {}
         digests: dict[str, str] = {}
         changed: list[LedgerEntry] = []
+        invoices = self._invoice_rows(documents)
         for doc, record, row, digest, verdict in self._classify(documents):
+            if doc.kind == "payment":
+                if doc.source_id in self._repay:
+                    verdict = classify.POST  # its invoice was voided and reposted: the payment follows it
+                    invoices = self.state.lookup([f"invoice:{doc.source_id}"])
+                doc = self._renumbered(doc, invoices)
             if verdict == classify.POST:
                 to_post.append(doc)
                 records[doc.key], digests[doc.key] = record, digest
+            elif verdict == classify.CHANGED and self.correction:
+                self._correct(doc, row, digest, record)
             elif verdict == classify.CHANGED:
                 self._changed(doc, row, digest, changed)
             else:
@@ -245,6 +335,149 @@ class DocumentFlow:
                     extra={"run_id": self.report.run_id, "flow": self.flow, "document": doc.key, "status": "changed"})
         out.append(LedgerEntry(doc.key, self.flow, doc.kind, doc.source_id, doc.doc_number, digest, "changed",
                                target_id=row.target_id, error=note))
+
+    # --- corrections -------------------------------------------------------------------------------------
+    def _invoice_rows(self, documents: list[tuple[Document, dict]]) -> dict:
+        keys = [f"invoice:{doc.source_id}" for doc, _ in documents if doc.kind == "payment"]
+        return self.state.lookup(keys) if keys else {}
+
+    @staticmethod
+    def _renumbered(payment: Document, invoices: dict) -> Document:
+        """A payment applies to its invoice under the number QuickBooks holds it by now (a reposted invoice
+        carries a suffix)."""
+        row = invoices.get(f"invoice:{payment.source_id}")
+        if row is not None and row.number and row.number != payment.invoice_number:
+            payment = dataclasses.replace(payment, invoice_number=row.number, doc_number=row.number)
+        return payment
+
+    def _correct(self, doc: Document, row, digest: str, record: dict | None) -> None:
+        """Correct a posted document whose source (or whose rules) changed: intent first, then the target."""
+        mode = self.correction
+        if doc.kind == "payment":
+            mode = corrections.VOID_AND_REPOST  # a payment is never rewritten in place: voided and recorded anew
+        events = history.events(self.state, doc.key)
+        new = doc if mode == corrections.UPDATE else corrections.suffixed(doc, corrections.reposts_so_far(events) + 1)
+        intent = {"mode": mode, "new": to_record(new), "old": row.document, "digest": digest}
+        self.state.record([LedgerEntry(doc.key, self.flow, doc.kind, doc.source_id, row.number, row.content_hash,
+                                       corrections.CORRECTING, target_id=row.target_id,
+                                       error=f"{mode} in progress", document=intent)],
+                          self.report.run_id, attempt=True)
+        self._finish_correction(row.key, row.target_id, intent, record)
+
+    def _finish_correction(self, key: str, old_target: str | None, intent: dict, record: dict | None) -> None:
+        mode, new = intent["mode"], from_record(intent["new"])
+        old = from_record(intent["old"]) if intent.get("old") else None
+        changes = corrections.differences(old, new)
+        try:
+            result = self._apply_correction(mode, new, old_target)
+        except RUN_LEVEL:
+            raise  # left correcting: the next run redoes it
+        except Exception as exc:  # noqa: BLE001 - a target that broke on this document fails it alone
+            result = None
+            error = f"the target could not {mode.replace('_', ' ')} it: {unexpected(exc)}"
+        else:
+            error = result.error if result.status == "failed" else None
+        if result is None or result.status == "failed":
+            reason = f"correction ({mode}) failed: {error or 'the target refused it'}"
+            self.report.fail(label(new), reason, key)
+            # back to "changed": the next pass tries the correction again (a void already done is not redone)
+            self.state.record([LedgerEntry(key, self.flow, new.kind, new.source_id, None, None, "changed",
+                                           target_id=old_target, error=reason, document=intent.get("old"))],
+                              self.report.run_id)
+            return
+        status = "queued" if result.status == "queued" else "posted"
+        self.report.counts["corrected"] += 1
+        self.report.changes.append((label(new), f"{mode.replace('_', ' ')}: " + "; ".join(changes)))
+        log.info("%s corrected (%s): %s", label(new), mode, "; ".join(changes),
+                 extra={"run_id": self.report.run_id, "flow": self.flow, "document": key, "status": "corrected"})
+        self.state.record([LedgerEntry(key, self.flow, new.kind, new.source_id, new.doc_number, intent["digest"],
+                                       status, target_id=result.target_id or old_target,
+                                       document=to_record(new))], self.report.run_id)
+        history.correction(self.state, key, mode=mode, who=corrections.who(self._command()), changes=changes,
+                           old_target=old_target, new_target=result.target_id, number=new.doc_number)
+        if mode == corrections.VOID_AND_REPOST and new.kind == "invoice":
+            self._repay.add(new.source_id)
+
+    def _command(self) -> str:
+        return "connex sync --repost" if self.options.repost else f"connex sync, on_change {self.correction}"
+
+    def _apply_correction(self, mode: str, new: Document, old_target: str | None):
+        if mode == corrections.UPDATE:
+            return self.target.update_document(new, old_target)
+        if mode == "void":
+            result = self.target.void_document(new, old_target)
+        else:
+            ready = self.parties.resolve([new], lambda doc, reason: None)
+            if not ready:
+                return PostResult(new.key, "failed", error="its customer could not be found or created")
+            result = self.target.repost_document(new, old_target)
+        if new.kind == "invoice" and result.status != "failed":
+            # its payments were voided with it; a reposted invoice gets its payment again (this pass, or the
+            # next one's look at awaiting payments when this run is a resumed correction)
+            status, note = ((corrections.VOIDED, f"voided with invoice {old_target}") if mode == "void" else
+                            (payments.AWAITING, f"voided with invoice {old_target}; paid again once reposted"))
+            self.state.record([LedgerEntry(payments.payment_key(new.source_id), self.flow, "payment",
+                                           new.source_id, None, None, status, error=note)], self.report.run_id)
+        return result
+
+    def _void_skipped(self, unmapped: list[LedgerEntry]) -> list[LedgerEntry]:
+        """Orders the rules now skip (cancelled in Linnworks: the shipped skip-cancelled-orders rule) whose
+        documents were posted: voided, so the books no longer count them. Returns the entries still to record."""
+        skipped = {e.source_id: e.error for e in unmapped if e.status == "skipped"}
+        if skipped:
+            self._void_posted(skipped)
+        return unmapped
+
+    def _void_posted(self, why: dict[str, str | None]) -> None:
+        """Void the posted documents of these source records (source id -> the reason)."""
+        skipped = why
+        keys = [f"{kind}:{sid}" for sid in skipped for kind in ("sales_receipt", "invoice", "credit_memo",
+                                                                   "refund_receipt", "purchase_order", "bill")]
+        posted = [r for r in self.state.lookup(keys).values() if r.status in ("posted", "exists", "changed")]
+        for row in posted:
+            doc = Document(kind=row.kind, source_id=row.source_id, doc_number=row.number or "", txn_date=None,
+                           currency="")
+            intent = {"mode": "void", "new": to_record(doc), "old": row.document, "digest": row.content_hash}
+            self.state.record([LedgerEntry(row.key, self.flow, row.kind, row.source_id, row.number,
+                                           row.content_hash, corrections.CORRECTING, target_id=row.target_id,
+                                           error="void in progress", document=intent)],
+                              self.report.run_id, attempt=True)
+            self._finish_void(row.key, row.target_id, intent, skipped[row.source_id])
+
+    def _finish_void(self, key: str, target_id: str | None, intent: dict, why: str | None) -> None:
+        doc = from_record(intent["new"])
+        try:
+            result = self._apply_correction("void", doc, target_id)
+        except RUN_LEVEL:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            result = PostResult(key, "failed", error=unexpected(exc))
+        if result.status == "failed":
+            reason = f"voiding it failed: {result.error}"
+            self.report.fail(label(doc), reason, key)
+            self.state.record([LedgerEntry(key, self.flow, doc.kind, doc.source_id, doc.doc_number, None, "changed",
+                                           target_id=target_id, error=reason, document=intent.get("old"))],
+                              self.report.run_id)
+            return
+        note = f"voided: the order is no longer imported ({why or 'skipped by a rule'})"
+        self.report.counts["voided"] += 1
+        self.report.changes.append((label(doc), note))
+        self.state.record([LedgerEntry(key, self.flow, doc.kind, doc.source_id, doc.doc_number, None,
+                                       corrections.VOIDED, target_id=target_id, error=note)], self.report.run_id)
+        history.correction(self.state, key, mode="void", who=corrections.who(self._command()),
+                           changes=[why or "skipped by a rule"], old_target=target_id, number=doc.doc_number)
+
+    def resolve_corrections(self) -> None:
+        """Corrections an interrupted run started: redone (an update or a void is idempotent, a repost is looked
+        up before it is posted again)."""
+        for row in self.state.rows(self.flow, corrections.CORRECTING):
+            intent = row.document or {}
+            if not isinstance(intent, dict) or "new" not in intent:
+                continue
+            if intent.get("mode") == "void":
+                self._finish_void(row.key, row.target_id, intent, "resumed after an interrupted run")
+            else:
+                self._finish_correction(row.key, row.target_id, intent, None)
 
     def _failed(self, doc: Document, reason: str, records: dict, digests: dict) -> None:
         self.report.fail(label(doc), reason, doc.key)
@@ -288,7 +521,8 @@ class DocumentFlow:
                           extra={"run_id": self.report.run_id, "flow": self.flow, "document": doc.key,
                                  "status": result.status})
                 outcomes.append(LedgerEntry(doc.key, self.flow, doc.kind, doc.source_id, doc.doc_number,
-                                            digests.get(doc.key), result.status, target_id=result.target_id))
+                                            digests.get(doc.key), result.status, target_id=result.target_id,
+                                            document=to_record(doc) if self.keep_posted else None))
             elif result.status == "queued":
                 self.report.counts["queued"] += 1
                 outcomes.append(LedgerEntry(doc.key, self.flow, doc.kind, doc.source_id, doc.doc_number,
@@ -325,7 +559,8 @@ class DocumentFlow:
             if found is not None and found.status in ("posted", "exists"):
                 self.report.counts["resolved"] += 1
                 resolved.append(LedgerEntry(row.key, row.flow, row.kind, row.source_id, row.number,
-                                            row.content_hash, "posted", target_id=found.target_id))
+                                            row.content_hash, "posted", target_id=found.target_id,
+                                            document=row.document if self.keep_posted else None))
             elif found is not None and found.status == "queued":  # an asynchronous target has it waiting
                 resolved.append(LedgerEntry(row.key, row.flow, row.kind, row.source_id, row.number,
                                             row.content_hash, "queued", document=row.document))

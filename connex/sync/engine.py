@@ -121,4 +121,4 @@ class SyncEngine:
     def harvest(self, reports: dict[str, FlowReport]) -> None:
         """Outcomes of documents an asynchronous target (QuickBooks Desktop) queued earlier: into the ledger, and
         into this run's report of the document's flow."""
-        record_outcomes(self.target, self.state, reports)
+        record_outcomes(self.target, self.state, reports, keep_documents=self.config.sync.on_change != "report")

@@ -15,8 +15,11 @@ from connex.sync.report import FlowReport
 log = logging.getLogger(__name__)
 
 
-def record_outcomes(target, state: StateStore, reports: dict[str, FlowReport] | None = None) -> int:
-    """Record each final outcome the target hands over (each exactly once); returns how many were recorded."""
+def record_outcomes(target, state: StateStore, reports: dict[str, FlowReport] | None = None, *,
+                    keep_documents: bool = False) -> int:
+    """Record each final outcome the target hands over (each exactly once); returns how many were recorded.
+    ``keep_documents``: a posted document stays in the ledger (corrections are on: a later one says what
+    changed)."""
     outcomes = {r.key: r for r in target.collect_results()}
     if not outcomes:
         return 0
@@ -34,8 +37,9 @@ def record_outcomes(target, state: StateStore, reports: dict[str, FlowReport] | 
                 report.counts[result.status] += 1
                 if result.status == "posted":
                     report.documents[row.kind] += 1
+        kept = row.document if keep_documents and result.status != "failed" else None
         entries.append(LedgerEntry(key, row.flow, row.kind, row.source_id, row.number, row.content_hash,
-                                   result.status, target_id=result.target_id, error=result.error))
+                                   result.status, target_id=result.target_id, error=result.error, document=kept))
     state.record(entries, None)
     log.info("recorded %d outcomes from %s", len(entries), target.name)
     return len(entries)

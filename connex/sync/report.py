@@ -19,6 +19,9 @@ class RunOptions:
     window: tuple | None = None
     stop: threading.Event | None = None  # set by SIGTERM/SIGINT: finish the current page, checkpoint, stop
     lock_wait: float = 0.0  # seconds to wait for another run holding the state file's lock
+    #: `sync --order X --repost [MODE]`: correct the named orders' posted documents with today's rules (update or
+    #: void_and_repost) whatever sync.on_change says
+    repost: str | None = None
 
     def stopping(self) -> bool:
         return self.stop is not None and self.stop.is_set()

@@ -178,5 +178,6 @@ class OrderReader:
                 f"Linnworks has no order {', '.join(missing)} (looked up with Orders/GetOrdersById and "
                 "Orders/GetOrderDetailsByNumOrderId)",
                 where=DocumentRef("order", missing[0], number=missing[0]),
+                code="not_found",
             )
         return Page(result, None)

@@ -20,12 +20,14 @@ from connex.documents import (
     Document,
     Line,
     Party,
+    PaymentDocument,
     PurchaseDocument,
     RefundDocument,
     SalesDocument,
 )
 
-_CLASSES = {cls.__name__: cls for cls in (Document, SalesDocument, PurchaseDocument, RefundDocument, Party)}
+_CLASSES = {cls.__name__: cls for cls in (Document, SalesDocument, PurchaseDocument, RefundDocument,
+                                          PaymentDocument, Party)}
 _NESTED = {"Address": Address, "Party": Party, "Line": Line}
 
 

@@ -48,6 +48,14 @@ CONFIG_SCHEMA: dict = {
         "create_own_items": {"type": "boolean", "default": True,
                              "description": "create the shipping, rounding and discount items (Other Charge) "
                                             "when missing"},
+        "refund_payout": {"enum": ["none", "credit_card", "check"], "default": "none",
+                          "description": "how a refund's money leaves once its credit memo is in QuickBooks: "
+                                         "credit_card (a credit card refund) or check (a cheque), each applied to "
+                                         "the credit memo so no credit stays open; none: the credit memo only. A "
+                                         "map_refund_payout rule decides per refund"},
+        "refund_account": {"type": "string", "minLength": 1,
+                           "description": "the account refunds are paid from (a bank account for cheques); a "
+                                          "map_deposit_account rule decides per refund"},
         "batch_size": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
         "tax_model": {"enum": list(TAX_MODELS), "default": "rules_only",
                       "description": "us: lines Tax/Non, the customer code and the sales tax item at the order's rate; "

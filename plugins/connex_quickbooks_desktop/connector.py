@@ -9,7 +9,7 @@ from typing import Any
 
 from connex.connectors import InventoryLevel, KeyValueStore, Preflight, TargetConnector, Wanted
 from connex.documents import Document, Party, PostResult
-from connex.errors import DocumentError
+from connex.errors import DocumentError, DocumentRef
 from connex_quickbooks_desktop import codec, qbxml
 from connex_quickbooks_desktop.config import CONFIG_SCHEMA, SECRET_KEYS, Settings
 from connex_quickbooks_desktop.fields import FIELD_SUPPORT
@@ -143,9 +143,23 @@ class QuickBooksDesktopTarget(TargetConnector):
             return PostResult(document.key, "exists", target_id=existing.target_id)
         if existing is not None and existing.status == "pending":
             return PostResult(document.key, "queued")
+        job = self._document_job(document)
+        stored, _ = self.queue.enqueue(job, retry_failed=True)
+        if stored.status == "done":
+            return PostResult(document.key, "exists", target_id=stored.target_id)
+        return PostResult(document.key, "queued")
+
+    def _document_job(self, document: Document, stage: str = "check", **context) -> Job:
+        """The queue job of a document, its customer/vendor and items queued as its dependencies."""
         # Build the Add once now, so a document qbXML cannot express fails in this run, not in a session.
-        self.builder.document_add("probe", document, ())
+        probe_invoice = qbxml.InvoiceLink("probe", document.total) if document.kind == "payment" else None
+        self.builder.document_add("probe", document, (), probe_invoice)
         deps = []
+        if document.kind == "payment":
+            # a payment waits for its invoice when Connex queued that too (else the invoice is in QuickBooks)
+            invoice_key = f"invoice:{document.source_id}"
+            if self.queue.get(invoice_key) is not None:
+                deps.append(invoice_key)
         party = (
             getattr(document, "vendor", None)
             if document.kind in ("purchase_order", "bill")
@@ -166,18 +180,74 @@ class QuickBooksDesktopTarget(TargetConnector):
         if self.builder.tax.may_add_rounding(document) and self.builder.rounding_item:
             # a US file's own tax can leave the total a cent off the source's: a rounding line may carry it
             deps.append(self._queue_item(self.builder.rounding_item, "Rounding", "rounding"))
-        job = Job(
+        return Job(
             key=document.key,
             kind="document",
             payload=codec.dumps(document),
-            stage="check",
-            context={"deps": list(dict.fromkeys(deps)), "po_number": _linked_po(document)},
+            stage=stage,
+            context={"deps": list(dict.fromkeys(deps)), "po_number": _linked_po(document),
+                     "invoice_number": getattr(document, "invoice_number", None),
+                     "payout": self._payout(document), **context},
             doc_kind=document.kind,
             doc_number=document.doc_number,
         )
-        stored, _ = self.queue.enqueue(job, retry_failed=True)
-        if stored.status == "done":
-            return PostResult(document.key, "exists", target_id=stored.target_id)
+
+    def _payout(self, document: Document) -> dict | None:
+        """How a refund's money leaves after its credit memo (a rule, else ``refund_payout``), and from which
+        account; None for the credit memo alone."""
+        if document.kind not in ("credit_memo", "refund_receipt"):
+            return None
+        method = getattr(document, "payout", None) or self.config.get("refund_payout") or "none"
+        if method == "none":
+            return None
+        account = getattr(document, "deposit_account", None) or self.config.get("refund_account")
+        if not account:
+            raise DocumentError(f"a refund paid out by {method.replace('_', ' ')} needs the account it is paid "
+                                "from: set refund_account in the target, or a map_deposit_account rule",
+                                where=DocumentRef(document.kind, document.source_id, "deposit_account",
+                                                  document.doc_number))
+        return {"method": method, "account": account}
+
+    # --- corrections (through the Web Connector, like every post) ------------------------------------------
+    supports_corrections = True
+
+    def update_document(self, document: Document, target_id: str) -> PostResult:
+        """The document's job again, now a Mod: ``edit`` [<Txn>Query by TxnID: its EditSequence] -> ``mod``
+        [<Txn>ModRq]; a 3200 (EditSequence out of date) is re-read and sent once more."""
+        return self._correction(document, "edit", mode="update", txn_id=target_id)
+
+    def repost_document(self, document: Document, target_id: str) -> PostResult:
+        """The document's job again: the old transaction is voided (an invoice's received payments deleted
+        first: ``links`` -> ``unpay`` -> ``void``), then the new version goes through ``check`` -> ``add`` like
+        any document."""
+        if document.kind == "invoice":
+            self.queue.retire(f"payment:{document.source_id}", f"#void:{target_id}")
+        first = "links" if document.kind == "invoice" else "void"
+        return self._correction(document, first, mode="void_and_repost", txn_id=target_id)
+
+    def void_document(self, document: Document, target_id: str) -> PostResult:
+        """A job of its own (``void:<key>``): the transaction voided, an invoice's payments deleted first."""
+        if document.kind == "invoice":
+            self.queue.retire(f"payment:{document.source_id}", f"#void:{target_id}")
+        job = Job(key=f"void:{document.key}:{target_id}", kind="void",
+                  payload=json.dumps({"kind": document.kind, "number": document.doc_number}),
+                  stage="links" if document.kind == "invoice" else "void",
+                  context={"txn_id": target_id, "mode": "void"}, doc_kind=document.kind,
+                  doc_number=document.doc_number)
+        self.queue.enqueue(job, retry_failed=True)
+        return PostResult(document.key, "queued", target_id=target_id)
+
+    def _correction(self, document: Document, stage: str, **context) -> PostResult:
+        if document.kind not in qbxml.TXN_TYPES:
+            raise DocumentError(f"QuickBooks Desktop cannot correct a {document.kind}")
+        try:
+            job = self._document_job(document, stage, **context)
+        except DocumentError as exc:
+            return PostResult(document.key, "failed", error=str(exc), code=exc.code or "invalid")
+        stored, restarted = self.queue.enqueue(job, refresh=True)
+        if not restarted and stored.status == "pending":
+            return PostResult(document.key, "failed", error="its earlier post or correction is still waiting for "
+                              "the Web Connector; correct it after the next session", code="busy")
         return PostResult(document.key, "queued")
 
     def collect_results(self) -> list[PostResult]:

@@ -39,6 +39,7 @@ FIELD_SUPPORT: dict[str, str | Used | Ignored] = {
     "SalesDocument.payment_method": "PaymentMethodRef (sales receipts; an invoice is paid later)",
     "SalesDocument.ship_via": "ShipMethodRef (an entry of the Ship Via list)",
     "SalesDocument.terms": "TermsRef (invoices)",
+    "SalesDocument.paid_date": Used("an invoice of a paid order gets a ReceivePaymentAdd applied to it, dated then"),
     "SalesDocument.source_reference": "Other, and PONumber on invoices",
     "PurchaseDocument.vendor": "VendorRef",
     "PurchaseDocument.status": Used("a pending purchase order gets no bill"),
@@ -48,6 +49,7 @@ FIELD_SUPPORT: dict[str, str | Used | Ignored] = {
     "PurchaseDocument.linked_po_number": "LinkToTxn of the bill's lines",
     "RefundDocument.customer": "CustomerRef",
     "RefundDocument.original_doc_number": "PONumber",
+    "RefundDocument.payout": Used("after the credit memo, an ARRefundCreditCardAdd or CheckAdd applied to it"),
     "RefundDocument.deposit_account": Ignored("a refund is a credit memo in QuickBooks Desktop, which takes no "
                                               "deposit account"),
     "RefundDocument.payment_method": Ignored("a refund is a credit memo in QuickBooks Desktop, which has no "

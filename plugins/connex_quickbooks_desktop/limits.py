@@ -19,6 +19,7 @@ NAME = 41  # Customer/Vendor Name, CompanyName, Addr1-5, Contact, address Note
 ITEM_NAME = 31  # Item Name (ItemInventoryAdd / ItemNonInventoryAdd)
 REF_NUMBER = 11  # SalesReceipt, Invoice, CreditMemo, PurchaseOrder RefNumber
 BILL_REF_NUMBER = 20
+PAYMENT_REF_NUMBER = 20  # ReceivePaymentAdd RefNumber (qbxml130.xsd ReceivePaymentAdd maxLength 20)
 FIRST_LAST = 25
 CITY = 31
 STATE = 21

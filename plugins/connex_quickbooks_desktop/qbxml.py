@@ -17,7 +17,16 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from lxml import etree
 
-from connex.documents import Address, Document, Line, Party, PurchaseDocument, RefundDocument, SalesDocument
+from connex.documents import (
+    Address,
+    Document,
+    Line,
+    Party,
+    PaymentDocument,
+    PurchaseDocument,
+    RefundDocument,
+    SalesDocument,
+)
 from connex.errors import DocumentError, DocumentRef
 from connex_quickbooks_desktop import limits
 from connex_quickbooks_desktop.tax import CompanyTax, DesktopTax
@@ -32,6 +41,7 @@ TXN_TYPES = {
     "refund_receipt": ("CreditMemo", limits.REF_NUMBER),  # Desktop has no refund receipt: a credit memo
     "purchase_order": ("PurchaseOrder", limits.REF_NUMBER),
     "bill": ("Bill", limits.BILL_REF_NUMBER),
+    "payment": ("ReceivePayment", limits.PAYMENT_REF_NUMBER),
 }
 
 
@@ -120,6 +130,14 @@ class PoLineLink:
     txn_id: str
     txn_line_id: str
     item_name: str
+
+
+@dataclass(frozen=True)
+class InvoiceLink:
+    """The invoice a payment applies to, as QuickBooks holds it: its TxnID and what it still owes."""
+
+    txn_id: str
+    balance: Decimal
 
 
 #: Line kinds posted to one of Connex's own items (Other Charge items it creates when missing)
@@ -339,10 +357,113 @@ class QbxmlBuilder:
         _sub(rq, "IncludeLineItems", "true")
         return rq
 
+    def txn_by_id(self, request_id: str, kind: str, txn_id: str, *, linked: bool = False) -> etree._Element:
+        """A transaction by TxnID (TxnQuery group: TxnID, then IncludeLinkedTxns): its EditSequence before a
+        Mod, or an invoice's linked payments before it is voided."""
+        txn = TXN_TYPES[kind][0]
+        rq = etree.Element(f"{txn}QueryRq", requestID=request_id)
+        _sub(rq, "TxnID", txn_id)
+        if linked:
+            _sub(rq, "IncludeLinkedTxns", "true")
+        return rq
+
+    def txn_void(self, request_id: str, kind: str, txn_id: str) -> etree._Element:
+        """TxnVoidRq: TxnVoidType, TxnID (qbxml130.xsd group TxnVoid)."""
+        rq = etree.Element("TxnVoidRq", requestID=request_id)
+        _sub(rq, "TxnVoidType", TXN_TYPES[kind][0])
+        _sub(rq, "TxnID", txn_id)
+        return rq
+
+    def txn_del(self, request_id: str, txn_type: str, txn_id: str) -> etree._Element:
+        """TxnDelRq: TxnDelType, TxnID (group TxnDel). A received payment cannot be voided (ReceivePayment is not
+        a TxnVoidType), only deleted."""
+        rq = etree.Element("TxnDelRq", requestID=request_id)
+        _sub(rq, "TxnDelType", txn_type)
+        _sub(rq, "TxnID", txn_id)
+        return rq
+
+    def document_mod(self, request_id: str, document: Document, txn_id: str, edit_sequence: str) -> etree._Element:
+        """``<Txn>ModRq``: the document's Add turned into a Mod (TxnID and EditSequence first, the same header
+        fields in the same order, which the Mod aggregates share with the Adds for what Connex sends), every line
+        sent as a new line (TxnLineID -1): QuickBooks then drops the lines the Mod leaves out, so the
+        transaction ends up with exactly the new lines."""
+        if document.kind not in ("sales_receipt", "invoice", "credit_memo", "refund_receipt"):
+            raise DocumentError(f"QuickBooks Desktop: a {document.kind.replace('_', ' ')} is not updated in place",
+                                where=_where(document, "kind"))
+        add_rq = self.document_add(request_id, document)
+        txn = TXN_TYPES[document.kind][0]
+        rq = etree.Element(f"{txn}ModRq", requestID=request_id)
+        mod = etree.SubElement(rq, f"{txn}Mod")
+        _sub(mod, "TxnID", txn_id)
+        _sub(mod, "EditSequence", edit_sequence)
+        for child in list(add_rq.find(f"{txn}Add")):
+            if child.tag == f"{txn}LineAdd":
+                child.tag = f"{txn}LineMod"
+                line_id = etree.Element("TxnLineID")
+                line_id.text = "-1"
+                child.insert(0, line_id)
+            mod.append(child)
+        return rq
+
+    PAYOUT_TXN = {"credit_card": "ARRefundCreditCard", "check": "Check"}
+
+    def payout_query(self, request_id: str, document: Document, method: str) -> etree._Element:
+        """Whether the refund's cheque or card refund is in QuickBooks already (RefNumber, then its Memo)."""
+        rq = etree.Element(f"{self.PAYOUT_TXN[method]}QueryRq", requestID=request_id)
+        _sub(rq, "RefNumber", limits.ref_number(document.doc_number))
+        for element in ("TxnID", "RefNumber", "Memo"):
+            _sub(rq, "IncludeRetElement", element)
+        return rq
+
+    def payout_add(self, request_id: str, document: RefundDocument, method: str, account: str,
+                   credit_txn_id: str) -> etree._Element:
+        """The money of a refund going back, applied to its credit memo so no credit stays open:
+        ARRefundCreditCardAdd (CustomerRef, RefundFromAccountRef, TxnDate, RefNumber, PaymentMethodRef, Memo,
+        ExchangeRate, RefundAppliedToTxnAdd{TxnID, RefundAmount}) or CheckAdd (AccountRef, PayeeEntityRef,
+        RefNumber, TxnDate, Memo, ExchangeRate, ApplyCheckToTxnAdd{TxnID, Amount}), in qbxml130.xsd order."""
+        amount = limits.amount(abs(document.total))
+        customer = self._party(document, document.customer, "customer")
+        if method == "credit_card":
+            rq = etree.Element("ARRefundCreditCardAddRq", requestID=request_id)
+            add = etree.SubElement(rq, "ARRefundCreditCardAdd")
+            _ref(add, "CustomerRef", customer)
+            _ref(add, "RefundFromAccountRef", account)
+            _sub(add, "TxnDate", _date(document.txn_date))
+            _sub(add, "RefNumber", limits.ref_number(document.doc_number))
+            _sub(add, "Memo", memo_with_number(document))
+            _sub(add, "ExchangeRate", _rate(document.exchange_rate))
+            applied = etree.SubElement(add, "RefundAppliedToTxnAdd")
+            _sub(applied, "TxnID", credit_txn_id)
+            _sub(applied, "RefundAmount", amount)
+            return rq
+        rq = etree.Element("CheckAddRq", requestID=request_id)
+        add = etree.SubElement(rq, "CheckAdd")
+        _ref(add, "AccountRef", account)
+        _ref(add, "PayeeEntityRef", customer)
+        _sub(add, "RefNumber", limits.ref_number(document.doc_number))
+        _sub(add, "TxnDate", _date(document.txn_date))
+        _sub(add, "Memo", memo_with_number(document))
+        _sub(add, "ExchangeRate", _rate(document.exchange_rate))
+        applied = etree.SubElement(add, "ApplyCheckToTxnAdd")
+        _sub(applied, "TxnID", credit_txn_id)
+        _sub(applied, "Amount", amount)
+        return rq
+
+    def invoice_query(self, request_id: str, invoice_number: str) -> etree._Element:
+        """The invoice a payment applies to: its TxnID and open balance (InvoiceQueryRq, TxnQuery group)."""
+        rq = etree.Element("InvoiceQueryRq", requestID=request_id)
+        _sub(rq, "RefNumber", limits.ref_number(invoice_number, limits.REF_NUMBER))
+        for element in ("TxnID", "CustomerRef", "RefNumber", "BalanceRemaining", "Memo"):
+            _sub(rq, "IncludeRetElement", element)
+        return rq
+
     # --- transactions ----------------------------------------------------------------------------------
     def document_add(
-        self, request_id: str, document: Document, po_links: Sequence[PoLineLink] = ()
+        self, request_id: str, document: Document, po_links: Sequence[PoLineLink] = (),
+        invoice: InvoiceLink | None = None,
     ) -> etree._Element:
+        if document.kind == "payment":
+            return self.receive_payment_add(request_id, document, invoice)  # type: ignore[arg-type]
         if document.kind in ("sales_receipt", "invoice"):
             return self.sales_add(request_id, document)  # type: ignore[arg-type]
         if document.kind in ("credit_memo", "refund_receipt"):
@@ -386,6 +507,31 @@ class QbxmlBuilder:
             _sub(add, "Other", limits.clip(document.source_reference, 29))
         _sub(add, "ExchangeRate", _rate(document.exchange_rate))
         self._sales_lines(add, f"{txn}LineAdd", document, document.tax_code)
+        return rq
+
+    def receive_payment_add(
+        self, request_id: str, document: PaymentDocument, invoice: InvoiceLink | None
+    ) -> etree._Element:
+        """ReceivePaymentAdd in qbxml130.xsd order: CustomerRef, TxnDate, RefNumber(20), TotalAmount,
+        ExchangeRate, PaymentMethodRef, Memo, DepositToAccountRef, then AppliedToTxnAdd (TxnID, PaymentAmount).
+        The amount applied never exceeds what the invoice still owes (QuickBooks refuses that with 3210); any
+        excess stays on the payment as the customer's credit. No DepositToAccountRef: Undeposited Funds."""
+        if invoice is None:
+            raise DocumentError("the invoice this payment applies to is not known yet",
+                                where=_where(document, "invoice_number"))
+        rq = etree.Element("ReceivePaymentAddRq", requestID=request_id)
+        add = etree.SubElement(rq, "ReceivePaymentAdd")
+        _ref(add, "CustomerRef", self._party(document, document.customer, "customer"))
+        _sub(add, "TxnDate", _date(document.txn_date))
+        _sub(add, "RefNumber", limits.ref_number(document.doc_number, limits.PAYMENT_REF_NUMBER))
+        _sub(add, "TotalAmount", limits.amount(document.total))
+        _sub(add, "ExchangeRate", _rate(document.exchange_rate))
+        _ref(add, "PaymentMethodRef", document.payment_method, 31)
+        _sub(add, "Memo", memo_with_number(document))
+        _ref(add, "DepositToAccountRef", document.deposit_account)
+        applied = etree.SubElement(add, "AppliedToTxnAdd")
+        _sub(applied, "TxnID", invoice.txn_id)
+        _sub(applied, "PaymentAmount", limits.amount(min(document.total, invoice.balance)))
         return rq
 
     def credit_memo_add(self, request_id: str, document: RefundDocument) -> etree._Element:

@@ -196,8 +196,9 @@ class RequestQueue:
                     return existing, False
                 conn.execute(
                     "UPDATE qbd_jobs SET payload=?, status='pending', stage=?, context=?, outcome=NULL, "
-                    "target_id=NULL, error=NULL, code=NULL, attempts=0, collected=1, updated=? WHERE key=?",
-                    (job.payload, job.stage, json.dumps(job.context), now, job.key),
+                    "target_id=NULL, error=NULL, code=NULL, attempts=0, collected=1, updated=?, "
+                    "doc_number=COALESCE(?, doc_number) WHERE key=?",
+                    (job.payload, job.stage, json.dumps(job.context), now, job.doc_number, job.key),
                 )
                 return self._get(conn, job.key), True
             conn.execute(
@@ -217,6 +218,13 @@ class RequestQueue:
                 ),
             )
             return self._get(conn, job.key), True
+
+    def retire(self, key: str, suffix: str) -> None:
+        """Keep a finished job under another key, so the key can be queued anew (the payment of an invoice that
+        was voided and reposted is a new payment)."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE qbd_jobs SET key = key || ? WHERE key = ? AND status != 'pending'",
+                         (suffix, key))
 
     @staticmethod
     def _get(conn: sqlite3.Connection, key: str) -> Job | None:

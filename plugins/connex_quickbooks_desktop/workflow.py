@@ -10,8 +10,9 @@ Jobs and their stages (requests in brackets):
   for all the documents of a type in the round trip] -> duplicate found (RefNumber matches and, when the
   number was cut, the Memo holds the full number): done as ``exists``; else ``deps`` (waits for its
   customer/vendor and items, and a bill for the purchase order it settles when Connex queued that too) ->
-  a bill: ``link`` [PurchaseOrderQuery with lines] -> ``add`` [SalesReceiptAdd / InvoiceAdd / CreditMemoAdd /
-  PurchaseOrderAdd / BillAdd].
+  a bill: ``link`` [PurchaseOrderQuery with lines], a payment: ``link`` [InvoiceQuery: the invoice's TxnID and
+  open balance] -> ``add`` [SalesReceiptAdd / InvoiceAdd / CreditMemoAdd / PurchaseOrderAdd / BillAdd /
+  ReceivePaymentAdd with AppliedToTxnAdd]. A payment waits for its invoice when Connex queued that too.
 * inventory: ``page`` [ItemInventoryQuery iterator Start, then Continue] until ``iteratorRemainingCount`` is
   0, then the staged snapshot replaces the previous one.
 * taxlists (``tax_model`` us or global): once per session, before any document's ``add``: ``read``
@@ -34,6 +35,7 @@ import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from lxml import etree
 
@@ -49,6 +51,14 @@ from connex_quickbooks_desktop.validation import QbxmlValidator
 log = logging.getLogger(__name__)
 
 NAME_IN_USE = 3100
+OBJECT_NOT_FOUND = 3120
+EDIT_SEQUENCE_STALE = 3200  # quickbooks-desktop-qbwc.md §10: "EditSequence out of date (Mod requests); re-query"
+#: stages of a correction: an invoice's received payments found (links) and deleted (unpay), the old transaction
+#: voided (void); or an update's EditSequence read (edit) and the Mod sent (mod)
+CORRECTION_STAGES = ("links", "unpay", "void", "edit", "mod")
+#: a refund's money going back after its credit memo: already there? (payout_check), then the cheque or card
+#: refund applied to the credit memo (payout)
+PAYOUT_STAGES = ("payout_check", "payout")
 NO_MATCH = 1
 NOT_FOUND_WARN = 500
 #: record locked / modified by another user / could not save: QuickBooks is busy, not the document wrong
@@ -163,6 +173,12 @@ class Reply:
         return f"QuickBooks {request_name} status {self.status}: {self.message}"
 
 
+def _links(job: Job) -> bool:
+    """True when the document needs another transaction first: a bill its purchase order, a payment its
+    invoice."""
+    return bool(job.context.get("po_number") or job.context.get("invoice_number"))
+
+
 def _text(node: etree._Element, path: str) -> str | None:
     found = node.find(path)
     return found.text if found is not None and found.text is not None else None
@@ -195,9 +211,19 @@ class Workflow:
             self.queue.drop_inflight(conn, [r.request_id for r in lost])
             for job in self._pending(conn):
                 changed = False
-                if job.kind == "document" and job.stage != "check":
+                if job.kind in ("document", "void") and job.stage in CORRECTION_STAGES:
+                    # a correction resumes at a stage that is safe to send again: a Mod re-reads its
+                    # EditSequence; a void or a payment's deletion already done answers "already" and moves on
+                    restart = "edit" if job.stage in ("edit", "mod") else job.stage
+                    if restart != job.stage:
+                        job.stage, changed = restart, True
+                elif job.kind == "document" and job.stage == "payout":
+                    job.stage, changed = "payout_check", True  # the cheque may have got through
+                elif job.kind == "document" and job.stage not in ("check", "payout_check"):
                     job.stage, changed = "check", True
                 if job.context.pop("po_links", None) is not None:
+                    changed = True
+                if job.context.pop("invoice", None) is not None:
                     changed = True
                 if job.kind in ("inventory", "catalogue") and (job.context.get("iterator_id") or job.stage != "page"):
                     job.context.pop("iterator_id", None)
@@ -305,6 +331,14 @@ class Workflow:
             return [("page", self.builder.item_inventory_query("", iterator_id=iterator_id))]
         if job.kind == "taxlists":
             return [(part, self.builder.tax_lists_query("", part)) for part in TAX_PARTS]
+        if job.stage in CORRECTION_STAGES:
+            return self._build_correction(conn, job)
+        if job.stage in PAYOUT_STAGES:
+            document, payout = codec.loads(job.payload), job.context["payout"]
+            if job.stage == "payout_check":
+                return [("payout_check", self.builder.payout_query("", document, payout["method"]))]
+            return [("payout", self.builder.payout_add("", document, payout["method"], payout["account"],
+                                                       job.context["credit_txn"]))]
         return self._build_document(conn, job)
 
     def _company_tax(self, conn, job: Job) -> tuple[bool, CompanyTax | None]:
@@ -321,6 +355,28 @@ class Workflow:
                                 where=self._where(job, "SalesTaxCodeRef"), code=reader.code)
         return False, None
 
+    def _build_correction(self, conn, job: Job) -> list[tuple[str, etree._Element]]:
+        kind, txn_id = job.doc_kind, job.context["txn_id"]
+        if job.stage == "links":
+            return [("links", self.builder.txn_by_id("", kind, txn_id, linked=True))]
+        if job.stage == "unpay":
+            return [("unpay", self.builder.txn_del("", "ReceivePayment", job.context["payments"][0]))]
+        if job.stage == "void" and kind == "payment":  # not a TxnVoidType: a received payment is deleted
+            return [("void", self.builder.txn_del("", "ReceivePayment", txn_id))]
+        if job.stage == "void":
+            return [("void", self.builder.txn_void("", kind, txn_id))]
+        if job.stage == "edit":
+            return [("edit", self.builder.txn_by_id("", kind, txn_id))]
+        if not self._deps_ready(conn, job):
+            return []  # a new customer or item the new version needs is not in QuickBooks yet
+        ready, company_tax = self._company_tax(conn, job)
+        if not ready:
+            return []
+        self.builder.company_tax = company_tax
+        document = codec.loads(job.payload)
+        return [("mod", self._builder_for(conn, job).document_mod("", document, txn_id,
+                                                                 job.context["edit_sequence"]))]
+
     def _build_document(self, conn, job: Job) -> list[tuple[str, etree._Element]]:
         document = codec.loads(job.payload)
         if job.stage == "check":
@@ -328,8 +384,10 @@ class Workflow:
         if job.stage == "deps":
             if not self._deps_ready(conn, job):
                 return []
-            job.stage = "link" if job.context.get("po_number") else "add"
+            job.stage = "link" if _links(job) else "add"
             self.queue.save(conn, job)
+        if job.stage == "link" and job.context.get("invoice_number"):
+            return [("invoice", self.builder.invoice_query("", job.context["invoice_number"]))]
         if job.stage == "link":
             return [("po", self.builder.purchase_order_lines_query("", document.linked_po_number))]
         links = [qbxml.PoLineLink(*link) for link in job.context.get("po_links", [])]
@@ -337,7 +395,9 @@ class Workflow:
         if not ready:
             return []
         self.builder.company_tax = company_tax
-        return [("add", self._builder_for(conn, job).document_add("", document, links))]
+        invoice = job.context.get("invoice")
+        invoice = qbxml.InvoiceLink(invoice[0], Decimal(invoice[1])) if invoice else None
+        return [("add", self._builder_for(conn, job).document_add("", document, links, invoice))]
 
     def _builder_for(self, conn, job: Job) -> qbxml.QbxmlBuilder:
         """The builder, told which items the document's SKUs were found as by part number."""
@@ -448,6 +508,8 @@ class Workflow:
                     # QuickBooks stopped before these (stopOnError elsewhere): nothing happened, send again.
                     if job.kind == "document" and job.stage == "add":
                         job.stage = "check"
+                    elif job.stage == "mod":
+                        job.stage = "edit"
                     self.queue.save(conn, job)
                     continue
                 answered += len(parts)
@@ -494,15 +556,21 @@ class Workflow:
             self._apply_tax_lists(conn, job, parts)
         elif job.kind == "catalogue":
             self._apply_catalogue(conn, job, parts["page"])
+        elif job.stage in CORRECTION_STAGES:
+            self._apply_correction(conn, job, parts[job.stage])
+        elif job.stage in PAYOUT_STAGES:
+            self._apply_payout(conn, job, parts[job.stage])
         elif job.stage == "check":
             self._apply_check(conn, job, parts["dup"])
+        elif job.stage == "link" and "invoice" in parts:
+            self._apply_invoice(conn, job, parts["invoice"])
         elif job.stage == "link":
             self._apply_link(conn, job, parts["po"])
         else:
             reply = parts["add"]
             txn = qbxml.TXN_TYPES[job.doc_kind][0]
             if reply.status == 0:
-                self._done(conn, job, "posted", _text(reply.rets()[0], "TxnID") if reply.rets() else None)
+                self._document_in(conn, job, _text(reply.rets()[0], "TxnID") if reply.rets() else None, "posted")
             else:
                 self._retry_or_fail(conn, job, reply, f"{txn}Add", back_to="check")
 
@@ -524,6 +592,79 @@ class Workflow:
         for key in (TAX_LISTS_META, TAX_LISTS_LAST):
             conn.execute("INSERT OR REPLACE INTO qbd_meta (key, value) VALUES (?, ?)", (key, company.dumps()))
         self._done(conn, job, "read", None)
+
+    def _document_in(self, conn, job: Job, txn_id: str | None, outcome: str) -> None:
+        """The document is in QuickBooks; a refund paid out goes on to its cheque or card refund."""
+        if job.context.get("payout") and txn_id:
+            job.context["credit_txn"], job.context["outcome"] = txn_id, outcome
+            job.stage = "payout_check"
+            self.queue.save(conn, job)
+            return
+        self._done(conn, job, outcome, txn_id)
+
+    def _apply_payout(self, conn, job: Job, reply: Reply) -> None:
+        method = job.context["payout"]["method"]
+        request = qbxml.QbxmlBuilder.PAYOUT_TXN[method]
+        if job.stage == "payout_check":
+            if reply.status not in (0, NO_MATCH):
+                self._retry_or_fail(conn, job, reply, f"{request}Query")
+                return
+            if self._matching_txn(reply, job.doc_number or "", limits.REF_NUMBER) is not None:
+                self._done(conn, job, job.context.get("outcome", "posted"), job.context["credit_txn"])
+                return
+            job.stage = "payout"
+            self.queue.save(conn, job)
+            return
+        if reply.status == 0:
+            self._done(conn, job, job.context.get("outcome", "posted"), job.context["credit_txn"])
+        else:
+            self._retry_or_fail(conn, job, reply, f"{request}Add", back_to="payout_check")
+
+    def _apply_correction(self, conn, job: Job, reply: Reply) -> None:
+        """A correction's step answered. Voiding a void transaction or deleting a deleted payment (an earlier
+        attempt got through before the session died) counts as done."""
+        txn = qbxml.TXN_TYPES[job.doc_kind][0]
+        if job.stage == "links":
+            if reply.status != 0 or not reply.rets():
+                self._retry_or_fail(conn, job, reply, f"{txn}Query")
+                return
+            payments = [_text(link, "TxnID") for link in reply.rets()[0].findall("LinkedTxn")
+                        if _text(link, "TxnType") == "ReceivePayment" and _text(link, "TxnID")]
+            job.context["payments"] = payments
+            job.stage = "unpay" if payments else "void"
+        elif job.stage == "unpay":
+            if reply.status not in (0, OBJECT_NOT_FOUND):
+                self._retry_or_fail(conn, job, reply, "TxnDel")
+                return
+            job.context["payments"] = job.context["payments"][1:]
+            job.stage = "unpay" if job.context["payments"] else "void"
+        elif job.stage == "void":
+            gone = job.doc_kind == "payment" and reply.status == OBJECT_NOT_FOUND  # deleted by an earlier attempt
+            if reply.status != 0 and not gone and "already void" not in reply.message.lower():
+                self._retry_or_fail(conn, job, reply, "TxnVoid")
+                return
+            if job.kind == "void":
+                self._done(conn, job, "posted", job.context["txn_id"])
+                return
+            job.stage = "check"  # the new version: duplicate check, dependencies, add
+        elif job.stage == "edit":
+            if reply.status != 0 or not reply.rets():
+                self._retry_or_fail(conn, job, reply, f"{txn}Query")
+                return
+            job.context["edit_sequence"] = _text(reply.rets()[0], "EditSequence") or ""
+            job.stage = "mod"
+        else:  # mod
+            if reply.status == EDIT_SEQUENCE_STALE and not job.context.get("stale_retried"):
+                job.context["stale_retried"] = True  # changed in QuickBooks since it was read: re-read, once
+                job.stage = "edit"
+            elif reply.status == 0:
+                self._done(conn, job, "posted", _text(reply.rets()[0], "TxnID") if reply.rets()
+                           else job.context["txn_id"])
+                return
+            else:
+                self._retry_or_fail(conn, job, reply, f"{txn}Mod")
+                return
+        self.queue.save(conn, job)
 
     def _apply_item(self, conn, job: Job, parts: dict[str, Reply]) -> None:
         spec = json.loads(job.payload)
@@ -575,7 +716,7 @@ class Workflow:
         found = self._matching_txn(dup, document.doc_number, limit)
         if found is not None:
             log.info("%s is already in QuickBooks as %s", self._label(job), _text(found, "TxnID"))
-            self._done(conn, job, "exists", _text(found, "TxnID"))
+            self._document_in(conn, job, _text(found, "TxnID"), "exists")
             return
         job.stage = "deps"
         self.queue.save(conn, job)
@@ -597,6 +738,30 @@ class Workflow:
             for line in po.findall("PurchaseOrderLineRet")
             if _text(line, "TxnLineID")
         ]
+        job.stage = "add"
+        self.queue.save(conn, job)
+
+    def _apply_invoice(self, conn, job: Job, reply: Reply) -> None:
+        """The invoice a payment applies to: its TxnID and open balance. One with nothing left to pay was paid in
+        QuickBooks already, and a second payment would book the money twice: the payment fails, saying so."""
+        if reply.status not in (0, NO_MATCH):
+            self._retry_or_fail(conn, job, reply, "InvoiceQuery")
+            return
+        number = job.context["invoice_number"]
+        invoice = self._matching_txn(reply, number, limits.REF_NUMBER)
+        if invoice is None:
+            self._fail(conn, job, f"{self._label(job, 'invoice_number')}: invoice {number} is not in QuickBooks",
+                       "missing_invoice")
+            return
+        try:
+            balance = Decimal(_text(invoice, "BalanceRemaining") or "0")
+        except ArithmeticError:
+            balance = Decimal(0)
+        if balance <= 0:
+            self._fail(conn, job, f"{self._label(job, 'invoice_number')}: invoice {number} has no open balance in "
+                       "QuickBooks (paid there already); no second payment is recorded", "already_paid")
+            return
+        job.context["invoice"] = [_text(invoice, "TxnID"), str(balance)]
         job.stage = "add"
         self.queue.save(conn, job)
 
@@ -701,7 +866,7 @@ class Workflow:
             for job in (Job.from_row(r) for r in rows):
                 try:
                     if self._deps_ready(conn, job):
-                        job.stage = "link" if job.context.get("po_number") else "add"
+                        job.stage = "link" if _links(job) else "add"
                         self.queue.save(conn, job)
                 except DocumentError as exc:
                     self._fail(conn, job, str(exc), exc.code)

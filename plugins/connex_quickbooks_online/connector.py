@@ -7,7 +7,15 @@ from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 
 from connex.connectors import InventoryLevel, Preflight, TargetConnector, Wanted
-from connex.documents import Document, Party, PostResult, PurchaseDocument, RefundDocument, SalesDocument
+from connex.documents import (
+    Document,
+    Party,
+    PaymentDocument,
+    PostResult,
+    PurchaseDocument,
+    RefundDocument,
+    SalesDocument,
+)
 from connex.errors import ConfigError, ConnexError, DocumentError
 from connex.skumap import load_sku_map
 from connex.transport import HttpClient, RetryPolicy
@@ -92,6 +100,7 @@ class QuickBooksOnlineTarget(TargetConnector):
     config_schema = CONFIG_SCHEMA
     secret_keys = ("client_id", "client_secret", "refresh_token")
     post_batch_size = BATCH_MAX_ITEMS
+    supports_corrections = True
 
     def __init__(
         self,
@@ -159,6 +168,7 @@ class QuickBooksOnlineTarget(TargetConnector):
         self._builder: PayloadBuilder | None = None
         self._posted: dict[str, str] = {}  # Document.key -> QBO Id, for this connector's life
         self._purchase_orders: dict[str, dict | None] = {}  # DocNumber (casefolded) -> PurchaseOrder
+        self._invoices: dict[str, dict | None] = {}  # DocNumber (casefolded) -> Invoice, for payments
 
     def option(self, name: str):
         return self.config.get(name, CONFIG_SCHEMA["properties"][name].get("default"))
@@ -228,13 +238,18 @@ class QuickBooksOnlineTarget(TargetConnector):
                 r or PostResult(d.key, "failed", error=str(exc), code=exc.code)
                 for d, r in zip(documents, results)
             ]
-        # Batch items cannot see each other, so bills go after the purchase orders they link to.
-        first = [i for i in todo if documents[i].kind != "bill"]
+        # Batch items cannot see each other, so bills go after the purchase orders they link to, and payments
+        # after the invoices they pay.
+        first = [i for i in todo if documents[i].kind not in ("bill", "payment")]
         bills = [i for i in todo if documents[i].kind == "bill"]
+        paying = [i for i in todo if documents[i].kind == "payment"]
         self._post_phase(documents, first, results)
         if bills:
             self._prefetch_purchase_orders([documents[i] for i in bills])
             self._post_phase(documents, bills, results)
+        if paying:
+            self._prefetch_invoices([documents[i] for i in paying])
+            self._post_phase(documents, paying, results)
         for index, original in repeats:
             done = results[original]
             status = "exists" if done.status in ("posted", "exists") else done.status
@@ -264,8 +279,11 @@ class QuickBooksOnlineTarget(TargetConnector):
             deposit = getattr(doc, "deposit_account", None) or builder.options.deposit_account
             if isinstance(doc, RefundDocument):
                 deposit = deposit or builder.options.refund_deposit_account
-            if deposit and doc.kind in ("sales_receipt", "refund_receipt"):
+            if deposit and doc.kind in ("sales_receipt", "refund_receipt", "payment"):
                 accounts.add(deposit)
+        methods = {d.payment_method for d in docs if isinstance(d, PaymentDocument) and d.payment_method}
+        if methods:
+            self.lookups.prefetch("PaymentMethod", methods)
         self.lookups.ensure_parties(
             {kind: wanted for kind, wanted in (("Customer", customers), ("Vendor", vendors)) if wanted}
         )
@@ -292,7 +310,29 @@ class QuickBooksOnlineTarget(TargetConnector):
         for number in numbers:
             self._purchase_orders.setdefault(number.casefold(), None)
 
+    def _prefetch_invoices(self, payments: list[Document]) -> None:
+        """The invoices payments apply to: this run's from the create answers, earlier runs' in one read."""
+        numbers = {d.invoice_number for d in payments
+                   if d.invoice_number and d.invoice_number.casefold() not in self._invoices}
+        for row in self.client.query_in("Invoice", "DocNumber", list(numbers)):
+            self._invoices[str(row.get("DocNumber", "")).casefold()] = row  # a DocNumber is unique (6140)
+        for number in numbers:
+            self._invoices.setdefault(number.casefold(), None)
+
+    def _invoice_for(self, doc: PaymentDocument) -> dict:
+        invoice = self._invoices.get((doc.invoice_number or "").casefold())
+        if invoice is None or not carries_marker(invoice.get("PrivateNote"), _invoice_key(doc)):
+            raise DocumentError(
+                f"invoice {doc.invoice_number} of this order is not in QuickBooks (posted by Connex); the payment "
+                "waits for it",
+                where=where(doc, "LinkedTxn"),
+                code="2500",
+            )
+        return invoice
+
     def _build(self, doc: Document) -> Create:
+        if isinstance(doc, PaymentDocument):
+            return Create(doc.key, "Payment", self.builder.payment(doc, self._invoice_for(doc)))
         entity, body = self.builder.build(doc)
         if isinstance(doc, PurchaseDocument) and doc.kind == "bill":
             self._link_bill(doc, body)
@@ -378,6 +418,8 @@ class QuickBooksOnlineTarget(TargetConnector):
         self._posted[doc.key] = str(created["Id"])
         if doc.kind == "purchase_order":
             self._purchase_orders[doc.doc_number.casefold()] = created
+        elif doc.kind == "invoice":
+            self._invoices[doc.doc_number.casefold()] = created
 
     def _resolve_duplicates(self, documents, duplicates: list[tuple[int, str]], results) -> None:
         """6140 means the number is taken. It is ours ("exists") when the holder carries this document's
@@ -397,6 +439,8 @@ class QuickBooksOnlineTarget(TargetConnector):
     def find_posted(self, document: Document) -> PostResult | None:
         if document.key in self._posted:
             return PostResult(document.key, "exists", target_id=self._posted[document.key])
+        if isinstance(document, PaymentDocument):
+            return self._find_payment(document)
         entity = ENTITY_BY_KIND[document.kind]
         for row in self.client.query(
             f"SELECT * FROM {entity} WHERE DocNumber = {quote(document.doc_number)}"
@@ -411,6 +455,105 @@ class QuickBooksOnlineTarget(TargetConnector):
         """Read-only: queries only (no creates), one per kind of name."""
         return run_preflight(self, list(wanted))
 
+    def _find_payment(self, document: PaymentDocument) -> PostResult | None:
+        """A payment is found through its invoice: QuickBooks lists the payments applied to an invoice in the
+        invoice's LinkedTxn; the one carrying this document's marker is ours."""
+        self._invoices.pop((document.invoice_number or "").casefold(), None)
+        self._prefetch_invoices([document])
+        invoice = self._invoices.get((document.invoice_number or "").casefold())
+        if invoice is None:
+            return None
+        ids = [str(link["TxnId"]) for link in invoice.get("LinkedTxn") or []
+               if link.get("TxnType") == "Payment" and link.get("TxnId")]
+        for row in self.client.query_in("Payment", "Id", ids) if ids else ():
+            if carries_marker(row.get("PrivateNote"), document):
+                self._record(document, row)
+                return PostResult(document.key, "exists", target_id=str(row["Id"]))
+        return None
+
+    # --- corrections ---------------------------------------------------------------------------------------
+    def _read(self, entity: str, target_id: str) -> dict:
+        return self.client.call("GET", f"{entity.lower()}/{target_id}", endpoint="read")[entity]
+
+    def _fresh(self, entity: str, target_id: str, send: Callable[[dict], dict]) -> dict:
+        """``send`` with the entity as QuickBooks holds it now; a 5010 (someone changed it since it was read:
+        reference §6 "re-read and retry") is re-read and sent once more."""
+        try:
+            return send(self._read(entity, target_id))
+        except DocumentError as exc:
+            if exc.code != "5010":
+                raise
+            return send(self._read(entity, target_id))
+
+    def update_document(self, document: Document, target_id: str) -> PostResult:
+        """A sparse update (reference §6: Id, SyncToken, ``sparse: true`` and the fields to change) carrying the
+        whole new body: lines, tax, customer, dates; the number and the marker stay."""
+        entity = ENTITY_BY_KIND[document.kind]
+        try:
+            if isinstance(document, PaymentDocument):
+                raise DocumentError("a payment is not updated in place; it follows its invoice",
+                                    where=where(document))
+            self._prefetch([document])
+            create = self._build(document)
+
+            def send(current: dict) -> dict:
+                body = {**create.body, "Id": str(current["Id"]), "SyncToken": str(current["SyncToken"]),
+                        "sparse": True}
+                return self.client.call("POST", entity.lower(), endpoint="update", params={"operation": "update"},
+                                        json=body)[entity]
+
+            row = self._fresh(entity, target_id, send)
+        except ConfigError:
+            raise
+        except ConnexError as exc:
+            return PostResult(document.key, "failed", error=str(exc), code=exc.code)
+        self._record(document, row)
+        return PostResult(document.key, "posted", target_id=str(row["Id"]))
+
+    def void_document(self, document: Document, target_id: str) -> PostResult:
+        """Invoice ``?operation=void``, SalesReceipt and Payment ``?operation=update&include=void`` (reference
+        §2); an invoice's payments are voided first (QuickBooks keeps them applied otherwise). The reference names
+        no void for credit memos, refund receipts, purchase orders and bills: those are deleted."""
+        entity = ENTITY_BY_KIND[document.kind]
+        try:
+            if entity == "Invoice":
+                invoice = self._read(entity, target_id)
+                for link in invoice.get("LinkedTxn") or []:
+                    if link.get("TxnType") == "Payment" and link.get("TxnId"):
+                        self._void_one("Payment", str(link["TxnId"]))
+            self._void_one(entity, target_id)
+        except ConfigError:
+            raise
+        except ConnexError as exc:
+            return PostResult(document.key, "failed", error=str(exc), code=exc.code)
+        if self._posted.get(document.key) == target_id:
+            del self._posted[document.key]  # the document's next version is posted anew
+        self._invoices.pop(document.doc_number.casefold(), None)
+        return PostResult(document.key, "posted", target_id=target_id)
+
+    def _void_one(self, entity: str, target_id: str) -> None:
+        if entity == "Invoice":
+            params = {"operation": "void"}
+        elif entity in ("SalesReceipt", "Payment"):
+            params = {"operation": "update", "include": "void"}
+        else:
+            params = {"operation": "delete"}
+
+        def send(current: dict) -> dict:
+            if current.get("TxnStatus") == "Voided":
+                return current  # voided by an earlier attempt
+            body = {"Id": str(current["Id"]), "SyncToken": str(current["SyncToken"])}
+            if params.get("include") == "void":
+                body["sparse"] = True
+            return self.client.call("POST", entity.lower(), endpoint="update", params=params, json=body)
+
+        try:
+            self._fresh(entity, target_id, send)
+        except DocumentError as exc:
+            if exc.code == "610" and params["operation"] == "delete":
+                return  # deleted by an earlier attempt
+            raise
+
     # --- stock ---------------------------------------------------------------------------------------------
     def read_inventory(self, skus: Iterable[str] | None = None) -> Iterator[InventoryLevel]:
         """Quantities are read fresh every time (they move with every sale), never from the look-up cache."""
@@ -422,6 +565,17 @@ class QuickBooksOnlineTarget(TargetConnector):
             if row.get("Type") == "Inventory" and row.get("Sku"):
                 quantity = int(Decimal(str(row.get("QtyOnHand", 0))))
                 yield InventoryLevel(sku=row["Sku"], quantity_on_hand=quantity, name=row.get("Name"))
+
+
+class _Keyed:
+    """Just enough of a document for ``carries_marker``: its key."""
+
+    def __init__(self, key: str):
+        self.key = key
+
+
+def _invoice_key(payment: PaymentDocument) -> _Keyed:
+    return _Keyed(f"invoice:{payment.source_id}")
 
 
 def _expense_item(line: dict) -> str | None:

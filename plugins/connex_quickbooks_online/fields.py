@@ -38,6 +38,7 @@ FIELD_SUPPORT: dict[str, str | Used | Ignored] = {
     "SalesDocument.payment_method": "PaymentMethodRef (looked up by name)",
     "SalesDocument.ship_via": "ShipMethodRef (text: QuickBooks Online keeps no list of them)",
     "SalesDocument.terms": "SalesTermRef (looked up by name)",
+    "SalesDocument.paid_date": Used("an invoice of a paid order gets a Payment linked to it, dated then"),
     "SalesDocument.source_reference": "PrivateNote (channel ref)",
     "PurchaseDocument.vendor": "VendorRef",
     "PurchaseDocument.status": "PrivateNote (status); a pending purchase order gets no bill",
@@ -46,6 +47,8 @@ FIELD_SUPPORT: dict[str, str | Used | Ignored] = {
     "PurchaseDocument.linked_po_number": "Line[].LinkedTxn (the purchase order's lines)",
     "RefundDocument.customer": "CustomerRef",
     "RefundDocument.original_doc_number": "CustomerMemo and PrivateNote (refund of)",
+    "RefundDocument.payout": Ignored("QuickBooks Online has no refund cheque after a credit memo: use "
+                                     "map_refund_type refund_receipt for money that leaves the bank"),
     "RefundDocument.deposit_account": "DepositToAccountRef",
     "RefundDocument.payment_method": "PaymentMethodRef (looked up by name)",
     "Line.sku": "ItemRef (by item_matching and the SKU map)",

@@ -13,7 +13,16 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol
 
-from connex.documents import Address, Document, Line, Party, PurchaseDocument, RefundDocument, SalesDocument
+from connex.documents import (
+    Address,
+    Document,
+    Line,
+    Party,
+    PaymentDocument,
+    PurchaseDocument,
+    RefundDocument,
+    SalesDocument,
+)
 from connex.errors import DocumentError, DocumentRef
 from connex_quickbooks_online.tax import PURCHASE, SALES, Choice, TaxModel
 
@@ -59,6 +68,7 @@ ENTITY_BY_KIND = {
     "bill": "Bill",
     "refund_receipt": "RefundReceipt",
     "credit_memo": "CreditMemo",
+    "payment": "Payment",
 }
 
 
@@ -78,6 +88,8 @@ class Refs(Protocol):
     def named(self, kind: str, name: str, where: DocumentRef) -> dict: ...
 
     def exchange_rate(self, currency: str, on, where: DocumentRef) -> Decimal: ...
+
+    def payment_method_named(self, name: str, where: DocumentRef) -> dict: ...
 
 
 @dataclass(frozen=True)
@@ -653,6 +665,43 @@ class PayloadBuilder:
         # Refunds arrive signed either way; QuickBooks wants positive amounts on a refund receipt.
         sign = -1 if doc.total < 0 or (doc.total == 0 and sum(ln.amount for ln in doc.lines) < 0) else 1
         self._balanced_lines(doc, self._sales_line, SALES, body, sign)
+        return body
+
+    def payment(self, doc: PaymentDocument, invoice: dict) -> dict:
+        """A Payment applied to ``invoice`` (its row as QuickBooks holds it): the customer and rate are the
+        invoice's, so the two always agree; the amount applied is what the order paid, never more than the invoice
+        still owes (QuickBooks refuses that), and any excess stays on the payment as the customer's credit."""
+        balance = Decimal(str(invoice.get("Balance", 0)))
+        if balance <= 0:
+            raise DocumentError(
+                f"invoice {doc.invoice_number} has no open balance in QuickBooks (paid there already); no second "
+                "payment is recorded",
+                where=where(doc, "LinkedTxn"),
+                code="already_paid",
+            )
+        body: dict = {
+            "CustomerRef": dict(invoice["CustomerRef"]),
+            "CurrencyRef": {"value": doc.currency},
+            "TotalAmt": money(doc.total),
+            "PaymentRefNum": doc.doc_number[:DOC_NUMBER_MAX],
+            "PrivateNote": private_note(doc, f"invoice {doc.invoice_number}",
+                                        doc.store_name and f"store {doc.store_name}"),
+            "Line": [{
+                "Amount": money(min(doc.total, balance)),
+                "LinkedTxn": [{"TxnId": str(invoice["Id"]), "TxnType": "Invoice"}],
+            }],
+        }
+        if doc.txn_date:
+            body["TxnDate"] = doc.txn_date.isoformat()
+        if doc.currency != self.options.home_currency and invoice.get("ExchangeRate") is not None:
+            body["ExchangeRate"] = float(Decimal(str(invoice["ExchangeRate"])))
+        deposit = doc.deposit_account or self.options.deposit_account
+        if deposit:  # omitted: QuickBooks deposits to Undeposited Funds (Finance.xsd Payment.DepositToAccountRef)
+            body["DepositToAccountRef"] = ref(self.refs.account_named(deposit, where(doc, "DepositToAccountRef")))
+        if doc.payment_method:
+            body["PaymentMethodRef"] = ref(
+                self.refs.named("payment_method", doc.payment_method, where(doc, "PaymentMethodRef"))
+            )
         return body
 
     def purchase(self, doc: PurchaseDocument, entity: str) -> dict:

@@ -113,6 +113,25 @@ class Account:
             num_order_id=100_000 + index,
         )
 
+    def edit_order(self, order_id: str) -> dict | None:
+        """An order to change as a Linnworks user would (mark it paid, cancel it, edit a line): a generated
+        order is kept from now on, so the change sticks for every later read."""
+        key = str(order_id).lower()
+        with self.lock:
+            order = self.order(order_id)
+            if order is not None and key not in self.open_orders:
+                self._stored[key] = order
+            return order
+
+    def delete_order(self, order_id: str) -> None:
+        """A Linnworks user deletes the order: no read finds it any more."""
+        key = str(order_id).lower()
+        with self.lock:
+            self._stored.pop(key, None)
+            self.open_orders.pop(key, None)
+            self._generated.pop(key, None)
+            self.processed_index = [row for row in self.processed_index if str(row[2]).lower() != key]
+
     def order_by_number(self, number: int) -> dict | None:
         with self.lock:
             if 100_000 <= number < 100_000 + self.processed_count:

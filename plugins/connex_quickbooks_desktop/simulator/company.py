@@ -30,8 +30,12 @@ from connex_quickbooks_desktop.validation import QbxmlValidator
 PARSE_ERROR = "0x80040400"
 PARSE_MESSAGE = "QuickBooks found an error when parsing the provided XML text stream."
 
-TXN_TYPES = ("SalesReceipt", "Invoice", "CreditMemo", "PurchaseOrder", "Bill")
+TXN_TYPES = ("SalesReceipt", "Invoice", "CreditMemo", "PurchaseOrder", "Bill", "ReceivePayment",
+             "ARRefundCreditCard", "Check")
 _SALES_LINE = {
+    "ARRefundCreditCard": "RefundAppliedToTxn",
+    "Check": "ExpenseLine",
+    "ReceivePayment": "AppliedToTxn",
     "SalesReceipt": "SalesReceiptLine",
     "Invoice": "InvoiceLine",
     "CreditMemo": "CreditMemoLine",
@@ -46,6 +50,9 @@ _HUMAN = {
     "CreditMemo": "Credit Memo",
     "PurchaseOrder": "Purchase Order",
     "Bill": "Bill",
+    "ReceivePayment": "Payment",
+    "ARRefundCreditCard": "Credit Card Refund",
+    "Check": "Check",
 }
 
 
@@ -78,6 +85,7 @@ class TxnLine:
     desc: str | None = None
     received: Decimal = Decimal(0)
     link: tuple[str, str] | None = None
+    tax: Decimal = Decimal(0)
 
 
 @dataclass
@@ -95,11 +103,27 @@ class Transaction:
     tax: Decimal = Decimal(0)  # SalesTaxTotal, as QuickBooks computed it
     tax_percentage: Decimal | None = None  # SalesTaxPercentage of the header item (US)
     tax_item: str | None = None
+    #: a payment's TotalAmount and the (invoice TxnID, amount) it applies; an invoice's amount paid so far
+    total_amount: Decimal | None = None
+    applied_to: list[tuple[str, Decimal]] = field(default_factory=list)
+    paid: Decimal = Decimal(0)
+    deposit_to: str | None = None
+    payment_method: str | None = None
+    void: bool = False
+    edit_sequence: int = 1_700_000_000
 
     @property
     def total(self) -> Decimal:
+        """A payment's TotalAmount; else the net lines plus the tax QuickBooks computed (taxes.compute), which on
+        a file without tax items is each line's TaxAmount as given (quickbooks-desktop-qbwc.md §7)."""
+        if self.total_amount is not None:
+            return self.total_amount
         net = self.subtotal if self.subtotal is not None else sum((ln.amount for ln in self.lines), Decimal(0))
         return net + self.tax
+
+    @property
+    def balance(self) -> Decimal:
+        return self.total - self.paid
 
 
 class SimulatedCompany:
@@ -154,6 +178,7 @@ class SimulatedCompany:
             "Accounts Receivable",
             "Accounts Payable",
             "Shipping Income",
+            "Checking",
         }
         company.currencies |= {
             "US Dollar",
@@ -294,6 +319,8 @@ class SimulatedCompany:
                     return self._txn_add(rq, txn)
                 if name == f"{txn}Query":
                     return self._txn_query(rq, txn)
+                if name == f"{txn}Mod" and txn in ("SalesReceipt", "Invoice", "CreditMemo"):
+                    return self._txn_mod(rq, txn)
             return _rs(rq, 2000, "Error", f"The request {rq.tag} is not supported by this simulator.")
         return handler(rq)
 
@@ -635,6 +662,7 @@ class SimulatedCompany:
                     Decimal(amount),
                     node.findtext("Desc"),
                     link=link,
+                    tax=Decimal(node.findtext("TaxAmount") or 0),
                 )
             )
         subtotal, tax, percentage = taxes.compute(
@@ -668,6 +696,222 @@ class SimulatedCompany:
         rs.append(self._txn_ret(transaction, include_lines=True, rq=None))
         return rs
 
+    def _rq_ReceivePaymentAdd(self, rq):  # noqa: N802 - named after the qbXML request
+        """A customer payment applied to invoices (qbxml130.xsd ReceivePaymentAdd: CustomerRef, ..., TotalAmount,
+        PaymentMethodRef, DepositToAccountRef, AppliedToTxnAdd{TxnID, PaymentAmount}). Refused as QuickBooks does:
+        an unknown customer, account or payment method (3140); an applied TxnID that is not an open invoice of
+        that customer (3120, "cannot be found"); more applied to an invoice than it still owes (3210, "You cannot
+        pay more than the amount due", quickbooks-desktop-qbwc.md §10); more applied in all than the payment's
+        TotalAmount (3210 too [UNVERIFIED]: the reference is silent, the stricter choice)."""
+        add = rq.find("ReceivePaymentAdd")
+        txn = "ReceivePayment"
+        entity = add.findtext("CustomerRef/FullName")
+        record = self.lists.get((entity or "").lower())
+        if record is None or record.kind != "Customer":
+            return _invalid_ref(rq, "Customer", entity, txn)
+        for tag in ("DepositToAccountRef", "ARAccountRef"):
+            account = add.findtext(f"{tag}/FullName")
+            if account is not None and account not in self.accounts:
+                return _invalid_ref(rq, "Account", account, txn)
+        method = add.findtext("PaymentMethodRef/FullName")
+        if method is not None and method not in self.payment_methods:
+            return _invalid_ref(rq, "Payment Method", method, txn)
+        applied: list[tuple[Transaction, Decimal]] = []
+        for node in add.findall("AppliedToTxnAdd"):
+            txn_id = node.findtext("TxnID")
+            invoice = next((t for t in self.transactions if t.txn_id == txn_id and t.txn_type == "Invoice"
+                            and t.entity == record.name and not t.void), None)
+            if invoice is None:
+                return _rs(rq, 3120, "Error", f'Object "{txn_id}" specified in the request cannot be found.')
+            amount = Decimal(node.findtext("PaymentAmount") or invoice.balance)
+            owed = invoice.balance - sum((a for t, a in applied if t is invoice), Decimal(0))
+            if amount > owed:
+                return _rs(rq, 3210, "Error", "The transaction is not in balance. You cannot pay more than the "
+                           f"amount due ({owed}) on invoice {invoice.ref_number}.")
+            applied.append((invoice, amount))
+        total = Decimal(add.findtext("TotalAmount") or sum((a for _, a in applied), Decimal(0)))
+        if sum((a for _, a in applied), Decimal(0)) > total:
+            return _rs(rq, 3210, "Error", "The amount applied is more than the payment amount.")
+        for invoice, amount in applied:
+            invoice.paid += amount
+            invoice.edit_sequence += 1  # a payment applied modifies the invoice
+        payment = Transaction(
+            txn_id=self._txn_id(),
+            txn_type=txn,
+            entity=record.name,
+            txn_date=add.findtext("TxnDate") or dt.date(2024, 1, 1).isoformat(),
+            ref_number=add.findtext("RefNumber"),
+            memo=add.findtext("Memo"),
+            lines=[],
+            number=len(self.transactions) + 1,
+            exchange_rate=add.findtext("ExchangeRate"),
+            total_amount=total,
+            applied_to=[(invoice.txn_id, amount) for invoice, amount in applied],
+            deposit_to=add.findtext("DepositToAccountRef/FullName") or "Undeposited Funds",
+            payment_method=method,
+        )
+        self.transactions.append(payment)
+        rs = _rs(rq, 0, "Info", "Status OK")
+        rs.append(self._txn_ret(payment, include_lines=False, rq=None))
+        return rs
+
+    # --- refunds paid out: credit card refund, cheque ----------------------------------------------------
+    def _rq_ARRefundCreditCardAdd(self, rq):  # noqa: N802 - named after the qbXML request
+        """ARRefundCreditCardAdd, "refund of a credit memo to a card" (quickbooks-desktop-qbwc.md §7): the
+        customer, RefundFromAccountRef and each RefundAppliedToTxnAdd's credit memo must exist (3140, 3120); a
+        refund larger than the credit left on the memo is refused (3210 [UNVERIFIED]: the reference is silent,
+        the stricter choice)."""
+        add = rq.find("ARRefundCreditCardAdd")
+        return self._payout(rq, add, "ARRefundCreditCard", add.findtext("CustomerRef/FullName"),
+                            add.findtext("RefundFromAccountRef/FullName"),
+                            [(n.findtext("TxnID"), n.findtext("RefundAmount")) for n in
+                             add.findall("RefundAppliedToTxnAdd")])
+
+    def _rq_CheckAdd(self, rq):  # noqa: N802
+        """CheckAdd (AccountRef, PayeeEntityRef, ..., ApplyCheckToTxnAdd{TxnID, Amount}): a cheque to the customer
+        applied to a credit memo, checked like a credit card refund."""
+        add = rq.find("CheckAdd")
+        return self._payout(rq, add, "Check", add.findtext("PayeeEntityRef/FullName"),
+                            add.findtext("AccountRef/FullName"),
+                            [(n.findtext("TxnID"), n.findtext("Amount")) for n in add.findall("ApplyCheckToTxnAdd")])
+
+    def _payout(self, rq, add, txn: str, entity: str | None, account: str | None, applied) -> etree._Element:
+        record = self.lists.get((entity or "").lower())
+        if record is None or record.kind != "Customer":
+            return _invalid_ref(rq, "Customer", entity, txn)
+        if account is None or account not in self.accounts:
+            return _invalid_ref(rq, "Account", account, txn)
+        plan = []
+        for txn_id, amount in applied:
+            memo = next((t for t in self.transactions if t.txn_id == txn_id and t.txn_type == "CreditMemo"
+                         and t.entity == record.name and not t.void), None)
+            if memo is None:
+                return _rs(rq, 3120, "Error", f'Object "{txn_id}" specified in the request cannot be found.')
+            amount = Decimal(amount or memo.balance)
+            if amount > memo.balance:
+                return _rs(rq, 3210, "Error", f"The refund ({amount}) is more than the credit left on credit memo "
+                                              f"{memo.ref_number} ({memo.balance}).")
+            plan.append((memo, amount))
+        for memo, amount in plan:
+            memo.paid += amount
+            memo.edit_sequence += 1
+        payout = Transaction(
+            txn_id=self._txn_id(), txn_type=txn, entity=record.name,
+            txn_date=add.findtext("TxnDate") or dt.date(2024, 1, 1).isoformat(),
+            ref_number=add.findtext("RefNumber"), memo=add.findtext("Memo"), lines=[],
+            number=len(self.transactions) + 1, exchange_rate=add.findtext("ExchangeRate"),
+            total_amount=sum((a for _, a in plan), Decimal(0)),
+            applied_to=[(memo.txn_id, amount) for memo, amount in plan], deposit_to=account,
+        )
+        self.transactions.append(payout)
+        rs = _rs(rq, 0, "Info", "Status OK")
+        rs.append(self._txn_ret(payout, include_lines=False, rq=None))
+        return rs
+
+    # --- corrections: void, delete, modify ---------------------------------------------------------------
+    def _by_id(self, txn_id: str | None, txn_type: str | None = None) -> Transaction | None:
+        return next((t for t in self.transactions
+                     if t.txn_id == txn_id and (txn_type is None or t.txn_type == txn_type)), None)
+
+    def _rq_TxnVoid(self, rq):  # noqa: N802 - named after the qbXML request
+        """TxnVoidRq (TxnVoidType, TxnID): the transaction stays with its number and every amount zero, its
+        stock movement undone. Refused: an unknown TxnID (3120); an invoice with payments still applied, and a
+        transaction already void (3210 [UNVERIFIED]: the reference is silent on both; refused, the stricter
+        choice)."""
+        txn_type, txn_id = rq.findtext("TxnVoidType"), rq.findtext("TxnID")
+        t = self._by_id(txn_id, txn_type)
+        if t is None:
+            return _rs(rq, 3120, "Error", f'Object "{txn_id}" specified in the request cannot be found.')
+        if t.void:
+            return _rs(rq, 3210, "Error", f"The {_HUMAN.get(t.txn_type, t.txn_type)} {t.ref_number} is already void.")
+        if t.txn_type == "Invoice" and t.paid > 0:
+            return _rs(rq, 3210, "Error", f"Invoice {t.ref_number} has payments applied; delete them first.")
+        for line in t.lines:
+            item = self.lists.get(line.item.lower())
+            if item is not None and item.kind == "ItemInventory" and line.quantity is not None:
+                item.quantity -= _STOCK_SIGN.get(t.txn_type, 0) * line.quantity
+            line.amount, line.tax = Decimal(0), Decimal(0)
+        t.subtotal, t.tax = Decimal(0), Decimal(0)  # a void transaction keeps its lines at zero and no tax
+        t.void = True
+        t.memo = f"VOID: {t.memo or ''}".strip()
+        t.edit_sequence += 1
+        rs = _rs(rq, 0, "Info", "Status OK")
+        for tag, text in (("TxnVoidType", txn_type), ("TxnID", txn_id)):
+            etree.SubElement(rs, tag).text = text
+        return rs
+
+    def _rq_TxnDel(self, rq):  # noqa: N802
+        """TxnDelRq (TxnDelType, TxnID): the transaction is gone; a deleted payment gives its invoices their
+        balance back. Unknown TxnID: 3120."""
+        txn_type, txn_id = rq.findtext("TxnDelType"), rq.findtext("TxnID")
+        t = self._by_id(txn_id, txn_type)
+        if t is None:
+            return _rs(rq, 3120, "Error", f'Object "{txn_id}" specified in the request cannot be found.')
+        for invoice_id, amount in t.applied_to:
+            invoice = self._by_id(invoice_id)
+            if invoice is not None:
+                invoice.paid -= amount
+                invoice.edit_sequence += 1
+        self.transactions.remove(t)
+        rs = _rs(rq, 0, "Info", "Status OK")
+        for tag, text in (("TxnDelType", txn_type), ("TxnID", txn_id)):
+            etree.SubElement(rs, tag).text = text
+        return rs
+
+    def _txn_mod(self, rq: etree._Element, txn: str) -> etree._Element:
+        """<Txn>ModRq: TxnID and the EditSequence QuickBooks last returned (an older one: 3200, "EditSequence out
+        of date", quickbooks-desktop-qbwc.md §10), then the fields to change. Lines sent with TxnLineID -1 are
+        new; lines left out of a Mod that sends lines are removed. The header and lines are checked as an Add
+        checks them."""
+        mod = rq.find(f"{txn}Mod")
+        t = self._by_id(mod.findtext("TxnID"), txn)
+        if t is None:
+            return _rs(rq, 3120, "Error", f'Object "{mod.findtext("TxnID")}" specified in the request cannot be found.')
+        if mod.findtext("EditSequence") != str(t.edit_sequence):
+            return _rs(rq, 3200, "Error", f'The provided edit sequence "{mod.findtext("EditSequence")}" is '
+                                          "out-of-date.")
+        if t.void:
+            return _rs(rq, 3210, "Error", f"The {_HUMAN[txn]} {t.ref_number} is void and cannot be changed.")
+        # checked and built as an Add would be, then put in place of the old lines
+        probe_rq = etree.Element(f"{txn}AddRq")
+        probe = etree.SubElement(probe_rq, f"{txn}Add")
+        for child in mod:
+            if child.tag in ("TxnID", "EditSequence"):
+                continue
+            node = copy.deepcopy(child)
+            if node.tag == f"{_SALES_LINE[txn]}Mod":
+                node.tag = f"{_SALES_LINE[txn]}Add"
+                node.remove(node.find("TxnLineID"))
+            probe.append(node)
+        if probe.find("CustomerRef") is None:
+            ref = etree.SubElement(probe, "CustomerRef")
+            etree.SubElement(ref, "FullName").text = t.entity
+            probe.insert(0, ref)
+        count = len(self.transactions)
+        answer = self._txn_add(probe_rq, txn)
+        if len(self.transactions) == count:  # refused: the same status, answered as the Mod's
+            rs = _rs(rq, int(answer.get("statusCode")), answer.get("statusSeverity"), answer.get("statusMessage"))
+            return rs
+        new = self.transactions.pop()
+        if t.paid > new.total:
+            for line in new.lines:  # undo the probe's stock movement
+                item = self.lists.get(line.item.lower())
+                if item is not None and item.kind == "ItemInventory" and line.quantity is not None:
+                    item.quantity -= _STOCK_SIGN[txn] * line.quantity
+            return _rs(rq, 3210, "Error", f"{_HUMAN[txn]} {t.ref_number} has {t.paid} paid; its total cannot fall "
+                                          f"to {new.total}.")
+        for line in t.lines:  # the old lines' stock movement undone; the new lines' is applied already
+            item = self.lists.get(line.item.lower())
+            if item is not None and item.kind == "ItemInventory" and line.quantity is not None:
+                item.quantity -= _STOCK_SIGN[txn] * line.quantity
+        t.lines, t.entity, t.txn_date = new.lines, new.entity, new.txn_date
+        t.ref_number, t.memo, t.exchange_rate = new.ref_number, new.memo, new.exchange_rate
+        t.subtotal, t.tax, t.tax_percentage, t.tax_item = new.subtotal, new.tax, new.tax_percentage, new.tax_item
+        t.edit_sequence += 1
+        rs = _rs(rq, 0, "Info", "Status OK")
+        rs.append(self._txn_ret(t, include_lines=True, rq=None))
+        return rs
+
     def _po_line(self, txn_id: str, line_id: str) -> TxnLine | None:
         for t in self.transactions:
             if t.txn_type == "PurchaseOrder" and t.txn_id == txn_id:
@@ -697,7 +941,7 @@ class SimulatedCompany:
             ("TxnID", t.txn_id),
             ("TimeCreated", stamp),
             ("TimeModified", stamp),
-            ("EditSequence", str(self._epoch)),
+            ("EditSequence", str(t.edit_sequence)),
             ("TxnNumber", str(t.number)),
         ):
             etree.SubElement(ret, tag).text = text
@@ -721,8 +965,24 @@ class SimulatedCompany:
                 etree.SubElement(ret, "SalesTaxPercentage").text = format(t.tax_percentage, "f")
             etree.SubElement(ret, "SalesTaxTotal").text = str(t.tax.quantize(Decimal("0.01")))
         etree.SubElement(ret, "TotalAmount").text = str(t.total.quantize(Decimal("0.01")))
+        if t.txn_type == "Invoice":
+            etree.SubElement(ret, "AppliedAmount").text = str((-t.paid).quantize(Decimal("0.01")))
+            etree.SubElement(ret, "BalanceRemaining").text = str(t.balance.quantize(Decimal("0.01")))
+        if t.txn_type == "CreditMemo":
+            etree.SubElement(ret, "CreditRemaining").text = str(t.balance.quantize(Decimal("0.01")))
         if t.memo:
             etree.SubElement(ret, "Memo").text = t.memo
+        if t.txn_type == "Invoice":
+            etree.SubElement(ret, "IsPaid").text = "true" if t.balance <= 0 else "false"
+        if rq is not None and (rq.findtext("IncludeLinkedTxns") or "").lower() in ("true", "1"):
+            for other in self.transactions:
+                for applied_id, amount in other.applied_to:
+                    if applied_id == t.txn_id:
+                        link = etree.SubElement(ret, "LinkedTxn")
+                        for tag, text in (("TxnID", other.txn_id), ("TxnType", other.txn_type),
+                                          ("TxnDate", other.txn_date), ("RefNumber", other.ref_number or ""),
+                                          ("LinkType", "AMTTYPE"), ("Amount", str(-amount))):
+                            etree.SubElement(link, tag).text = text
         if include_lines:
             for line in t.lines:
                 node = etree.SubElement(ret, _SALES_LINE[t.txn_type] + "Ret")

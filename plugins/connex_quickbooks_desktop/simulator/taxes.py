@@ -138,8 +138,12 @@ def compute(setup: TaxSetup, lines: list[TaxedLine], *, purchase: bool, header_i
             tax += line_tax
         return subtotal, tax, None
     subtotal = sum((line.amount for line in lines), Decimal(0))
-    if purchase or not setup.items:
-        return subtotal, Decimal(0), None  # US purchases carry no sales tax; the default file has no items
+    if not setup.items:
+        # the default (UK-style) file has no tax items: a line's TaxAmount is taken as given and is part of the
+        # total (quickbooks-desktop-qbwc.md §7 SalesReceiptLineAdd)
+        return subtotal, sum((ln.tax_amount or Decimal(0) for ln in lines), Decimal(0)), None
+    if purchase:
+        return subtotal, Decimal(0), None  # US purchases carry no sales tax
     customer = setup.code(customer_code)
     if customer is not None and not customer.taxable:
         return subtotal, Decimal(0), Decimal(0)

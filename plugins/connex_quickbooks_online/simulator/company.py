@@ -22,6 +22,8 @@ ENTITIES = (
     "Bill",
     "RefundReceipt",
     "CreditMemo",
+    "Payment",
+    "PaymentMethod",
     "Preferences",
     "CompanyInfo",
     "TaxCode",
@@ -158,6 +160,25 @@ class Company:
                 if body.get(field) is not None:
                     self._names.setdefault((entity, field), {}).setdefault(str(body[field]).casefold(), body)
             return body
+
+    def reindex(self, entity: str, body: dict, old_number=None) -> None:
+        """After an update: the look-up indexes follow the entity's new names and number."""
+        with self.lock:
+            if old_number is not None:
+                index = self._names.get((entity, "DocNumber"), {})
+                if index.get(str(old_number).casefold()) is body:
+                    del index[str(old_number).casefold()]
+            for field in INDEXED_FIELDS:
+                if body.get(field) is not None:
+                    self._names.setdefault((entity, field), {}).setdefault(str(body[field]).casefold(), body)
+
+    def remove(self, entity: str, body: dict) -> None:
+        with self.lock:
+            self.entities[entity].pop(str(body["Id"]), None)
+            for field in INDEXED_FIELDS:
+                index = self._names.get((entity, field), {})
+                if body.get(field) is not None and index.get(str(body[field]).casefold()) is body:
+                    del index[str(body[field]).casefold()]
 
     def get(self, entity: str, entity_id: str | None) -> dict | None:
         return self.entities.get(entity, {}).get(str(entity_id)) if entity_id is not None else None

@@ -221,16 +221,32 @@ class QuickBooksOnlineSimulator(SimulatorServer):
             # TaxCode and TaxRate are read-only (quickbooks-tax.md §2: created through TaxService only)
             return fault_response(SimFault("2010", f"Unsupported entity {request.params['entity']}"))
         requestid = request.arg("requestid")
-        key = ("create:" + entity, requestid) if requestid else None
+        operation = request.arg("operation") or "create"
+        key = (f"{operation}:{entity}", requestid) if requestid else None
         replay = self._replayed(key)
         if replay is not None:
             return replay
         try:
             body = self._body(request)
-            self.received.append((f"create:{entity}", plain(body)))
             if not isinstance(body, dict):
                 raise SimFault("2010", "Request body must be the entity object")
-            created = self.rules.create(entity, body)
+            # reference §2: with Id + SyncToken the POST updates; ?operation=void voids an Invoice, and
+            # ?operation=update&include=void a SalesReceipt or Payment; ?operation=delete deletes
+            if operation == "void" or (operation == "update" and request.arg("include") == "void"):
+                operation = "void"
+            elif operation == "create" and body.get("Id") and body.get("SyncToken") is not None:
+                operation = "update"
+            self.received.append((f"{operation}:{entity}", plain(body)))
+            if operation == "void":
+                created = self.rules.void(entity, body)
+            elif operation == "update":
+                created = self.rules.update(entity, body)
+            elif operation == "delete":
+                created = self.rules.delete(entity, body)
+            elif operation == "create":
+                created = self.rules.create(entity, body)
+            else:
+                raise SimFault("2010", f"Unsupported operation {operation}")
         except SimFault as fault:
             return self._remember(key, fault_response(fault))
         return self._remember(key, Response(200, {entity: plain(created), "time": now_text()}))
