@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connex.state import codec, tables
-from connex.state.database import DATABASE_ERRORS, Database, acquire, release, state_error
+from connex.state.database import DATABASE_ERRORS, Database, acquire, release
 from connex.state.lock import PostgresRunLock, StateLock, holder
 from connex.state.target import DatabaseURL, StateTarget, state_target
 
@@ -168,8 +168,8 @@ class SqlStateStore(StateStore):
 
     @property
     def database(self) -> Database:
-        if self.db is None:
-            raise state_error(self.label, RuntimeError("the state store was closed"))
+        if self.db is None:  # used again after close(), as the SQLite store always allowed: open it again
+            self.db = acquire(self.target, self.busy_timeout)
         return self.db
 
     def close(self) -> None:
