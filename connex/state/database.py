@@ -33,22 +33,15 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x436F6E6E65780001
 
 
-def _database_errors() -> tuple[type[BaseException], ...]:
-    """What a database can raise past SQLAlchemy's wrapping (a hook during connect, Alembic's own errors)."""
-    errors: list[type[BaseException]] = [SQLAlchemyError, OSError, sqlite3.Error]
-    try:
-        import psycopg
-
-        errors.append(psycopg.Error)
-    except ImportError:  # pragma: no cover - psycopg is a dependency; without it only SQLite works
-        pass
-    from alembic.util import CommandError
-
-    errors.append(CommandError)
-    return tuple(errors)
+def is_database_error(exc: BaseException) -> bool:
+    """What a database can raise past SQLAlchemy's wrapping: a hook during connect (sqlite3), Alembic's own
+    errors, a driver's (by module, so neither is imported just to be caught)."""
+    if isinstance(exc, (SQLAlchemyError, OSError, sqlite3.Error)):
+        return True
+    return type(exc).__module__.split(".")[0] in ("alembic", "psycopg")
 
 
-DATABASE_ERRORS = _database_errors()
+
 
 
 class Database:
@@ -112,7 +105,9 @@ class Database:
     def guard(self):
         try:
             yield
-        except DATABASE_ERRORS as exc:
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
             raise self.error(exc) from None
 
     def error(self, exc: BaseException) -> ConnexError:

@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connex.state import codec, tables
-from connex.state.database import DATABASE_ERRORS, Database, acquire, release
+from connex.state.database import Database, acquire, release
 from connex.state.lock import PostgresRunLock, StateLock, holder
 from connex.state.target import DatabaseURL, StateTarget, state_target
 
@@ -407,5 +407,5 @@ def open_state(target: str | Path | StateTarget, *, connection: str = DEFAULT_CO
     return SqlStateStore(state_target(target), connection=connection, busy_timeout=busy_timeout)
 
 
-__all__ = ["DATABASE_ERRORS", "DEFAULT_CONNECTION", "LedgerEntry", "LedgerRow", "SqlStateStore",
+__all__ = ["DEFAULT_CONNECTION", "LedgerEntry", "LedgerRow", "SqlStateStore",
            "SqliteStateStore", "StateStore", "open_state"]

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from typing import TYPE_CHECKING
 
 from connex.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 URL_SCHEME = re.compile(r"^(postgres|postgresql)(\+\w+)?://", re.I)
 
@@ -21,6 +22,9 @@ class DatabaseURL:
     """A PostgreSQL state target. ``url`` is the real one (psycopg 3 driver); ``str()`` is safe to print."""
 
     def __init__(self, text: str):
+        from sqlalchemy.engine import make_url  # here: a file target never needs SQLAlchemy's URL parser
+        from sqlalchemy.exc import ArgumentError
+
         try:
             url = make_url(URL_SCHEME.sub("postgresql+psycopg://", text.strip(), count=1))
         except (ArgumentError, ValueError) as exc:
