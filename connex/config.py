@@ -22,6 +22,7 @@ from connex.paths import default_rules_dir, schema_path
 from connex.plugin_manager import Plugins
 from connex.redaction import Secrets
 from connex.schedule_spec import Schedule, parse_schedule
+from connex.state.target import StateTarget, is_url, state_target, url_password
 from connex.yamlfile import YamlFile, load_yaml, to_plain
 
 DEFAULT_CONFIG = "connex.yaml"
@@ -71,7 +72,7 @@ class Config:
     target: dict[str, Any]
     sync: SyncSettings
     rule_paths: list[Path]
-    state_path: Path
+    state_path: StateTarget  # a SQLite file, or a PostgreSQL URL whose str() hides the password
     log_level: str = "info"
     log_format: str = "text"
     health_listen: str = "127.0.0.1:8787"
@@ -142,6 +143,8 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
         raise ConfigErrors([yf.error((), "the configuration must be a mapping of settings")])
     secrets = Secrets(_secret_key_names(plugins))
     secrets.collect(yf.data)
+    if isinstance(yf.data.get("state"), str) and is_url(yf.data["state"]):
+        secrets.add(url_password(yf.data["state"]))  # a password written into the URL is never shown
     yf.hide = secrets.hides
     errors.extend(lint.validate(yf, lint.load_schema(str(schema_path("config.schema.json")))))
     source_plugin, source = _connector_block(yf, "source", plugins.sources(), errors, secrets)
@@ -183,6 +186,8 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
         elif candidate not in rule_paths:
             rule_paths.append(candidate)
 
+    state = _state(yf, data.get("state"), base, errors, secrets)
+
     if errors:
         # the last net: whatever a message says, no known secret gets through it
         failure = ConfigErrors(secrets.scrub_errors(errors))
@@ -203,13 +208,29 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
         target=target,
         sync=sync,
         rule_paths=rule_paths,
-        state_path=base / str(data.get("state") or "connex.db"),
+        state_path=state,
         log_level=log.get("level", "info"),
         log_format=log.get("format", "text"),
         health_listen=(data.get("daemon") or {}).get("health", "127.0.0.1:8787"),
         secrets=secrets.values,
         alerts=alerts,
     )
+
+
+def _state(yf: YamlFile, value, base: Path, errors: list[ConfigError], secrets: Secrets) -> StateTarget:
+    """``state:``: a SQLite file relative to the config's folder (default ``connex.db``), or a PostgreSQL URL,
+    with ${ENV} references resolved (a password belongs in the environment, not the file)."""
+    if not isinstance(value, str) or not value.strip():
+        return base / "connex.db"
+    resolved = resolve_env(value, yf, ("state",), errors)
+    if not is_url(resolved):
+        return base / resolved
+    secrets.add(url_password(resolved))
+    try:
+        return state_target(resolved)
+    except ConfigError as exc:
+        errors.append(yf.error(("state",), secrets.scrub(str(exc))))
+        return base / "connex.db"
 
 
 def _secret_key_names(plugins: Plugins) -> set[str]:

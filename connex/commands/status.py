@@ -8,7 +8,6 @@ from connex.config import load_config
 from connex.errors import ConnexError
 from connex.plugin_manager import get_plugins
 from connex.state import open_state
-from connex.state.lock import holder
 
 
 def add_arguments(parser):
@@ -28,7 +27,7 @@ def status_data(state, runs: int = 10) -> dict:
     changed = [{"flow": r.flow, "document": f"{r.kind} {r.number}", "note": r.error}
                for r in state.rows(status="changed")]
     runs_ = state.last_runs(runs)
-    if any(r["status"] == "running" for r in runs_) and holder(state.path) is None:
+    if any(r["status"] == "running" for r in runs_) and state.run_holder() is None:
         # nobody holds the state lock, so no run is going: a 'running' one was killed (the next run records it)
         for r in runs_:
             if r["status"] == "running":
