@@ -37,4 +37,35 @@ MIGRATIONS: list[str] = [
         message TEXT
     );
     """,
+    # 2: summary postings (sync.posting: summary): one document per store + currency + period, and the link from
+    # every order (or refund) to the summary that holds it. connex/state/summaries.py reads and writes them.
+    """
+    CREATE TABLE summaries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        flow TEXT NOT NULL,              -- orders or refunds
+        kind TEXT NOT NULL,              -- the members' document kind: sales_receipt, invoice, refund_receipt...
+        store TEXT NOT NULL,             -- the members' store name ('' when they have none)
+        currency TEXT NOT NULL,
+        period TEXT NOT NULL,            -- daily:2026-01-03, weekly:2026-01-05 (its first day), monthly:2026-01-01
+        closes_at TEXT NOT NULL,         -- UTC instant from which the summary may be closed (period end + grace)
+        doc_key TEXT NOT NULL UNIQUE,    -- the summary document's ledger key (its own ledger row)
+        doc_number TEXT NOT NULL,
+        status TEXT NOT NULL,            -- open (takes members), closed (members frozen: posting or posted)
+        created_at TEXT NOT NULL,
+        closed_at TEXT,
+        UNIQUE (flow, kind, store, currency, period)
+    );
+    CREATE TABLE summary_members (
+        member_key TEXT PRIMARY KEY,     -- the ledger key of the order's (or refund's) own document
+        summary_id INTEGER NOT NULL REFERENCES summaries (id),
+        source_id TEXT NOT NULL,
+        number TEXT,
+        moment TEXT NOT NULL,            -- when the order happened (ISO instant): what placed it in a period
+        content_hash TEXT NOT NULL,
+        document TEXT NOT NULL,          -- the mapped document (JSON): what the summary is built from
+        added_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX summary_members_summary ON summary_members (summary_id);
+    """,
 ]

@@ -1,0 +1,156 @@
+"""Summary postings end to end: Linnworks simulator -> the real engine -> QuickBooks Online simulator (UK and US
+tax profiles). One sales receipt per store + currency + day, its total the sum of its orders' to the cent, its tax
+the sum of their tax; every order linked to exactly one summary; a late order goes into a later summary; a day's
+summary waits for the day (and the grace) to end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter, defaultdict
+from decimal import Decimal
+
+import pytest
+from connex_linnworks.simulator import LinnworksSimulator
+from connex_quickbooks_online.simulator import QuickBooksOnlineSimulator
+
+from connex.config import load_config
+from connex.plugin_manager import get_plugins
+from connex.state import open_state
+from connex.state.summaries import SummaryStore
+from connex.sync.engine import SyncEngine
+from connex.sync.report import RunOptions
+from connex.sync.summary_flow import SummaryFlow, numbering
+from connex.sync.summarise import SummarySettings
+from connex.transport import RetryPolicy
+from tests.conftest import run_connex
+from tests.tax.tax_support import RATES, cents, price_order
+
+HOME = {"uk": "GBP", "us": "USD"}
+FOREIGN = {"uk": "USD", "us": "GBP"}
+
+
+def at(day: int, hour: int = 12, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 1, day, hour, minute, tzinfo=dt.UTC)
+
+
+def write_config(folder, lw, qbo, **summary):
+    config = {
+        "source": {"plugin": "linnworks", **lw.connector_config()},
+        "target": {"plugin": "quickbooks_online", "missing_items": "create_non_inventory", **qbo.connector_config()},
+        "sync": {"from_date": "2020-01-01", "refunds": True, "customer_matching": "store_name_currency",
+                 "posting": "summary", "summary": summary},
+        "state": "connex.db",
+    }
+    (folder / "connex.yaml").write_text(json.dumps(config), encoding="utf-8")
+
+
+def run(folder, now: dt.datetime, flows=("orders",), monkeypatch=None, **options):
+    monkeypatch.setattr(SummaryFlow, "clock", staticmethod(lambda: now))
+    plugins = get_plugins()
+    engine = SyncEngine(load_config(folder / "connex.yaml", plugins), plugins, open_state(folder / "connex.db"))
+    engine.source.client.http.retry = RetryPolicy(base_delay=0.001, max_delay=0.01, time_budget=5)
+    try:
+        return {r.flow: r for r in engine.run(list(flows), RunOptions(**options))}
+    finally:
+        engine.close()
+        engine.state.close()
+
+
+def seed(lw, profile: str, day: int, n: int) -> list[dict]:
+    standard, reduced, zero = RATES[profile]
+    shapes = [
+        dict(lines=[("MUG-BLU-01", 2, "12.00", standard)], postage_gross="3.99", postage_rate=standard),
+        dict(lines=[("TEA-EARL-250", 1, "27.99", standard)]),
+        dict(lines=[("CANDLE-SOY-L", 1, "24.50", standard), ("SOCKS-3PK", 3, "14.95", reduced),
+                    ("BOOK-CHAI", 2, "9.99", zero)], postage_gross="4.80", postage_rate=standard),
+        dict(lines=[("TSHIRT-M-RED", 3, "16.66", standard), ("MUG-BLU-01", 1, "10.00", standard)],
+             inclusive=False, discount="5.00", discount_rate=standard, postage_gross="2.99", postage_rate=standard),
+        dict(lines=[("GIFT-SET-TEA", 1, "39.90", standard), ("BOOK-CHAI", 1, "9.99", zero)],
+             currency=FOREIGN[profile], postage_gross="7.50", postage_rate=standard),
+    ]
+    orders = []
+    for k in range(n):
+        shape = dict(shapes[k % len(shapes)])
+        order = lw.account.add_processed_order(processed_at=at(day, 8 + k % 12, k % 60))
+        orders.append(price_order(order, currency=shape.pop("currency", HOME[profile]), **shape))
+    return orders
+
+
+def links(folder) -> dict[str, str]:
+    """Order number -> the number of the summary holding it (from the state file)."""
+    state = open_state(folder / "connex.db")
+    try:
+        store = SummaryStore(state, numbering(SummarySettings()))
+        out = {}
+        for summary in store.summaries():
+            for member in store.members(summary.id):
+                assert member.number not in out, f"order {member.number} is in two summaries"
+                out[member.number] = summary.doc_number
+        return out
+    finally:
+        state.close()
+
+
+def check_totals(qbo, lw, held: dict[str, str], entity="SalesReceipt"):
+    """Every posted summary's total (and tax) is the sum of its orders' to the cent."""
+    orders = {str(o["NumOrderId"]): o for _, _, oid in lw.account.processed_index if (o := lw.account.order(oid))}
+    by_summary = defaultdict(list)
+    for number, summary in held.items():
+        by_summary[summary].append(orders[number])
+    posted = {r["DocNumber"]: r for r in qbo.entities(entity)}
+    for number, members in by_summary.items():
+        if number not in posted:
+            continue
+        receipt = posted[number]
+        assert Decimal(str(receipt["TotalAmt"])) == sum(cents(o["TotalsInfo"]["TotalCharge"]) for o in members)
+        assert Decimal(str(receipt["TxnTaxDetail"]["TotalTax"])) == sum(cents(o["TotalsInfo"]["Tax"])
+                                                                        for o in members), number
+        assert f"Summary of {len(members)} orders" in receipt["PrivateNote"]
+    return posted
+
+
+@pytest.mark.parametrize("profile", ["uk", "us"])
+def test_daily_summaries_per_store_and_currency_total_to_the_cent(tmp_path, monkeypatch, profile):
+    with LinnworksSimulator(processed_orders=0, open_orders=0, purchase_orders=0, refunds=False) as lw, \
+            QuickBooksOnlineSimulator(company=profile, enforce_limits=False) as qbo:
+        for day in (5, 6, 7):
+            seed(lw, profile, day, 7)
+        write_config(tmp_path, lw, qbo, time_zone="Europe/London")
+        # the 7th is not over (nor its grace): its orders wait in an open summary
+        reports = run(tmp_path, at(8, 1), monkeypatch=monkeypatch)
+        assert not reports["orders"].failures, reports["orders"].failures
+        held = links(tmp_path)
+        assert len(held) == 21
+        posted = check_totals(qbo, lw, held)
+        # one receipt per store (its customer, "Amazon GBP") and currency per day, none yet for the 7th
+        days = Counter((r["TxnDate"], r["CustomerRef"]["name"], r["CurrencyRef"]["value"]) for r in posted.values())
+        assert set(days.values()) == {1} and {d for d, _, _ in days} == {"2026-01-05", "2026-01-06"}
+        assert {c for _, _, c in days} == {HOME[profile], FOREIGN[profile]}
+        assert len(posted) < 14 and len(qbo.entities("SalesReceipt")) == len(posted)
+
+        # a late order of the 5th, read by a re-read of that day, goes into a later summary, never a closed one
+        late = seed(lw, profile, 5, 1)[0]
+        reports = run(tmp_path, at(8, 1, 30), monkeypatch=monkeypatch, window=(at(5, 0), at(6, 0)))
+        assert reports["orders"].counts["summarised"] == 1
+        # the pass after the 7th's grace closes it, with the late order in it
+        reports = run(tmp_path, at(8, 2, 1), monkeypatch=monkeypatch)
+        assert not reports["orders"].failures, reports["orders"].failures
+        held = links(tmp_path)
+        assert len(held) == 22
+        posted = check_totals(qbo, lw, held)
+        assert set(held.values()) == set(posted)  # every summary posted, each once
+        late_summary = posted[held[str(late["NumOrderId"])]]
+        assert late_summary["TxnDate"] == "2026-01-07" and "1 of them from earlier periods" in \
+            late_summary["PrivateNote"]
+        receipts = len(qbo.entities("SalesReceipt"))
+
+        # nothing is posted twice on another pass; explain names the summary holding an order
+        reports = run(tmp_path, at(9, 12), monkeypatch=monkeypatch)
+        assert len(qbo.entities("SalesReceipt")) == receipts and reports["orders"].counts["unchanged"] == 0
+        state = open_state(tmp_path / "connex.db")
+        assert state.rows(status="in_flight") == []
+        state.close()
+        result = run_connex("explain", str(late["NumOrderId"]), cwd=tmp_path)
+        assert f"in summary {held[str(late['NumOrderId'])]}" in result.stdout, result.stdout + result.stderr
+        assert "posted as QuickBooks id" in result.stdout
