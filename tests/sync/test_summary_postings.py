@@ -20,8 +20,8 @@ from connex.state import open_state
 from connex.state.summaries import SummaryStore
 from connex.sync.engine import SyncEngine
 from connex.sync.report import RunOptions
-from connex.sync.summary_flow import SummaryFlow, numbering
 from connex.sync.summarise import SummarySettings
+from connex.sync.summary_flow import SummaryFlow, numbering
 from connex.transport import RetryPolicy
 from tests.conftest import run_connex
 from tests.tax.tax_support import RATES, cents, price_order
