@@ -12,8 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connex.documents import Line, Party, RefundDocument, SalesDocument
-from connex.sync.summarise import (Period, SummarySettings, build_summary, line_rate, number_range, period_of,
-                                   zone)
+from connex.sync.summarise import Period, SummarySettings, build_summary, line_rate, number_range, period_of, zone
 
 CENTS = st.integers(min_value=-500_00, max_value=500_00).map(lambda c: Decimal(c) / 100)
 POSITIVE = st.integers(min_value=0, max_value=500_00).map(lambda c: Decimal(c) / 100)

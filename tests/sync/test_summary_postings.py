@@ -154,3 +154,67 @@ def test_daily_summaries_per_store_and_currency_total_to_the_cent(tmp_path, monk
         result = run_connex("explain", str(late["NumOrderId"]), cwd=tmp_path)
         assert f"in summary {held[str(late['NumOrderId'])]}" in result.stdout, result.stdout + result.stderr
         assert "posted as QuickBooks id" in result.stdout
+
+
+def desktop_seed(lw, day: int, n: int, standard: str) -> list[dict]:
+    shapes = [
+        dict(lines=[("MUG-BLU-01", 2, "12.00", standard)], postage_gross="3.99", postage_rate=standard),
+        dict(lines=[("TEA-EARL-250", 3, "27.99", standard), ("BOOK-CHAI", 2, "9.99", "0")]),
+        dict(lines=[("TSHIRT-M-RED", 3, "16.66", standard)], inclusive=False, discount="5.00",
+             discount_rate=standard, postage_gross="2.99", postage_rate=standard),
+    ]
+    orders = []
+    for k in range(n):
+        order = lw.account.add_processed_order(processed_at=at(day, 9 + k % 10, k))
+        orders.append(price_order(order, currency="GBP", **shapes[k % len(shapes)]))
+    return orders
+
+
+@pytest.mark.parametrize("edition", ["default", "us"])
+def test_desktop_summaries_are_xsd_valid_and_total_to_the_cent(tmp_path, monkeypatch, edition):
+    """QuickBooks Desktop (qbXML through the Web Connector), every request validated against Intuit's XSDs: the
+    UK-style file takes codes by rate (S 20%, Z 0%), the US file Tax/Non with its sales tax item."""
+    from connex_quickbooks_desktop.service import serve
+    from connex_quickbooks_desktop.simulator import SimulatedCompany, WebConnectorSimulator
+    from connex_quickbooks_desktop.validation import QbxmlValidator
+
+    from tests.conftest import reference
+
+    xsd = reference("qbxml-xsd/qbxmlops130.xsd").parent
+    company = SimulatedCompany.seeded(edition=edition, validator=QbxmlValidator(xsd))
+    wc = WebConnectorSimulator(company)
+    tax = ({"tax_model": "us", "item_sales_tax": "State Sales Tax"} if edition == "us"
+           else {"tax_model": "global", "tax_codes": {20: "S", 0: "Z"}})
+    standard = "7.25" if edition == "us" else "20"
+    with LinnworksSimulator(processed_orders=0, open_orders=0, purchase_orders=0, refunds=False) as lw:
+        orders = desktop_seed(lw, 5, 6, standard) + desktop_seed(lw, 6, 5, standard)
+        target = {"plugin": "quickbooks_desktop", **wc.connector_config(), "missing_items": "create_non_inventory",
+                  "shipping_item": "Shipping", "rounding_item": "Rounding", **tax}
+        config = {"source": {"plugin": "linnworks", **lw.connector_config()}, "target": target,
+                  "sync": {"from_date": "2020-01-01", "posting": "summary",
+                           "customer_matching": "store_name_currency"}, "state": "connex.db"}
+        (tmp_path / "connex.yaml").write_text(json.dumps(config), encoding="utf-8")
+        first = run(tmp_path, at(7, 6), monkeypatch=monkeypatch)
+        assert first["orders"].counts["queued"] >= 2, first["orders"].counts
+        endpoint = serve({k: v for k, v in target.items() if k != "plugin"} | {"queue_db": str(tmp_path / "connex.db")})
+        try:
+            wc.run_session(endpoint.url, target["username"], target["password"])
+        finally:
+            endpoint.stop()
+            wc.stop()
+        second = run(tmp_path, at(7, 7), monkeypatch=monkeypatch)
+        assert not second["orders"].failures, second["orders"].failures
+        held = links(tmp_path)
+        assert len(held) == len(orders)
+        receipts = {t.ref_number: t for t in company.transactions if t.txn_type == "SalesReceipt"}
+        assert set(receipts) == set(held.values())  # every summary once, no order on its own
+        by_summary = defaultdict(list)
+        for order in orders:
+            by_summary[held[str(order["NumOrderId"])]].append(order)
+        for number, members in by_summary.items():
+            net = sum(cents(o["TotalsInfo"]["TotalCharge"]) - cents(o["TotalsInfo"]["Tax"]) for o in members)
+            assert receipts[number].total == net, number  # the company file computes the tax on top
+            assert f"Summary of {len(members)} orders" in receipts[number].memo
+        state = open_state(tmp_path / "connex.db")
+        assert state.rows(status="in_flight") == [] and state.rows(status="queued") == []
+        state.close()
