@@ -30,6 +30,7 @@ from connex.documents import Document, Line, Party, RefundDocument, SalesDocumen
 PERIODS = ("daily", "weekly", "monthly")
 LINE_GROUPING = ("item", "income_account")
 CENT = Decimal("0.01")
+OTHER_LINES = {"shipping": "Shipping", "discount": "Discounts"}
 
 
 @dataclass(frozen=True)
@@ -200,8 +201,8 @@ def summed_lines(members: Sequence[Document], settings: SummarySettings, *, push
                     sku, item_name, description = name, None, f"{name} ({key[3]:f}% tax)" if key[3] else name
                 elif kind == "item":
                     sku, item_name, description = name, line.item_name, line.description
-                else:
-                    sku, item_name, description = line.sku, name, line.description
+                else:  # one line for many orders' charges: named for what it is, not for the first order's
+                    sku, item_name, description = line.sku, name, OTHER_LINES.get(kind, line.description)
                 groups[key] = group = Line(
                     kind=kind, sku=sku, item_name=item_name, description=description, quantity=Decimal(0),
                     amount=Decimal(0), tax_amount=Decimal(0), tax_code=code, tax_rate=key[3],
