@@ -218,3 +218,51 @@ def test_desktop_summaries_are_xsd_valid_and_total_to_the_cent(tmp_path, monkeyp
         state = open_state(tmp_path / "connex.db")
         assert state.rows(status="in_flight") == [] and state.rows(status="queued") == []
         state.close()
+
+
+def test_refunds_are_summarised_the_same_way(tmp_path, monkeypatch):
+    with LinnworksSimulator(processed_orders=0, open_orders=0, purchase_orders=0, refunds=False) as lw, \
+            QuickBooksOnlineSimulator(company="uk", enforce_limits=False) as qbo:
+        orders = seed(lw, "uk", 3, 8)
+        refunded = []
+        for n, order in enumerate(orders[:6]):
+            header = lw.account.book_refund(order["OrderId"], lines=[(order["Items"][0]["SKU"], 1)],
+                                            shipping=n % 2 == 0, booked_at=at(4, 9))
+            lw.account.action_refund(header["RefundHeaderId"], at=at(4 + n % 2, 10, n))
+            refunded.append(header)
+        write_config(tmp_path, lw, qbo)
+        reports = run(tmp_path, at(7, 6), flows=("orders", "refunds"), monkeypatch=monkeypatch)
+        assert not reports["refunds"].failures, reports["refunds"].failures
+        assert reports["refunds"].counts["summarised"] == 6
+        receipts = qbo.entities("RefundReceipt")
+        assert {r["DocNumber"][:5] for r in receipts} == {"SUMR-"}
+        assert {r["TxnDate"] for r in receipts} == {"2026-01-04", "2026-01-05"}
+        # each refund as Linnworks totals it, in cents (what a refund receipt of its own would carry)
+        amounts = sum((cents(sum(Decimal(str(line["Amount"])) for line in h["RefundLines"])) for h in refunded),
+                      Decimal(0))
+        assert sum(Decimal(str(r["TotalAmt"])) for r in receipts) == amounts
+        assert all("refunds" in r["PrivateNote"] for r in receipts)
+
+
+def test_dry_run_plans_summaries_and_writes_nothing(tmp_path, monkeypatch):
+    with LinnworksSimulator(processed_orders=0, open_orders=0, purchase_orders=0, refunds=False) as lw, \
+            QuickBooksOnlineSimulator(company="uk", enforce_limits=False) as qbo:
+        seed(lw, "uk", 5, 3)
+        write_config(tmp_path, lw, qbo)
+        reports = run(tmp_path, at(6, 6), monkeypatch=monkeypatch, dry_run=True)
+        assert reports["orders"].counts["would_summarise"] == 3
+        assert all("into the summary of" in line and "5 Jan 2026" in line for line in reports["orders"].planned)
+        assert qbo.entities("SalesReceipt") == [] and links(tmp_path) == {}
+
+
+def test_a_bad_time_zone_is_named_with_its_place_in_the_file(tmp_path):
+    (tmp_path / "connex.yaml").write_text(
+        "source: {plugin: linnworks, application_id: a, application_secret: b, token: c}\n"
+        "target: {plugin: jsonl_missing}\n"
+        "sync:\n  posting: summary\n  summary:\n    period: fortnightly\n    time_zone: Europe/Londn\n",
+        encoding="utf-8")
+    result = run_connex("validate", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "connex.yaml:7:" in result.stdout + result.stderr and "Europe/Londn" in result.stdout + result.stderr
+    assert "connex.yaml:6:" in result.stdout + result.stderr and "fortnightly" in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
