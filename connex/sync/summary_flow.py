@@ -109,6 +109,7 @@ class SummaryFlow(DocumentFlow):
         ledger: list[LedgerEntry] = []
         changed: list[LedgerEntry] = []
         placed: dict[tuple, Summary | None] = {}
+        linking: set[str] = set()
         for doc, record in documents:
             digest = classify.content_hash(doc)
             member, row = members.get(doc.key), rows.get(doc.key)
@@ -123,9 +124,10 @@ class SummaryFlow(DocumentFlow):
                     self.report.counts["unchanged"] += 1
             elif row is not None and row.status in ("queued", "in_flight"):
                 self.report.counts["waiting"] += 1
-            elif any(m.member_key == doc.key for m in new):
+            elif doc.key in linking:
                 continue  # the same order twice in one page
             else:
+                linking.add(doc.key)
                 new.append(self._new_member(doc, record, digest, placed))
                 ledger.append(self._mirror(doc, digest))
         self.summaries.add(new)
