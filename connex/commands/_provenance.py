@@ -117,7 +117,7 @@ def ledger_lines(entries: list[dict], synced: bool) -> list[str]:
 def summary_text(held: dict) -> str:
     """Where a summarised order stands: the summary holding it, and that summary's own state."""
     text = (f"in summary {held['summary']} ({held['store'] or 'no store'} {held['currency']}, {held['period']}, "
-            f"{held['members']} documents)")
+            f"{held['members']} document{'' if held['members'] == 1 else 's'})")
     posting = held.get("posting")
     if posting in ("posted", "exists"):
         return text + f", posted as QuickBooks id {held['target_id']}"

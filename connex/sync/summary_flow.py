@@ -241,7 +241,7 @@ class SummaryFlow(DocumentFlow):
             count = len(self.summaries.members(summary.id))
             self.report.planned.append(f"summary {summary.doc_number} ({summary.store or 'no store'} "
                                        f"{summary.currency}, {Period.parse(summary.period).describe()}): "
-                                       f"close and post with {count} members")
+                                       f"close and post with {count} document{'' if count == 1 else 's'}")
             self.report.counts["would_post"] += 1
 
 
