@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connex import lint
 from connex.errors import ConfigError, ConfigErrors, Location
@@ -47,6 +48,9 @@ class SyncSettings:
     connection: str | None = None
     stock_reconcile_hours: float = 24.0
     negative_stock: str = "zero"
+    #: per_order (one document per order) or summary (one per store + currency + period: connex.sync.summary_flow)
+    posting: str = "per_order"
+    summary: dict = field(default_factory=dict)  # sync.summary, read by connex.sync.summarise.SummarySettings
 
     @property
     def order_mode(self) -> str:
@@ -171,6 +175,14 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
             hint = "" if yf.hide(where, status) else lint.did_you_mean(status, ORDER_STATUSES)
             errors.append(yf.error(where, f"unknown order status {yf.quote(where, status)}{hint}; "
                                           f"one of: {', '.join(ORDER_STATUSES)}"))
+
+    zone_name = sync.summary.get("time_zone") if isinstance(sync.summary, dict) else None
+    if isinstance(zone_name, str):
+        try:
+            ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            errors.append(yf.error(("sync", "summary", "time_zone"), f"unknown time zone {zone_name!r}; use an IANA "
+                                   "name such as Europe/London or America/New_York"))
 
     base = Path(path).resolve().parent
     rule_paths: list[Path] = []

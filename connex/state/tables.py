@@ -8,7 +8,7 @@ PostgreSQL. A change here needs a migration in ``connex/state/migrations/version
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, MetaData, Table, Text
+from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, Table, Text, UniqueConstraint
 
 metadata = MetaData()
 
@@ -81,4 +81,41 @@ exchange_rates = Table(
     Column("rate", Text, nullable=False),
     Column("origin", Text, nullable=False),
     Column("fetched_at", Text, nullable=False),
+)
+
+# summary postings (sync.posting: summary, connex/state/summaries.py): one document per store + currency + period
+summaries = Table(
+    "summaries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # names the summary's document: never reused
+    Column("flow", Text, nullable=False),  # orders or refunds
+    Column("kind", Text, nullable=False),  # the members' document kind: sales_receipt, invoice, refund_receipt...
+    Column("store", Text, nullable=False),  # the members' store name ('' when they have none)
+    Column("currency", Text, nullable=False),
+    Column("period", Text, nullable=False),  # daily:2026-01-03, weekly:2026-01-05 (its first day), monthly:...
+    Column("closes_at", Text, nullable=False),  # UTC instant from which the summary may be closed (end + grace)
+    Column("doc_key", Text, nullable=False),  # the summary document's ledger key (its own ledger row)
+    Column("doc_number", Text, nullable=False),
+    Column("status", Text, nullable=False),  # open (takes members), closed (members frozen: posting or posted)
+    Column("created_at", Text, nullable=False),
+    Column("closed_at", Text),
+    _connection(key=False),
+    UniqueConstraint("connection", "doc_key", name="summaries_doc_key"),
+    UniqueConstraint("connection", "flow", "kind", "store", "currency", "period", name="summaries_group"),
+    sqlite_autoincrement=True,
+)
+
+# the link from every order (or refund) document to the summary that holds it: an order is in one summary only
+summary_members = Table(
+    "summary_members", metadata,
+    _connection(),
+    Column("member_key", Text, primary_key=True),  # the ledger key of the order's (or refund's) own document
+    Column("summary_id", Integer, ForeignKey("summaries.id", name="summary_members_summary_id"), nullable=False),
+    Column("source_id", Text, nullable=False),
+    Column("number", Text),
+    Column("moment", Text, nullable=False),  # when the order happened (ISO instant): what placed it in a period
+    Column("content_hash", Text, nullable=False),
+    Column("document", Text, nullable=False),  # the mapped document (JSON): what the summary is built from
+    Column("added_at", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+    Index("summary_members_summary", "connection", "summary_id"),
 )

@@ -15,6 +15,7 @@ from connex.sync.document_flow import DocumentFlow
 from connex.sync.inventory_flow import InventoryFlow
 from connex.sync.outcomes import record_outcomes
 from connex.sync.report import FlowReport, RunOptions
+from connex.sync.summary_flow import SummaryFlow, summarises
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,8 @@ class SyncEngine:
         if not options.dry_run:
             report.run_id = self.state.start_run(flow)
         log.info("%s: run %s started", flow, report.run_id, extra={"run_id": report.run_id, "flow": flow})
-        runner_cls = InventoryFlow if flow == "inventory" else DocumentFlow
+        runner_cls = InventoryFlow if flow == "inventory" else SummaryFlow if summarises(flow, self.config.sync) \
+            else DocumentFlow
         try:
             runner_cls(flow=flow, source=self.source, target=self.target, rules=self.rules, state=self.state,
                        settings=self.config.sync, report=report, options=options, progress=progress).run()
