@@ -77,6 +77,7 @@ class Config:
     health_listen: str = "127.0.0.1:8787"
     secrets: set[str] = field(default_factory=set)
     alerts: dict[str, Any] = field(default_factory=dict)
+    console: dict[str, Any] = field(default_factory=dict)  # the web console (connex/console): off when empty
 
 
 def resolve_env(value: str, yf: YamlFile, path: tuple, errors: list[ConfigError]) -> str:
@@ -209,6 +210,7 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
         health_listen=(data.get("daemon") or {}).get("health", "127.0.0.1:8787"),
         secrets=secrets.values,
         alerts=alerts,
+        console=data.get("console") if isinstance(data.get("console"), dict) else {},
     )
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from connex.errors import ConfigError, ConnexError
-from connex.state import codec
+from connex.state import codec, document_index
 from connex.state.lock import StateBusy
 from connex.state.migrations import MIGRATIONS
 
@@ -188,6 +188,7 @@ class SqliteStateStore(StateStore):
     def _open(self) -> None:
         self._migrate()
         self._ensure_rate_table()
+        self._ensure_document_index()
         if self.path != ":memory:":
             self._protect()
 
@@ -286,6 +287,27 @@ class SqliteStateStore(StateStore):
                 "PRIMARY KEY (scope, currency, day))"
             )
 
+    def _ensure_document_index(self) -> None:
+        # the console's summaries of posted documents and its look-up indexes: derived data, created like the cache
+        with self._lock:
+            for statement in document_index.SCHEMA:
+                self.db.execute(statement)
+
+    def _index_documents(self, entries: list[LedgerEntry]) -> None:
+        index, keys, skus = document_index.rows(entries)
+        if not index:
+            return
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.executemany(document_index.UPSERT, index)
+                self.db.executemany(document_index.CLEAR_SKUS, keys)
+                self.db.executemany(document_index.ADD_SKU, skus)
+            except BaseException:
+                self._rollback()
+                raise
+            self.db.execute("COMMIT")
+
     @property
     @guarded
     def schema_version(self) -> int:
@@ -346,7 +368,9 @@ class SqliteStateStore(StateStore):
     @guarded
     def record(self, entries: Iterable[LedgerEntry], run_id: int | None, *, attempt: bool = False) -> None:
         """Insert or update ledger rows in one transaction. ``attempt`` counts a post attempt. The stored
-        document is kept only while a post is in flight; the source record only while the document failed."""
+        document is kept only while a post is in flight; the source record only while the document failed; a
+        summary of the document stays in ``document_index`` for the console."""
+        entries = list(entries)
         stamp = now()
         rows = [
             (e.key, e.flow, e.kind, e.source_id, e.number, e.content_hash, e.status, e.target_id, e.error,
@@ -371,6 +395,7 @@ class SqliteStateStore(StateStore):
                    updated_at = excluded.updated_at""",
             rows,
         )
+        self._index_documents(entries)
 
     @guarded
     def rows(self, flow: str | None = None, status: str | None = None, limit: int | None = None) -> list[LedgerRow]:

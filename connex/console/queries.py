@@ -1,0 +1,171 @@
+"""Every read the console makes of the state file, in one module so a new store can port them in one place.
+
+Pages read through a read-only SQLite connection per thread (the daemon and the Web Connector write meanwhile;
+WAL lets them). Each query is bounded: a page never loads the whole ledger, only counts, one day's-worth groups,
+or a limited list, so the pages stay fast with 100,000 documents (bench/bench_console.py). The look-ups by number,
+reference, customer, PO and SKU use the indexes ``connex.state.document_index`` creates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from connex.state import codec
+
+DONE = ("posted", "exists")
+#: the statuses the overview counts, in the order it shows them
+SHOWN_STATUSES = ("posted", "queued", "failed", "changed", "skipped")
+HISTORY_PREFIX = "history:"
+
+
+@dataclass
+class Document:
+    key: str
+    flow: str
+    kind: str
+    source_id: str
+    number: str | None
+    status: str
+    target_id: str | None
+    error: str | None
+    attempts: int
+    run_id: int | None
+    first_seen: str
+    updated_at: str
+    summary: dict | None = None
+    record: dict | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind.replace('_', ' ')} {self.number or self.source_id}"
+
+
+_COLUMNS = "l.key, l.flow, l.kind, l.source_id, l.number, l.status, l.target_id, l.error, l.attempts, l.run_id, " \
+           "l.first_seen, l.updated_at"
+
+
+class Ledger:
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        self._local = threading.local()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(f"file:{Path(self.path).resolve()}?mode=ro", uri=True, timeout=10,
+                                   check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout=10000")
+            self._local.conn = conn
+        return conn
+
+    def _document(self, row: sqlite3.Row) -> Document:
+        return Document(**{k: row[k] for k in Document.__dataclass_fields__ if k not in ("summary", "record")})
+
+    # --- overview ------------------------------------------------------------------------------------------
+    def counts(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for flow, status, n in self.db.execute("SELECT flow, status, COUNT(*) FROM ledger GROUP BY flow, status"):
+            out.setdefault(flow, {})[status] = n
+        return out
+
+    def last_runs(self) -> dict[str, dict]:
+        """The latest run of each flow."""
+        rows = self.db.execute("SELECT * FROM runs WHERE id IN (SELECT MAX(id) FROM runs GROUP BY flow)")
+        return {r["flow"]: {**dict(r), "counts": codec.loads(r["counts"])} for r in rows}
+
+    def per_day(self, days: int = 30, today: dt.date | None = None) -> list[tuple[str, int, int]]:
+        """``(day, done, failed)`` for each of the last ``days`` days, by the day the ledger row last changed."""
+        today = today or dt.datetime.now(dt.UTC).date()
+        first = today - dt.timedelta(days=days - 1)
+        found: dict[str, list[int]] = {}
+        rows = self.db.execute(
+            "SELECT substr(updated_at, 1, 10) AS day, status, COUNT(*) FROM ledger WHERE updated_at >= ? "
+            "GROUP BY day, status", (first.isoformat(),))
+        for day, status, n in rows:
+            slot = found.setdefault(day, [0, 0])
+            if status in DONE or status == "queued":
+                slot[0] += n
+            elif status == "failed":
+                slot[1] += n
+        return [((d := (first + dt.timedelta(days=i)).isoformat()), *found.get(d, [0, 0])) for i in range(days)]
+
+    # --- failures ------------------------------------------------------------------------------------------
+    def failures(self, flow: str | None = None, since: str | None = None, until: str | None = None) -> list[Document]:
+        """Failed documents (without their stored records), newest first, filtered by flow and day."""
+        sql, params = f"SELECT {_COLUMNS} FROM ledger l WHERE l.status = 'failed'", []
+        if flow:
+            sql += " AND l.flow = ?"
+            params.append(flow)
+        if since:
+            sql += " AND l.updated_at >= ?"
+            params.append(since)
+        if until:
+            sql += " AND l.updated_at < ?"
+            params.append(until)
+        sql += " ORDER BY l.updated_at DESC, l.key"
+        return [self._document(r) for r in self.db.execute(sql, params)]
+
+    def flows(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT flow FROM ledger ORDER BY flow")]
+
+    # --- one document --------------------------------------------------------------------------------------
+    def document(self, key: str) -> Document | None:
+        row = self.db.execute(f"SELECT {_COLUMNS}, l.record, i.summary FROM ledger l "
+                              "LEFT JOIN document_index i ON i.key = l.key WHERE l.key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        document = self._document(row)
+        document.summary = json.loads(row["summary"]) if row["summary"] else None
+        document.record = codec.loads(row["record"]) if row["record"] else None
+        return document
+
+    def documents(self, keys: list[str]) -> list[Document]:
+        out = []
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            out.extend(self._document(r) for r in
+                       self.db.execute(f"SELECT {_COLUMNS} FROM ledger l WHERE l.key IN ({marks})", chunk))
+        return out
+
+    def history(self, key: str) -> list[dict]:
+        row = self.db.execute("SELECT value FROM kv WHERE key = ?", (HISTORY_PREFIX + key,)).fetchone()
+        return json.loads(row[0]) if row else []
+
+    def run(self, run_id: int | None) -> dict | None:
+        if run_id is None:
+            return None
+        row = self.db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return {**dict(row), "counts": codec.loads(row["counts"])} if row else None
+
+    # --- search --------------------------------------------------------------------------------------------
+    def search(self, text: str, limit: int = 50) -> list[Document]:
+        """Documents whose number or source id is ``text``, whose channel reference or PO number is it, that
+        carry it as a SKU, or whose customer or vendor name contains it (case-insensitive)."""
+        text = text.strip()
+        if not text:
+            return []
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        sql = (
+            f"SELECT {_COLUMNS} FROM ledger l WHERE l.key IN ("
+            "SELECT key FROM ledger WHERE number = ? UNION SELECT key FROM ledger WHERE source_id = ? "
+            "UNION SELECT key FROM document_index WHERE reference = ? OR po_number = ? "
+            "UNION SELECT key FROM document_skus WHERE sku = ? "
+            "UNION SELECT key FROM (SELECT key FROM document_index WHERE customer LIKE ? ESCAPE '\\' LIMIT ?)"
+            ") ORDER BY l.updated_at DESC LIMIT ?"
+        )
+        rows = self.db.execute(sql, (text, text, text, text, text, like, limit * 4, limit))
+        return [self._document(r) for r in rows]
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
