@@ -53,7 +53,9 @@ SECURITY_HEADERS = {
     "cache-control": "no-store",
 }
 SEARCH_LIMIT = 50
-GROUP_SHOWN = 200
+GROUP_SHOWN = 50
+#: a group or every failure retried at once: orders are read again by id, 100 a request
+RETRY_MOST = 10_000
 
 
 class Console:
@@ -283,38 +285,46 @@ def _day(text: str | None) -> str:
         return ""
 
 
+def _until(filters: dict) -> str | None:
+    """The day after the filter's last day: updated_at is a timestamp, the filter a day."""
+    return (dt.date.fromisoformat(filters["until"]) + dt.timedelta(days=1)).isoformat() if filters["until"] else None
+
+
 def _groups(console: Console, filters: dict):
-    until = (dt.date.fromisoformat(filters["until"]) + dt.timedelta(days=1)).isoformat() if filters["until"] else None
-    documents = console.ledger.failures(filters["flow"] or None, filters["since"] or None, until)
-    groups = grouped(documents)
-    kinds = [g.kind for g in groups]
+    groups = grouped(console.ledger.failure_reasons(filters["flow"] or None, filters["since"] or None,
+                                                    _until(filters)))
     if filters["reason"]:
-        groups = [g for g in groups if g.id == filters["reason"]]
-    return groups, kinds
+        return [g for g in groups if g.id == filters["reason"]], groups
+    return groups, groups
+
+
+def _documents_of(console: Console, groups, filters: dict, limit: int):
+    reasons = sorted({r for g in groups for r in g.reasons})
+    return console.ledger.failures_for(reasons, filters["flow"] or None, filters["since"] or None, _until(filters),
+                                       limit)
 
 
 @_signed_in
 async def failures(request: Request):
     console: Console = request.app.state.console
     filters = _failure_filters(request)
-    groups, kinds = _groups(console, filters)
-    reasons = [(g.id, g.kind) for g in grouped(console.ledger.failures())] if filters["reason"] else None
+    groups, every = _groups(console, filters)
     return _page(request, "failures.html", groups=groups, filters=filters, flows=console.ledger.flows(),
-                 reasons=reasons or [(g.id, g.kind) for g in groups], total=sum(g.count for g in groups),
-                 query=urlencode({k: v for k, v in filters.items() if v and k != "reason"}), kinds=kinds)
+                 reasons=[(g.id, g.kind) for g in every], total=sum(g.count for g in groups),
+                 query=urlencode({k: v for k, v in filters.items() if v and k != "reason"}))
 
 
 @_signed_in
 async def failure_group(request: Request):
     console: Console = request.app.state.console
     filters = _failure_filters(request)
-    wanted = request.query_params.get("group", "")
+    filters["reason"] = request.query_params.get("group", "")
     groups, _ = _groups(console, filters)
-    group = next((g for g in groups if g.id == wanted), None)
-    if group is None:
+    if not groups:
         return HTMLResponse("<p class=note>this group has no failed documents now</p>")
+    documents, total = _documents_of(console, groups, filters, GROUP_SHOWN)
     body = request.app.state.templates.get_template("_group_documents.html").render(
-        group=group, documents=group.documents[:GROUP_SHOWN], more=max(group.count - GROUP_SHOWN, 0),
+        group=groups[0], documents=documents, more=max(total - len(documents), 0),
         user=current_user(request), csrf=csrf_token(request), request_path="/failures")
     return HTMLResponse(body)
 
@@ -388,7 +398,7 @@ async def retry_action(request: Request, user: User) -> str:
         filters = {"flow": str(form.get("flow") or ""), "since": _day(str(form.get("since") or "")),
                    "until": _day(str(form.get("until") or "")), "reason": group}
         groups, _ = _groups(console, filters)
-        documents = [d for g in groups for d in g.documents]
+        documents, _ = _documents_of(console, groups, filters, RETRY_MOST)
     else:
         documents = console.ledger.documents(keys)
     return actions.retry(console.state, console.runner, documents, user.name)

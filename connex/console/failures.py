@@ -1,26 +1,31 @@
-"""Failed documents grouped by kind of reason, as ``connex status`` groups them (``commands._failures``), but
-keeping the documents themselves so each group can list and retry them."""
+"""Failed documents grouped by kind of reason, as ``connex status`` groups them (``commands._failures``).
+
+The ledger counts the failures by their own reason in SQL (``queries.Ledger.failure_reasons``): thousands of
+failures share a few dozen reasons, and only those are classified here. A group remembers its reasons, so its
+documents are one query away when it is opened (``queries.Ledger.failures_for``).
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 
-from connex.commands._failures import _own_name_removed, classify
-from connex.console.queries import Document
+from connex.commands._failures import classify
+
+#: each distinct reason is classified once per process
+_classify = functools.lru_cache(maxsize=4096)(classify)
 
 
 @dataclass
 class FailureGroup:
     kind: str
     fix: str | None
+    count: int = 0
     subjects: Counter = field(default_factory=Counter)
-    documents: list[Document] = field(default_factory=list)
-
-    @property
-    def count(self) -> int:
-        return len(self.documents)
+    flow_counts: Counter = field(default_factory=Counter)
+    reasons: set[str] = field(default_factory=set)
 
     @property
     def id(self) -> str:
@@ -29,16 +34,18 @@ class FailureGroup:
 
     @property
     def flows(self) -> list[str]:
-        return sorted({d.flow for d in self.documents})
+        return sorted(self.flow_counts)
 
 
-def grouped(documents: list[Document]) -> list[FailureGroup]:
+def grouped(reasons: list[tuple[str, str, int]]) -> list[FailureGroup]:
+    """``(reason, flow, documents)`` rows as groups, the largest first."""
     groups: dict[str, FailureGroup] = {}
-    for document in documents:
-        reason = _own_name_removed(document.label, document.error or "no reason recorded")
-        kind, subject, fix = classify(reason)
+    for reason, flow, count in reasons:
+        kind, subject, fix = _classify(reason)
         entry = groups.setdefault(kind, FailureGroup(kind, fix))
-        entry.documents.append(document)
+        entry.count += count
+        entry.flow_counts[flow] += count
+        entry.reasons.add(reason)
         if subject:
-            entry.subjects[subject] += 1
+            entry.subjects[subject] += count
     return sorted(groups.values(), key=lambda g: (-g.count, g.kind))

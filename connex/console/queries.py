@@ -45,8 +45,25 @@ class Document:
         return f"{self.kind.replace('_', ' ')} {self.number or self.source_id}"
 
 
+#: a failure's reason without the document's own name it may start with ("sales_receipt 300000 field currency:
+#: ..." -> "field currency: ..."), as ``commands._failures._own_name_removed`` does, so equal reasons group in SQL
+_OWN = "l.kind || ' ' || COALESCE(l.number, l.source_id)"
+_NUM = "COALESCE(l.number, l.source_id)"
+OWN_REASON = (
+    f"COALESCE(NULLIF(CASE WHEN substr(l.error, 1, length({_OWN}) + 1) IN ({_OWN} || ' ', {_OWN} || ':') "
+    f"THEN ltrim(substr(l.error, length({_OWN}) + 1), ' :') "
+    f"WHEN substr(l.error, 1, length({_NUM}) + 1) IN ({_NUM} || ' ', {_NUM} || ':') "
+    f"THEN ltrim(substr(l.error, length({_NUM}) + 1), ' :') ELSE l.error END, ''), l.error, "
+    "'no reason recorded')"
+)
+#: the failed documents' columns the partial index ledger_failed holds, so the table (whose failed rows carry
+#: their source records) is not read
+_FAILED_COLUMNS = ("SELECT l.key, l.flow, l.kind, l.source_id, l.number, 'failed', NULL, l.error, l.attempts, "
+                   "NULL, NULL, l.updated_at FROM ledger l")
+#: the columns of ``Document``'s first fields, in its order
 _COLUMNS = "l.key, l.flow, l.kind, l.source_id, l.number, l.status, l.target_id, l.error, l.attempts, l.run_id, " \
            "l.first_seen, l.updated_at"
+_FIELDS = 12
 
 
 class Ledger:
@@ -65,8 +82,14 @@ class Ledger:
             self._local.conn = conn
         return conn
 
-    def _document(self, row: sqlite3.Row) -> Document:
-        return Document(**{k: row[k] for k in Document.__dataclass_fields__ if k not in ("summary", "record")})
+    def _document(self, row) -> Document:
+        return Document(*tuple(row)[:_FIELDS])
+
+    def _documents(self, sql: str, params=()) -> list[Document]:
+        """Rows of ``_COLUMNS`` as documents: plain tuples, positionally (thousands of failures per page)."""
+        cursor = self.db.cursor()
+        cursor.row_factory = None
+        return [Document(*row) for row in cursor.execute(sql, params)]
 
     # --- overview ------------------------------------------------------------------------------------------
     def counts(self) -> dict[str, dict[str, int]]:
@@ -86,8 +109,8 @@ class Ledger:
         first = today - dt.timedelta(days=days - 1)
         found: dict[str, list[int]] = {}
         rows = self.db.execute(
-            "SELECT substr(updated_at, 1, 10) AS day, status, COUNT(*) FROM ledger WHERE updated_at >= ? "
-            "GROUP BY day, status", (first.isoformat(),))
+            "SELECT substr(updated_at, 1, 10) AS day, status, COUNT(*) FROM ledger "
+            "WHERE substr(updated_at, 1, 10) >= ? GROUP BY substr(updated_at, 1, 10), status", (first.isoformat(),))
         for day, status, n in rows:
             slot = found.setdefault(day, [0, 0])
             if status in DONE or status == "queued":
@@ -97,9 +120,32 @@ class Ledger:
         return [((d := (first + dt.timedelta(days=i)).isoformat()), *found.get(d, [0, 0])) for i in range(days)]
 
     # --- failures ------------------------------------------------------------------------------------------
-    def failures(self, flow: str | None = None, since: str | None = None, until: str | None = None) -> list[Document]:
-        """Failed documents (without their stored records), newest first, filtered by flow and day."""
-        sql, params = f"SELECT {_COLUMNS} FROM ledger l WHERE l.status = 'failed'", []
+    def failure_reasons(self, flow: str | None = None, since: str | None = None,
+                        until: str | None = None) -> list[tuple[str, str, int]]:
+        """``(reason, flow, documents)``: the failed documents counted by their reason without their own name
+        (``OWN_REASON``), so thousands of failures come back as the few dozen reasons they share."""
+        sql, params = self._failed_where(flow, since, until)
+        return [tuple(r) for r in self.db.execute(
+            f"SELECT {OWN_REASON} AS reason, l.flow, COUNT(*) FROM ledger l {sql} GROUP BY reason, l.flow", params)]
+
+    def failures_for(self, reasons: list[str], flow: str | None = None, since: str | None = None,
+                     until: str | None = None, limit: int = 200) -> tuple[list[Document], int]:
+        """The failed documents whose own reason is one of ``reasons``, newest first: the first ``limit`` of
+        them and how many there are."""
+        if not reasons:
+            return [], 0
+        sql, params = self._failed_where(flow, since, until)
+        marks = ",".join("?" * len(reasons))
+        sql += f" AND {OWN_REASON} IN ({marks})"
+        params = [*params, *reasons]
+        total = self.db.execute(f"SELECT COUNT(*) FROM ledger l {sql}", params).fetchone()[0]
+        documents = self._documents(f"{_FAILED_COLUMNS} {sql} ORDER BY l.updated_at DESC, l.key LIMIT {int(limit)}",
+                                    params)
+        return documents, total
+
+    @staticmethod
+    def _failed_where(flow, since, until) -> tuple[str, list]:
+        sql, params = "WHERE l.status = 'failed'", []
         if flow:
             sql += " AND l.flow = ?"
             params.append(flow)
@@ -109,8 +155,7 @@ class Ledger:
         if until:
             sql += " AND l.updated_at < ?"
             params.append(until)
-        sql += " ORDER BY l.updated_at DESC, l.key"
-        return [self._document(r) for r in self.db.execute(sql, params)]
+        return sql, params
 
     def flows(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT flow FROM ledger ORDER BY flow")]
@@ -131,8 +176,7 @@ class Ledger:
         for start in range(0, len(keys), 500):
             chunk = keys[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            out.extend(self._document(r) for r in
-                       self.db.execute(f"SELECT {_COLUMNS} FROM ledger l WHERE l.key IN ({marks})", chunk))
+            out.extend(self._documents(f"SELECT {_COLUMNS} FROM ledger l WHERE l.key IN ({marks})", chunk))
         return out
 
     def history(self, key: str) -> list[dict]:
@@ -148,11 +192,12 @@ class Ledger:
     # --- search --------------------------------------------------------------------------------------------
     def search(self, text: str, limit: int = 50) -> list[Document]:
         """Documents whose number or source id is ``text``, whose channel reference or PO number is it, that
-        carry it as a SKU, or whose customer or vendor name contains it (case-insensitive)."""
+        carry it as a SKU, or whose customer or vendor name starts with it (all case-insensitive but the numbers).
+        A name's start, not any part of it: that is an index range, where a part would read every summary."""
         text = text.strip()
         if not text:
             return []
-        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         sql = (
             f"SELECT {_COLUMNS} FROM ledger l WHERE l.key IN ("
             "SELECT key FROM ledger WHERE number = ? UNION SELECT key FROM ledger WHERE source_id = ? "
@@ -161,8 +206,7 @@ class Ledger:
             "UNION SELECT key FROM (SELECT key FROM document_index WHERE customer LIKE ? ESCAPE '\\' LIMIT ?)"
             ") ORDER BY l.updated_at DESC LIMIT ?"
         )
-        rows = self.db.execute(sql, (text, text, text, text, text, like, limit * 4, limit))
-        return [self._document(r) for r in rows]
+        return self._documents(sql, (text, text, text, text, text, like, limit * 4, limit))
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
