@@ -120,7 +120,16 @@ def _environment(console: Console) -> jinja2.Environment:
                              lstrip_blocks=True)
     env.filters["urlpart"] = lambda value: quote(str(value), safe="")
     env.filters["title_status"] = lambda value: str(value).replace("_", " ")
+    env.filters["when"] = _when
     return env
+
+
+def _when(value) -> str:
+    """A stored UTC timestamp (2026-12-03T13:27:17+00:00) as people read it: 2026-12-03 13:27:17 UTC."""
+    text = str(value or "")
+    if len(text) >= 19 and text[10] == "T":
+        return f"{text[:10]} {text[11:19]}" + (" UTC" if text.endswith(("+00:00", "Z")) else "")
+    return text
 
 
 def _page(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
@@ -322,9 +331,9 @@ async def failure_group(request: Request):
     groups, _ = _groups(console, filters)
     if not groups:
         return HTMLResponse("<p class=note>this group has no failed documents now</p>")
-    documents, total = _documents_of(console, groups, filters, GROUP_SHOWN)
+    documents = _documents_of(console, groups, filters, GROUP_SHOWN)
     body = request.app.state.templates.get_template("_group_documents.html").render(
-        group=groups[0], documents=documents, more=max(total - len(documents), 0),
+        group=groups[0], documents=documents, more=max(groups[0].count - len(documents), 0),
         user=current_user(request), csrf=csrf_token(request), request_path="/failures")
     return HTMLResponse(body)
 
@@ -398,7 +407,7 @@ async def retry_action(request: Request, user: User) -> str:
         filters = {"flow": str(form.get("flow") or ""), "since": _day(str(form.get("since") or "")),
                    "until": _day(str(form.get("until") or "")), "reason": group}
         groups, _ = _groups(console, filters)
-        documents, _ = _documents_of(console, groups, filters, RETRY_MOST)
+        documents = _documents_of(console, groups, filters, RETRY_MOST)
     else:
         documents = console.ledger.documents(keys)
     return actions.retry(console.state, console.runner, documents, user.name)

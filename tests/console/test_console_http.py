@@ -242,3 +242,32 @@ def test_the_console_is_off_unless_configured(synced):
     done = synced.cli("console", timeout=60)
     assert done.returncode == 2 and "the console is off" in done.stderr
 
+
+
+def test_the_remembered_grouping_follows_every_change_to_the_failed_rows(synced):
+    from connex.console.queries import Ledger
+    from connex.state.store import LedgerEntry
+
+    config = load_config(synced.config_path, get_plugins())
+    ledger, state = Ledger(config.state_path), open_state(config.state_path)
+    try:
+        before = ledger.failure_reasons()
+        assert sum(n for _, _, n in before) == 1
+        assert ledger.failure_reasons() is before  # nothing changed: remembered
+        state.record([LedgerEntry("sales_receipt:new", "orders", "sales_receipt", "new", "999", status="failed",
+                                  error="sales_receipt 999 field currency: 'QQQ' is not a currency")], None)
+        after = ledger.failure_reasons()
+        assert ("field currency: 'QQQ' is not a currency", "orders", 1) in after and len(after) == 2
+        key = broken_key_of(state)
+        row = state.lookup([key])[key]
+        state.record([LedgerEntry(key, row.flow, row.kind, row.source_id, row.number, status="failed",
+                                  error="a different reason")], None)
+        assert ("a different reason", "orders", 1) in ledger.failure_reasons()
+        assert [d.key for d in ledger.failures_for(["a different reason"])] == [key]
+    finally:
+        ledger.close()
+        state.close()
+
+
+def broken_key_of(state) -> str:
+    return next(r.key for r in state.rows(status="failed") if r.key != "sales_receipt:new")
