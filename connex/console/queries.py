@@ -93,12 +93,32 @@ class Ledger:
         cursor.row_factory = None
         return [Document(*row) for row in cursor.execute(sql, params)]
 
+    def _unchanged(self, name: str, key) -> tuple[bool, object]:
+        """Whether this thread's last answer to ``name`` for ``key`` still stands: ``PRAGMA data_version`` moves
+        whenever another connection (the daemon, a sync, an action) commits, and this one only reads."""
+        version = (self.db.execute("PRAGMA data_version").fetchone()[0], key)
+        cache = getattr(self._local, "answers", None)
+        if cache is None:
+            cache = self._local.answers = {}
+        hit = cache.get(name)
+        if hit is not None and hit[0] == version:
+            return True, hit[1]
+        return False, version
+
+    def _remember(self, name: str, version, value):
+        self._local.answers[name] = (version, value)
+        return value
+
     # --- overview ------------------------------------------------------------------------------------------
     def counts(self) -> dict[str, dict[str, int]]:
+        """Documents by flow and status (the whole ledger's index is read: remembered until the next commit)."""
+        unchanged, found = self._unchanged("counts", None)
+        if unchanged:
+            return found
         out: dict[str, dict[str, int]] = {}
         for flow, status, n in self.db.execute("SELECT flow, status, COUNT(*) FROM ledger GROUP BY flow, status"):
             out.setdefault(flow, {})[status] = n
-        return out
+        return self._remember("counts", found, out)
 
     def last_runs(self) -> dict[str, dict]:
         """The latest run of each flow."""
@@ -108,6 +128,12 @@ class Ledger:
     def per_day(self, days: int = 30, today: dt.date | None = None) -> list[tuple[str, int, int]]:
         """``(day, done, failed)`` for each of the last ``days`` days, by the day the ledger row last changed."""
         today = today or dt.datetime.now(dt.UTC).date()
+        unchanged, found = self._unchanged("per_day", (days, today))
+        if unchanged:
+            return found
+        return self._remember("per_day", found, self._per_day(days, today))
+
+    def _per_day(self, days: int, today: dt.date) -> list[tuple[str, int, int]]:
         first = today - dt.timedelta(days=days - 1)
         found: dict[str, list[int]] = {}
         rows = self.db.execute(

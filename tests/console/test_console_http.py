@@ -271,3 +271,13 @@ def test_the_remembered_grouping_follows_every_change_to_the_failed_rows(synced)
 
 def broken_key_of(state) -> str:
     return next(r.key for r in state.rows(status="failed") if r.key != "sales_receipt:new")
+
+
+def test_a_posted_documents_rules_come_from_the_live_record_on_request(console):
+    sign_in(console, "vera")
+    receipt = console.workspace.qbo.entities("SalesReceipt")[0]
+    key = re.search(r'data-key="([^"]+)"', console.get(f"/search?q={receipt['DocNumber']}").text).group(1)
+    page = console.get(f"/documents/{key}").text
+    assert "data-explained" not in page and "data-explain" in page  # not read until asked
+    live = console.get(f"/documents/{key}/explain", headers={"HX-Request": "true"}).text
+    assert "data-explained" in live and "read from the source just now" in live and "fired" in live
