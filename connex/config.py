@@ -191,6 +191,9 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
         raise failure
     log = data.get("log") or {}
     alerts = _alerts(yf, data.get("alerts"), errors, secrets)
+    console = _resolve_block(data["console"], yf, ("console",), errors) if isinstance(data.get("console"), dict) \
+        else {}
+    secrets.add(console.get("secret_key"))  # signs the console's session cookies: never shown
     if errors:
         failure = ConfigErrors(errors)
         failure.rule_paths = rule_paths
@@ -210,7 +213,7 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
         health_listen=(data.get("daemon") or {}).get("health", "127.0.0.1:8787"),
         secrets=secrets.values,
         alerts=alerts,
-        console=data.get("console") if isinstance(data.get("console"), dict) else {},
+        console=console,
     )
 
 

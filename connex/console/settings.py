@@ -67,6 +67,10 @@ class ConsoleSettings:
                     raise config.file.error(("console", name), f"cannot read {path}: no such file")
                 value = str(path)
             paths.append(value)
+        secret_key = block.get("secret_key")
+        if secret_key is not None and len(str(secret_key)) < 32:
+            raise config.file.error(("console", "secret_key"), "must be 32 characters or more (it signs the "
+                                    "session cookies); or leave it out for a random key kept in the state file")
         return cls(host=host, port=port, users=users, tls_cert=paths[0], tls_key=paths[1],
                    session_seconds=int(float(block.get("session_hours", 8)) * 3600),
                    secret_key=block.get("secret_key"))

@@ -58,6 +58,7 @@ class Daemon:
         self._outcomes_at = time.monotonic()
         self.alerts = alerts_for(config, self.state)
         self.console = None
+        self._starting = threading.Lock()
 
     # --- passes --------------------------------------------------------------------------------------------
     @property
@@ -70,23 +71,25 @@ class Daemon:
         if paused(self.state, self.connection):
             log.info("the schedule is paused (from the console); this scheduled pass is skipped")
             return
-        if self.worker is not None and self.worker.is_alive():
-            self.skipped_triggers += 1
-            log.warning("a pass is still running; this scheduled pass is skipped, not overlapped")
-            return
-        self.worker = threading.Thread(target=self._pass, name="sync-pass", daemon=True)
-        self.worker.start()
+        with self._starting:
+            if self.worker is not None and self.worker.is_alive():
+                self.skipped_triggers += 1
+                log.warning("a pass is still running; this scheduled pass is skipped, not overlapped")
+                return
+            self.worker = threading.Thread(target=self._pass, name="sync-pass", daemon=True)
+            self.worker.start()
 
     def request_run(self, flows: list[str], options: RunOptions) -> str | None:
         """A pass a person asked for (the console's run now and retry): started at once, paused or not; returns
         why not when it cannot start (stopping, or a pass is running: never overlapped)."""
         if self.stop_event.is_set():
             return "the daemon is stopping"
-        if self.worker is not None and self.worker.is_alive():
-            return "a pass is running; try again when it has finished"
-        options.stop = self.stop_event
-        self.worker = threading.Thread(target=self._pass, args=(flows, options), name="sync-pass", daemon=True)
-        self.worker.start()
+        with self._starting:  # the console's thread and the schedule's loop: one pass at a time
+            if self.worker is not None and self.worker.is_alive():
+                return "a pass is running; try again when it has finished"
+            options.stop = self.stop_event
+            self.worker = threading.Thread(target=self._pass, args=(flows, options), name="sync-pass", daemon=True)
+            self.worker.start()
         return None
 
     def _pass(self, flows: list[str] | None = None, options: RunOptions | None = None) -> None:

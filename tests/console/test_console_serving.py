@@ -140,3 +140,14 @@ def test_the_daemon_skips_scheduled_passes_while_paused_but_runs_what_a_person_a
         state.close()
     finally:
         daemon.state.close()
+
+
+def test_the_session_key_may_come_from_the_environment_and_must_be_long(synced, monkeypatch):
+    _rewrite(synced, secret_key="${CONNEX_TEST_CONSOLE_KEY}")
+    monkeypatch.setenv("CONNEX_TEST_CONSOLE_KEY", "k" * 40)
+    config = load_config(synced.config_path, get_plugins())
+    assert ConsoleSettings.from_config(config).secret_key == "k" * 40
+    assert "k" * 40 in config.secrets  # never shown
+    monkeypatch.setenv("CONNEX_TEST_CONSOLE_KEY", "short")
+    with pytest.raises(ConfigError, match="32 characters or more"):
+        ConsoleSettings.from_config(load_config(synced.config_path, get_plugins()))
