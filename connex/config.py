@@ -82,6 +82,7 @@ class Config:
     health_listen: str = "127.0.0.1:8787"
     secrets: set[str] = field(default_factory=set)
     alerts: dict[str, Any] = field(default_factory=dict)
+    console: dict[str, Any] = field(default_factory=dict)  # the web console (connex/console): off when empty
 
 
 def resolve_env(value: str, yf: YamlFile, path: tuple, errors: list[ConfigError]) -> str:
@@ -207,6 +208,9 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
         raise failure
     log = data.get("log") or {}
     alerts = _alerts(yf, data.get("alerts"), errors, secrets)
+    console = _resolve_block(data["console"], yf, ("console",), errors) if isinstance(data.get("console"), dict) \
+        else {}
+    secrets.add(console.get("secret_key"))  # signs the console's session cookies: never shown
     if errors:
         failure = ConfigErrors(errors)
         failure.rule_paths = rule_paths
@@ -226,6 +230,7 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
         health_listen=(data.get("daemon") or {}).get("health", "127.0.0.1:8787"),
         secrets=secrets.values,
         alerts=alerts,
+        console=console,
     )
 
 

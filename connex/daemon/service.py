@@ -18,7 +18,9 @@ import schedule
 
 from connex.alerts import alerts_for
 from connex.config import Config
+from connex.console import start_console
 from connex.daemon.health import HealthServer
+from connex.daemon.pause import paused
 from connex.daemon.public import public_status
 from connex.daemon.scheduling import GuardedJob
 from connex.errors import ConfigError, ConnexError
@@ -56,24 +58,48 @@ class Daemon:
         self.extra_services: list = list(self.engine.target.services())
         self._outcomes_at = time.monotonic()
         self.alerts = alerts_for(config, self.state)
+        self.console = None
+        self._starting = threading.Lock()
 
     # --- passes --------------------------------------------------------------------------------------------
+    @property
+    def connection(self) -> str:
+        return self.config.sync.connection or "default"
+
     def trigger(self) -> None:
         if self.stop_event.is_set():
             return
-        if self.worker is not None and self.worker.is_alive():
-            self.skipped_triggers += 1
-            log.warning("a pass is still running; this scheduled pass is skipped, not overlapped")
+        if paused(self.state, self.connection):
+            log.info("the schedule is paused (from the console); this scheduled pass is skipped")
             return
-        self.worker = threading.Thread(target=self._pass, name="sync-pass", daemon=True)
-        self.worker.start()
+        with self._starting:
+            if self.worker is not None and self.worker.is_alive():
+                self.skipped_triggers += 1
+                log.warning("a pass is still running; this scheduled pass is skipped, not overlapped")
+                return
+            self.worker = threading.Thread(target=self._pass, name="sync-pass", daemon=True)
+            self.worker.start()
 
-    def _pass(self) -> None:
+    def request_run(self, flows: list[str], options: RunOptions) -> str | None:
+        """A pass a person asked for (the console's run now and retry): started at once, paused or not; returns
+        why not when it cannot start (stopping, or a pass is running: never overlapped)."""
+        if self.stop_event.is_set():
+            return "the daemon is stopping"
+        with self._starting:  # the console's thread and the schedule's loop: one pass at a time
+            if self.worker is not None and self.worker.is_alive():
+                return "a pass is running; try again when it has finished"
+            options.stop = self.stop_event
+            self.worker = threading.Thread(target=self._pass, args=(flows, options), name="sync-pass", daemon=True)
+            self.worker.start()
+        return None
+
+    def _pass(self, flows: list[str] | None = None, options: RunOptions | None = None) -> None:
         started = dt.datetime.now(dt.UTC)
         number = self.passes + 1
-        log.info("pass %d: starting flows %s", number, ", ".join(self.flows))
+        flows = flows or self.flows
+        log.info("pass %d: starting flows %s", number, ", ".join(flows))
         try:
-            reports = self.engine.run(self.flows, RunOptions(stop=self.stop_event))
+            reports = self.engine.run(flows, options or RunOptions(stop=self.stop_event))
             if self.alerts:
                 self.alerts.after_pass(reports)
             summary = {r.flow: {"status": r.status, "counts": dict(r.counts), "failures": len(r.failures)}
@@ -127,7 +153,7 @@ class Daemon:
         data["daemon"] = {
             "passes": self.passes, "last_pass": self.last_pass, "skipped_triggers": self.skipped_triggers,
             "running": bool(self.worker and self.worker.is_alive()), "flows": self.flows,
-            "schedule": self.config.sync.schedule.text,
+            "schedule": self.config.sync.schedule.text, "paused": paused(self.state, self.connection) is not None,
             "next_run": self.job.next_run.isoformat() if self.job and self.job.next_run else None,
         }
         return public_status(data)
@@ -144,6 +170,7 @@ class Daemon:
         health = HealthServer(self.config.health_listen, self.healthz, self.status).start()
         for service in self.extra_services:
             service.start()
+        self.console = start_console(self)  # None unless the configuration has a console: block
         log.info("daemon: flows %s on '%s'; health on %s", ", ".join(self.flows), self.config.sync.schedule.text,
                  health.url)
         print(f"connex daemon: {', '.join(self.flows)} {self.config.sync.schedule.text}; health on {health.url}",
@@ -183,6 +210,8 @@ class Daemon:
                 log.error("the running pass did not stop within %ss; its last checkpoint stands", STOP_GRACE)
         for service in self.extra_services:
             service.stop()
+        if self.console is not None:
+            self.console.stop()
         health.stop()
         self.engine.close()
         self.state.close()

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from connex.state import codec, tables
+from connex.state import codec, document_index, tables
 from connex.state.database import Database, acquire, release
 from connex.state.lock import PostgresRunLock, StateLock, holder
 from connex.state.target import DatabaseURL, StateTarget, state_target
@@ -255,7 +255,9 @@ class SqlStateStore(StateStore):
 
     def record(self, entries: Iterable[LedgerEntry], run_id: int | None, *, attempt: bool = False) -> None:
         """Insert or update ledger rows in one transaction. ``attempt`` counts a post attempt. The stored
-        document is kept only while a post is in flight; the source record only while the document failed."""
+        document is kept only while a post is in flight; the source record only while the document failed; a
+        summary of the document stays in ``document_index`` for the console (same transaction)."""
+        entries = list(entries)
         stamp = now()
         rows = [
             {"connection": self.connection, "key": e.key, "flow": e.flow, "kind": e.kind, "source_id": e.source_id,
@@ -286,6 +288,24 @@ class SqlStateStore(StateStore):
         with self.database.write() as conn:
             for wave in _waves(rows):
                 conn.execute(stmt, wave)
+            self._index_documents(conn, entries)
+
+    def _index_documents(self, conn, entries: list[LedgerEntry]) -> None:
+        index, keys, skus = document_index.rows(entries)
+        if not index:
+            return
+        t, s = tables.document_index, tables.document_skus
+        mine = {"connection": self.connection}
+        stmt = self._insert(t)
+        stmt = stmt.on_conflict_do_update(index_elements=[t.c.connection, t.c.key], set_={
+            c.name: stmt.excluded[c.name] for c in t.columns if c.name not in ("connection", "key")})
+        for wave in _waves([{**mine, **row} for row in index]):
+            conn.execute(stmt, wave)
+        for start in range(0, len(keys), LOOKUP_CHUNK):
+            conn.execute(delete(s).where(self._mine(s), s.c.key.in_(keys[start:start + LOOKUP_CHUNK])))
+        if skus:
+            add = self._insert(s).on_conflict_do_nothing(index_elements=[s.c.connection, s.c.sku, s.c.key])
+            conn.execute(add, [{**mine, **row} for row in skus])
 
     def rows(self, flow: str | None = None, status: str | None = None, limit: int | None = None) -> list[LedgerRow]:
         t = tables.ledger

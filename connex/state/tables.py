@@ -8,7 +8,7 @@ PostgreSQL. A change here needs a migration in ``connex/state/migrations/version
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, Table, Text, UniqueConstraint, text
 
 metadata = MetaData()
 
@@ -39,6 +39,13 @@ ledger = Table(
     Column("updated_at", Text, nullable=False),
     Index("ledger_flow_status", "connection", "flow", "status"),
     Index("ledger_source", "connection", "flow", "source_id"),
+    # the console's look-ups by number and source id, its per-day chart, and its failures page: the failed rows
+    # alone with every column the page groups by, so the table (whose failed rows carry their records) is not read
+    Index("ledger_number", "connection", "number"),
+    Index("ledger_source_id", "connection", "source_id"),
+    Index("ledger_day", "connection", "updated_at", "status"),
+    Index("ledger_failed", "connection", "updated_at", "key", "flow", "kind", "source_id", "number", "error",
+          "attempts", "status", sqlite_where=text("status = 'failed'"), postgresql_where=text("status = 'failed'")),
 )
 
 cursors = Table(
@@ -118,4 +125,35 @@ summary_members = Table(
     Column("added_at", Text, nullable=False),
     Column("updated_at", Text, nullable=False),
     Index("summary_members_summary", "connection", "summary_id"),
+)
+
+# what the console shows and searches about a document after its post (connex/state/document_index.py): the
+# ledger keeps the mapped document only while in flight. The *_folded columns are the searchable values in lower
+# case, so a case-insensitive look-up is an index range on both databases (no collation of either).
+document_index = Table(
+    "document_index", metadata,
+    _connection(),
+    Column("key", Text, primary_key=True),
+    Column("kind", Text),
+    Column("customer", Text),
+    Column("reference", Text),
+    Column("po_number", Text),
+    Column("txn_date", Text),
+    Column("currency", Text),
+    Column("total", Text),
+    Column("summary", Text, nullable=False),  # JSON: party, totals, lines (no address, e-mail or phone)
+    Column("customer_folded", Text),
+    Column("reference_folded", Text),
+    Column("po_number_folded", Text),
+    Index("document_index_customer", "connection", "customer_folded"),
+    Index("document_index_reference", "connection", "reference_folded"),
+    Index("document_index_po", "connection", "po_number_folded"),
+)
+
+document_skus = Table(
+    "document_skus", metadata,
+    _connection(),
+    Column("sku", Text, primary_key=True),  # in lower case: searched case-insensitively
+    Column("key", Text, primary_key=True),
+    Index("document_skus_key", "connection", "key"),
 )
