@@ -452,5 +452,11 @@ class SqliteStateStore(StateStore):
         return [{**dict(r), "counts": codec.loads(r["counts"])} for r in rows]
 
 
-def open_state(path: str | Path) -> StateStore:
+def open_state(path: str | Path, *, connection: str = "default") -> StateStore:
+    """The state of one connection. Interim, until the store keys its rows by connection: each connection other
+    than ``default`` has its own SQLite file beside the configured one (``connex.db`` -> ``connex.NAME.db``), so
+    a single ``connex.yaml`` keeps its file and nothing of one connection can reach another's."""
+    if connection != "default" and str(path) != ":memory:":
+        path = Path(path)
+        path = path.with_name(f"{path.stem}.{connection}{path.suffix or '.db'}")
     return SqliteStateStore(path)
