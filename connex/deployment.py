@@ -151,7 +151,9 @@ def load_deployment(path: str | os.PathLike | None, plugins: Plugins) -> Deploym
         return deployment
     schema = connection_schema()
     seen: dict[str, Path] = {}
-    for file in files:
+    for found in files:
+        # named as the user wrote it (connections/acme.yaml beside a relative connex.yaml), for messages
+        file = Path(os.path.normpath(Path(yf.path).parent / folder_text / found.name))
         name = file.stem
         if not NAME_PATTERN.match(name):
             deployment.problems[name] = ConfigErrors([ConfigError(
