@@ -12,6 +12,7 @@ import threading
 from connex.alerts import alerts_for
 from connex.config import Config
 from connex.errors import ConnexError
+from connex.logs import current_connection
 from connex.plugin_manager import Plugins
 from connex.rules.engine import RulesEngine
 from connex.state import open_state
@@ -61,11 +62,13 @@ class ConnectionWorker:
 
     def run_pass(self, stop: threading.Event) -> None:
         """Run the enabled flows once (called by the pool after ``claim``); never raises."""
+        token = current_connection.set(self.name)
         try:
             if not stop.is_set():  # a pass still queued when the daemon stops does not start
                 self.running = True
                 self._pass(stop)
         finally:
+            current_connection.reset(token)
             self.running = False
             with self._claim:
                 self._busy = False
@@ -73,8 +76,7 @@ class ConnectionWorker:
     def _pass(self, stop: threading.Event) -> None:
         started = dt.datetime.now(dt.UTC)
         number = self.passes + 1
-        log.info("%s: pass %d: starting flows %s", self.name, number, ", ".join(self.flows),
-                 extra={"connection": self.name})
+        log.info("%s: pass %d: starting flows %s", self.name, number, ", ".join(self.flows))
         try:
             reports = self.engine.run(self.flows, RunOptions(stop=stop))
             if self.alerts:
@@ -85,10 +87,10 @@ class ConnectionWorker:
             error = "; ".join(f"{r.flow}: {r.incomplete}" for r in reports
                               if r.incomplete and not r.incomplete.startswith("stop requested")) or None
         except ConnexError as exc:  # the state file busy or unusable: the pass did not run
-            log.error("%s: pass %d could not run: %s", self.name, number, exc, extra={"connection": self.name})
+            log.error("%s: pass %d could not run: %s", self.name, number, exc)
             summary, error = {}, str(exc)
         except Exception as exc:  # a pass that crashes is logged; the schedule goes on
-            log.exception("%s: pass %d crashed", self.name, number, extra={"connection": self.name})
+            log.exception("%s: pass %d crashed", self.name, number)
             summary, error = {}, f"{type(exc).__name__}: {exc}"
             if self.alerts:
                 self.alerts.pass_failed(None, error)
@@ -96,7 +98,7 @@ class ConnectionWorker:
         self.last_pass = {"number": number, "started_at": started.isoformat(timespec="seconds"),
                           "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                           "flows": summary, "ok": error is None, "error": error}
-        log.info("%s: pass %d: finished %s", self.name, number, summary, extra={"connection": self.name})
+        log.info("%s: pass %d: finished %s", self.name, number, summary)
 
     def overdue(self) -> bool:
         """True when the last finished run is older than one schedule period (or there is none)."""

@@ -58,6 +58,10 @@ def test_fifty_connections_sync_exactly_once_within_every_limit(tmp_path):
             daemon.send_signal(signal.SIGTERM)
             _, err = daemon.communicate(timeout=60)
             assert daemon.returncode == 0, err[-3000:]
+            logs = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+            # every line of a pass says whose it is: 50 connections' logs interleave in one stream
+            assert {e.get("connection") for e in logs if e.get("run_id")} == set(fleet.names)
+            assert all(secret not in err for secret in fleet.env.values())
         finally:
             if daemon.poll() is None:
                 daemon.kill()
