@@ -9,6 +9,7 @@ from connex.errors import ConnexError
 from connex.plugin_manager import get_plugins
 from connex.state import open_state
 from connex.state.lock import holder
+from connex.sync.report import run_lock_key
 
 
 def add_arguments(parser):
@@ -16,7 +17,7 @@ def add_arguments(parser):
     parser.add_argument("--runs", type=int, default=10, help="how many recent runs to show")
 
 
-def status_data(state, runs: int = 10) -> dict:
+def status_data(state, runs: int = 10, connection: str = "default") -> dict:
     failures = [
         {"flow": r.flow, "document": f"{r.kind} {r.number or r.source_id}", "key": r.key, "error": r.error,
          "attempts": r.attempts, "updated_at": r.updated_at}
@@ -28,7 +29,7 @@ def status_data(state, runs: int = 10) -> dict:
     changed = [{"flow": r.flow, "document": f"{r.kind} {r.number}", "note": r.error}
                for r in state.rows(status="changed")]
     runs_ = state.last_runs(runs)
-    if any(r["status"] == "running" for r in runs_) and holder(state.path) is None:
+    if any(r["status"] == "running" for r in runs_) and holder(run_lock_key(state.path, connection)) is None:
         # nobody holds the state lock, so no run is going: a 'running' one was killed (the next run records it)
         for r in runs_:
             if r["status"] == "running":
@@ -65,7 +66,7 @@ def run(args):
         state = open_state(config.state_path, connection=config.name)
         try:
             collect_outcomes(config, plugins, state)
-            found[config.name] = (config, status_data(state, args.runs))
+            found[config.name] = (config, status_data(state, args.runs, config.name))
         finally:
             state.close()
     if args.json:

@@ -132,7 +132,7 @@ class Daemon:
         from connex.commands.status import status_data
 
         def one(worker: ConnectionWorker) -> dict:
-            data = status_data(worker.state)
+            data = status_data(worker.state, connection=worker.name)
             data["daemon"] = worker.daemon_block()
             return public_status(data)
 

@@ -15,7 +15,7 @@ from connex.state.store import StateStore
 from connex.sync.document_flow import DocumentFlow
 from connex.sync.inventory_flow import InventoryFlow
 from connex.sync.outcomes import record_outcomes
-from connex.sync.report import FlowReport, RunOptions
+from connex.sync.report import FlowReport, RunOptions, run_lock_key
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class SyncEngine:
         past ``options.lock_wait``), so two processes never post from one state file."""
         if options.dry_run:
             return self._run(flows, options, progress)
-        with StateLock(self.state.path).acquire(options.lock_wait):
+        with StateLock(run_lock_key(self.state.path, self.config.name)).acquire(options.lock_wait):
             stale = self.state.interrupt_stale_runs()
             if stale:
                 log.warning("%d earlier run(s) were left running by a process that stopped; marked interrupted",

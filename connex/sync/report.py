@@ -51,3 +51,9 @@ class FlowReport:
         self.failures.append((label, reason))
         log.warning("%s failed: %s", label, reason,
                     extra={"run_id": self.run_id, "flow": self.flow, "document": key or label, "status": "failed"})
+
+
+def run_lock_key(state_path: str, connection: str) -> str:
+    """What a run locks (``StateLock``): one run at a time per connection, whether connections keep a state file
+    each or share one database. ``default`` keeps the lock it always had (``<state>.lock``)."""
+    return str(state_path) if connection == "default" else f"{state_path}~{connection}"
