@@ -163,3 +163,18 @@ def test_errors_of_the_main_file_reach_every_connection(tmp_path):
     with pytest.raises(ConfigErrors) as caught:
         found.select(["acme"])
     assert any(f"{path}:1:" in str(e) and "log.level" in str(e) for e in caught.value.errors)
+
+
+NAMES = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,20}", fullmatch=True)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(NAMES, min_size=1, max_size=6, unique_by=str.lower))
+def test_every_file_is_a_connection_found_by_its_name_in_any_case(tmp_path_factory, names):
+    folder = tmp_path_factory.mktemp("deployment")
+    path = deployment(folder, {f"{name}.yaml": connection() for name in names})
+    found = load_deployment(path, get_plugins())
+    assert found.names == sorted(names, key=str.lower)
+    for name in names:
+        assert found.one(name.swapcase()).name == name
+        assert found.one(name).sync.connection == name
