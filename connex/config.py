@@ -290,6 +290,13 @@ def load_shared(yf: YamlFile, plugins: Plugins, schema: dict, errors: list[Confi
     secrets = Secrets(_secret_key_names(plugins))
     secrets.collect(yf.data)
     yf.hide = secrets.hides
+    found: list[ConfigError] = []
+    shared = _shared(yf, schema, found, secrets)
+    errors.extend(secrets.scrub_errors(found))  # no known secret in any message
+    return shared
+
+
+def _shared(yf: YamlFile, schema: dict, errors: list[ConfigError], secrets: Secrets) -> Shared:
     errors.extend(lint.validate(yf, schema))
     data = to_plain(yf.data)
     sync = SyncSettings()
