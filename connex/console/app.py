@@ -66,7 +66,7 @@ class Console:
         self.plugins = plugins
         self.runner = runner
         self.settings = settings
-        self.state = open_state(config.state_path)  # creates the file and the console's indexes if need be
+        self.state = open_state(config.state_path, connection=config.name)  # creates the schema if need be
         self.ledger = Ledger(self.state)
         self.limiter = LoginLimiter()
         self.secrets = Secrets(values=config.secrets)

@@ -27,12 +27,10 @@ class DaemonRunner:
         return self.daemon.request_run(flows, options)
 
     def running(self) -> bool:
-        worker = self.daemon.worker
-        return bool(worker and worker.is_alive())
+        return self.daemon._only().busy
 
     def next_run(self):
-        job = self.daemon.job
-        return job.next_run if job is not None else None
+        return self.daemon._only().next_run
 
     def health(self) -> tuple[bool | None, dict]:
         return self.daemon.healthz()
@@ -62,7 +60,7 @@ class LocalRunner:
         from connex.state import open_state
         from connex.sync.engine import SyncEngine
 
-        state = open_state(self.config.state_path)
+        state = open_state(self.config.state_path, connection=self.config.name)
         engine = None
         try:
             engine = SyncEngine(self.config, self.plugins, state)

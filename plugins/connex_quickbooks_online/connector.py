@@ -135,7 +135,7 @@ class QuickBooksOnlineTarget(TargetConnector):
             timeout=float(self.option("timeout")),
             # Intuit asks for a minute's pause after a 429; a long budget lets a throttled run finish.
             retry=retry or RetryPolicy(max_attempts=6, base_delay=2.0, max_delay=60.0, time_budget=300.0),
-            limiter=make_limiter(clock=clock, sleep=sleep),
+            limiter=make_limiter(clock=clock, sleep=sleep, api_url=self.option("api_url"), realm_id=self.realm),
             sleep=sleep or time.sleep,
             user_agent="connex-quickbooks-online",
         )
