@@ -14,6 +14,7 @@ from connex.config import Config
 from connex.errors import ConnexError
 from connex.logs import current_connection
 from connex.plugin_manager import Plugins
+from connex.preflight import log_check
 from connex.rules.engine import RulesEngine
 from connex.state import open_state
 from connex.sync.engine import SyncEngine, enabled_flows
@@ -44,6 +45,7 @@ class ConnectionWorker:
         self.services: list = list(self.engine.target.services())
         self._claim = threading.Lock()
         self._busy = False  # queued in the pool or running
+        self._checked = False  # the preflight logged (before the first pass, in the pool: never holds up the loop)
         self.running = False
 
     # --- one pass at a time ------------------------------------------------------------------------------
@@ -75,12 +77,22 @@ class ConnectionWorker:
         try:
             if not stop.is_set():  # a pass still queued when the daemon stops does not start
                 self.running = True
+                if not self._checked:
+                    self._checked = True
+                    self._preflight()
                 self._pass(stop, flows, options)
         finally:
             current_connection.reset(token)
             self.running = False
             with self._claim:
                 self._busy = False
+
+    def _preflight(self) -> None:
+        """The preflight's findings in the log before the first pass (``connex check``); it never stops a pass."""
+        try:
+            log_check(self.config, self.engine.rules.rules, self.engine.rules, self.engine.target, self.engine.source)
+        except Exception:
+            log.exception("%s: the preflight check failed; the pass goes on", self.name)
 
     def _pass(self, stop: threading.Event, flows: list[str] | None = None, options: RunOptions | None = None) -> None:
         started = dt.datetime.now(dt.UTC)

@@ -31,7 +31,6 @@ from connex.daemon.public import public_status
 from connex.daemon.scheduling import GuardedJob
 from connex.errors import ConfigError
 from connex.plugin_manager import Plugins
-from connex.preflight import log_check
 from connex.rules.engine import EngineSettings, RulesEngine
 from connex.rules.loader import load_rules
 from connex.sync.engine import SyncEngine
@@ -211,10 +210,6 @@ class Daemon:
             elif any(w.config.console for w in self.workers.values()):
                 log.warning("the web console serves one connection; with a connections folder run `connex console "
                             "--connection NAME` beside the daemon")
-            for worker in self.workers.values():
-                # the preflight's findings in the log before the first pass (connex check); never stops the daemon
-                log_check(worker.config, worker.engine.rules.rules, worker.engine.rules, worker.engine.target,
-                          worker.engine.source)
             for name, worker in self.workers.items():
                 self.jobs[name] = GuardedJob(self.scheduler, worker.config.sync.schedule,
                                              lambda name=name: self.trigger(name))

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import requests
@@ -124,21 +125,30 @@ def test_the_daemon_skips_scheduled_passes_while_paused_but_runs_what_a_person_a
     config.sync.schedule = parse_schedule("every 1 hour")
     engine = _Engine()
     daemon = Daemon(config, plugins, engine=engine)
+    worker = daemon.workers["default"]
+
+    def finished():
+        deadline = time.monotonic() + 10
+        while worker.busy and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not worker.busy
+
     try:
         state = open_state(config.state_path)
         set_paused(state, "default", True, "olive")
         daemon.trigger()
-        assert daemon.worker is None and engine.runs == []
+        assert not worker.busy and engine.runs == []
         assert daemon.status()["daemon"]["paused"] is True
         assert daemon.request_run(["orders"], RunOptions(order_ids=("1",))) is None
-        daemon.worker.join(10)
+        finished()
         assert engine.runs[-1][0] == ["orders"] and engine.runs[-1][1].order_ids == ("1",)
         set_paused(state, "default", False, "olive")
         daemon.trigger()
-        daemon.worker.join(10)
+        finished()
         assert len(engine.runs) == 2 and engine.runs[-1][0] == daemon.flows
         state.close()
     finally:
+        daemon.pool.shutdown(wait=True)
         daemon.state.close()
 
 
