@@ -3,8 +3,9 @@
 Runs, each in a process of its own and side by side in one go (ratios, not absolute times, are what these
 shared machines can report): declarative overhead (mapping_overhead.py), API-call economy, wall time against
 QuickBooks' limits and flat memory (sync_economy.py), Linnworks reads (linnworks_reads.py), QuickBooks Online
-posting (qbo_posting.py), QuickBooks Desktop round trips (qbd_roundtrips.py) and the start-up of a fresh process
-against a bare Python start (startup.py).
+posting (qbo_posting.py), QuickBooks Desktop round trips (qbd_roundtrips.py), the start-up of a fresh process
+against a bare Python start (startup.py), summary postings against one document per order (summary_posting.py)
+and the web console's pages with 100,000 documents (console_pages.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 SUITE = ["mapping_overhead.py", "sync_economy.py", "economy_passes.py", "linnworks_reads.py", "qbo_posting.py",
-         "qbd_roundtrips.py", "startup.py"]
+         "qbd_roundtrips.py", "startup.py", "summary_posting.py", "console_pages.py"]
 
 
 def main(argv=None) -> int:

@@ -135,7 +135,8 @@ def alerts_for(config, state: StateStore) -> Alerts | None:
     """The configured alerts, named after sync.connection or the configuration's folder; None without any."""
     if not config.alerts:
         return None
-    name = config.sync.connection or Path(config.path).resolve().parent.name
+    folder_name = Path(config.path).resolve().parent.name
+    name = config.sync.connection or (config.name if config.name != "default" else folder_name)
     return Alerts(config.alerts, state, connection=name, secrets=config.secrets)
 
 

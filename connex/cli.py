@@ -60,6 +60,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help_text, description=help_text)
         if argv is None or name == chosen:
             importlib.import_module(module).add_arguments(command)
+        if not any("--connection" in action.option_strings for action in command._actions):
+            command.add_argument(
+                "--connection", action="append", metavar="NAME",
+                help="only this connection of a connections folder (repeatable; default: every one where that "
+                     "makes sense, else the only one)")
     return parser
 
 

@@ -9,12 +9,14 @@ connector's ``secret_keys`` are collected so logs and output can redact them.
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connex import lint
 from connex.errors import ConfigError, ConfigErrors, Location
@@ -22,6 +24,7 @@ from connex.paths import default_rules_dir, schema_path
 from connex.plugin_manager import Plugins
 from connex.redaction import Secrets
 from connex.schedule_spec import Schedule, parse_schedule
+from connex.state.target import StateTarget, is_url, state_target, url_password
 from connex.yamlfile import YamlFile, load_yaml, to_plain
 
 DEFAULT_CONFIG = "connex.yaml"
@@ -46,6 +49,9 @@ class SyncSettings:
     connection: str | None = None
     stock_reconcile_hours: float = 24.0
     negative_stock: str = "zero"
+    #: per_order (one document per order) or summary (one per store + currency + period: connex.sync.summary_flow)
+    posting: str = "per_order"
+    summary: dict = field(default_factory=dict)  # sync.summary, read by connex.sync.summarise.SummarySettings
 
     @property
     def order_mode(self) -> str:
@@ -71,12 +77,15 @@ class Config:
     target: dict[str, Any]
     sync: SyncSettings
     rule_paths: list[Path]
-    state_path: Path
+    state_path: StateTarget  # a SQLite file, or a PostgreSQL URL whose str() hides the password
     log_level: str = "info"
     log_format: str = "text"
     health_listen: str = "127.0.0.1:8787"
     secrets: set[str] = field(default_factory=set)
     alerts: dict[str, Any] = field(default_factory=dict)
+    console: dict[str, Any] = field(default_factory=dict)  # the web console (connex/console): off when empty
+    #: the connection's name: its file's stem in a connections folder, "default" for a single connex.yaml
+    name: str = "default"
 
 
 def resolve_env(value: str, yf: YamlFile, path: tuple, errors: list[ConfigError]) -> str:
@@ -130,27 +139,127 @@ def _connector_block(
     return plugin, resolved
 
 
-def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
+def load_config(path: str | os.PathLike | None, plugins: Plugins, *, connection: str | None = None) -> Config:
+    """One connection's configuration: ``connection`` names it; without a name the deployment must hold exactly
+    one (a single ``connex.yaml`` is the deployment of one connection, ``default``)."""
+    from connex.deployment import load_deployment
+
+    return load_deployment(path, plugins).one(connection)
+
+
+def read_config_file(path: str | os.PathLike | None) -> YamlFile:
     path = str(path or DEFAULT_CONFIG)
     if not Path(path).exists():
         raise ConfigErrors([ConfigError(
             "configuration file not found; pass --config PATH, or run `connex demo` to try Connex against the "
             "built-in simulators", where=Location(path))])
     yf = load_yaml(path)
-    errors: list[ConfigError] = []
     if not isinstance(yf.data, dict):
         raise ConfigErrors([yf.error((), "the configuration must be a mapping of settings")])
+    return yf
+
+
+@dataclass
+class Shared:
+    """What a deployment's main file gives every connection: defaults each connection file may override
+    (``sync`` key by key, ``alerts`` as a whole), rules applied before the connection's own, and the settings
+    of the process (state, log, daemon)."""
+
+    path: str
+    sync: SyncSettings
+    sync_keys: frozenset[str]
+    default_rules: bool
+    rule_paths: list[Path]
+    state_path: StateTarget
+    log_level: str
+    log_format: str
+    health_listen: str
+    alerts: dict[str, Any]
+    alert_secrets: set[str]
+
+
+def load_single(yf: YamlFile, plugins: Plugins, *, name: str = "default",
+                shared: Shared | None = None, schema: dict | None = None) -> Config:
+    """A connection from ``yf``: the whole of a single ``connex.yaml``, or one file of a connections folder on
+    top of ``shared``. Every problem at once (``ConfigErrors``, with ``rule_paths`` for ``connex validate``)."""
+    path = yf.path
+    errors: list[ConfigError] = []
     secrets = Secrets(_secret_key_names(plugins))
     secrets.collect(yf.data)
+    _hide_state_password(yf, secrets)
+    if shared is not None:
+        for value in shared.alert_secrets:
+            secrets.add(value)
     yf.hide = secrets.hides
-    errors.extend(lint.validate(yf, lint.load_schema(str(schema_path("config.schema.json")))))
+    errors.extend(lint.validate(yf, schema or lint.load_schema(str(schema_path("config.schema.json")))))
     source_plugin, source = _connector_block(yf, "source", plugins.sources(), errors, secrets)
     target_plugin, target = _connector_block(yf, "target", plugins.targets(), errors, secrets)
 
     data = to_plain(yf.data)
-    sync_raw = data.get("sync") or {}
-    sync = SyncSettings()
+    sync = copy.copy(shared.sync) if shared is not None else SyncSettings()
+    _apply_sync(sync, yf, data.get("sync"), errors)
+    if shared is not None and sync.connection is None:
+        sync.connection = name  # rules scoped to connections match a folder's connection by its name
+
+    base = Path(path).resolve().parent
+    rule_paths: list[Path] = []
+    default_rules = data.get("default_rules", shared.default_rules if shared is not None else True)
+    if default_rules:
+        rule_paths.append(default_rules_dir())
+    for inherited in shared.rule_paths if shared is not None else ():
+        if inherited not in rule_paths:
+            rule_paths.append(inherited)
+    rule_paths.extend(p for p in _rule_entries(yf, data, base, errors) if p not in rule_paths)
+    state = shared.state_path if shared is not None else _state(yf, data.get("state"), base, errors, secrets)
+
+    if errors:
+        # the last net: whatever a message says, no known secret gets through it
+        failure = ConfigErrors(secrets.scrub_errors(errors))
+        failure.rule_paths = rule_paths  # so `connex validate` can still check the rule files the config names
+        raise failure
+    if shared is not None and "alerts" not in data:
+        alerts = dict(shared.alerts)
+    else:
+        alerts = _alerts(yf, data.get("alerts"), errors, secrets)
+    console = _resolve_block(data["console"], yf, ("console",), errors) if isinstance(data.get("console"), dict) \
+        else {}
+    secrets.add(console.get("secret_key"))  # signs the console's session cookies: never shown
+    if errors:
+        failure = ConfigErrors(errors)
+        failure.rule_paths = rule_paths
+        raise failure
+    if shared is not None:
+        log_level, log_format = shared.log_level, shared.log_format
+        health = shared.health_listen
+    else:
+        log = data.get("log") or {}
+        log_level, log_format = log.get("level", "info"), log.get("format", "text")
+        health = (data.get("daemon") or {}).get("health", "127.0.0.1:8787")
+    return Config(
+        path=path,
+        file=yf,
+        source_plugin=source_plugin,
+        source=source,
+        target_plugin=target_plugin,
+        target=target,
+        sync=sync,
+        rule_paths=rule_paths,
+        state_path=state,
+        log_level=log_level,
+        log_format=log_format,
+        health_listen=health,
+        secrets=secrets.values,
+        alerts=alerts,
+        console=console,
+        name=name,
+    )
+
+
+def _apply_sync(sync: SyncSettings, yf: YamlFile, sync_raw: Any, errors: list[ConfigError]) -> set[str]:
+    """``sync:`` of ``yf`` over ``sync`` (the defaults, or a deployment's shared settings); returns the keys set."""
+    given: set[str] = set()
     for key, value in sync_raw.items() if isinstance(sync_raw, dict) else ():
+        given.add(key)
         if key == "schedule" and isinstance(value, str):
             try:
                 sync.schedule = parse_schedule(value)
@@ -162,17 +271,26 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
                 sync.from_date = dt.date.fromisoformat(value)
         elif hasattr(sync, key):
             setattr(sync, key, value)
-    for status in sync.statuses:
-        if status not in ORDER_STATUSES:
-            where = ("sync", "order_status")
-            hint = "" if yf.hide(where, status) else lint.did_you_mean(status, ORDER_STATUSES)
-            errors.append(yf.error(where, f"unknown order status {yf.quote(where, status)}{hint}; "
-                                          f"one of: {', '.join(ORDER_STATUSES)}"))
+    if "order_status" in given:
+        for status in sync.statuses:
+            if status not in ORDER_STATUSES:
+                where = ("sync", "order_status")
+                hint = "" if yf.hide(where, status) else lint.did_you_mean(status, ORDER_STATUSES)
+                errors.append(yf.error(where, f"unknown order status {yf.quote(where, status)}{hint}; "
+                                              f"one of: {', '.join(ORDER_STATUSES)}"))
+    zone_name = sync.summary.get("time_zone") if "summary" in given and isinstance(sync.summary, dict) else None
+    if isinstance(zone_name, str):
+        try:
+            ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            errors.append(yf.error(("sync", "summary", "time_zone"), f"unknown time zone {zone_name!r}; use an IANA "
+                                   "name such as Europe/London or America/New_York"))
+    return given
 
-    base = Path(path).resolve().parent
-    rule_paths: list[Path] = []
-    if data.get("default_rules", True):
-        rule_paths.append(default_rules_dir())
+
+def _rule_entries(yf: YamlFile, data: dict, base: Path, errors: list[ConfigError]) -> list[Path]:
+    """The ``rules:`` entries of one file, resolved against its folder."""
+    found: list[Path] = []
     entries = data.get("rules") if isinstance(data.get("rules"), list) else []  # else the schema reported it
     for i, entry in enumerate(entries):
         if not isinstance(entry, str):
@@ -180,36 +298,61 @@ def load_config(path: str | os.PathLike | None, plugins: Plugins) -> Config:
         candidate = (base / resolve_env(entry, yf, ("rules", i), errors)).resolve()
         if not candidate.exists():
             errors.append(yf.error(("rules", i), f"no such file or folder: {candidate}"))
-        elif candidate not in rule_paths:
-            rule_paths.append(candidate)
+        elif candidate not in found:
+            found.append(candidate)
+    return found
 
-    if errors:
-        # the last net: whatever a message says, no known secret gets through it
-        failure = ConfigErrors(secrets.scrub_errors(errors))
-        failure.rule_paths = rule_paths  # so `connex validate` can still check the rule files the config names
-        raise failure
-    log = data.get("log") or {}
+
+def load_shared(yf: YamlFile, plugins: Plugins, schema: dict, errors: list[ConfigError]) -> Shared:
+    """The main file of a deployment with a connections folder: its shared defaults, problems into ``errors``."""
+    secrets = Secrets(_secret_key_names(plugins))
+    secrets.collect(yf.data)
+    _hide_state_password(yf, secrets)
+    yf.hide = secrets.hides
+    found: list[ConfigError] = []
+    shared = _shared(yf, schema, found, secrets)
+    errors.extend(secrets.scrub_errors(found))  # no known secret in any message
+    return shared
+
+
+def _shared(yf: YamlFile, schema: dict, errors: list[ConfigError], secrets: Secrets) -> Shared:
+    errors.extend(lint.validate(yf, schema))
+    data = to_plain(yf.data)
+    sync = SyncSettings()
+    given = _apply_sync(sync, yf, data.get("sync"), errors)
+    base = Path(yf.path).resolve().parent
+    default_rules = data.get("default_rules", True)
+    rule_paths = _rule_entries(yf, data, base, errors)
     alerts = _alerts(yf, data.get("alerts"), errors, secrets)
-    if errors:
-        failure = ConfigErrors(errors)
-        failure.rule_paths = rule_paths
-        raise failure
-    return Config(
-        path=path,
-        file=yf,
-        source_plugin=source_plugin,
-        source=source,
-        target_plugin=target_plugin,
-        target=target,
-        sync=sync,
-        rule_paths=rule_paths,
-        state_path=base / str(data.get("state") or "connex.db"),
-        log_level=log.get("level", "info"),
-        log_format=log.get("format", "text"),
-        health_listen=(data.get("daemon") or {}).get("health", "127.0.0.1:8787"),
-        secrets=secrets.values,
-        alerts=alerts,
+    log = data.get("log") if isinstance(data.get("log"), dict) else {}
+    daemon = data.get("daemon") if isinstance(data.get("daemon"), dict) else {}
+    return Shared(
+        path=yf.path, sync=sync, sync_keys=frozenset(given), default_rules=bool(default_rules),
+        rule_paths=rule_paths, state_path=_state(yf, data.get("state"), base, errors, secrets),
+        log_level=log.get("level", "info"), log_format=log.get("format", "text"),
+        health_listen=daemon.get("health", "127.0.0.1:8787"), alerts=alerts, alert_secrets=set(secrets.values),
     )
+
+
+def _hide_state_password(yf: YamlFile, secrets: Secrets) -> None:
+    if isinstance(yf.data.get("state"), str) and is_url(yf.data["state"]):
+        secrets.add(url_password(yf.data["state"]))  # a password written into the URL is never shown
+
+
+def _state(yf: YamlFile, value, base: Path, errors: list[ConfigError], secrets: Secrets) -> StateTarget:
+    """``state:``: a SQLite file relative to the config's folder (default ``connex.db``), or a PostgreSQL URL,
+    with ${ENV} references resolved (a password belongs in the environment, not the file)."""
+    if not isinstance(value, str) or not value.strip():
+        return base / "connex.db"
+    resolved = resolve_env(value, yf, ("state",), errors)
+    if not is_url(resolved):
+        return base / resolved
+    secrets.add(url_password(resolved))
+    try:
+        return state_target(resolved)
+    except ConfigError as exc:
+        errors.append(yf.error(("state",), secrets.scrub(str(exc))))
+        return base / "connex.db"
 
 
 def _secret_key_names(plugins: Plugins) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import json
 import logging
@@ -77,10 +78,25 @@ class LocalTimes(logging.Formatter):
         return dt.datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="milliseconds")
 
 
+#: the connection whose pass this thread runs (the daemon sets it), so every line of the pass can say so
+current_connection: contextvars.ContextVar[str | None] = contextvars.ContextVar("connection", default=None)
+
+
+class ConnectionName(logging.Filter):
+    """``connection`` on every record logged during a connection's pass, unless the record has its own."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "connection"):
+            name = current_connection.get()
+            if name is not None:
+                record.connection = name
+        return True
+
+
 class JsonLines(LocalTimes):
     """One JSON object per line; extra attributes such as run_id and document carry through."""
 
-    EXTRA = ("run_id", "flow", "document", "source_id", "status")
+    EXTRA = ("connection", "run_id", "flow", "document", "source_id", "status")
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -99,6 +115,7 @@ class JsonLines(LocalTimes):
 
 def setup_logging(level: str = "info", fmt: str = "text", secrets: Iterable[str] = ()) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ConnectionName())
     handler.addFilter(ReadableArgs())  # before redaction, which freezes the message
     handler.addFilter(RedactSecrets(secrets))
     handler.addFilter(StripControls())

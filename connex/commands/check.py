@@ -11,14 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from connex.commands._setup import engine_for
-from connex.config import load_config
+from connex.commands._setup import engine_for, one_config, open_connection_state
 from connex.errors import ConfigError, TransientError
 from connex.plugin_manager import get_plugins
 from connex.preflight import run_check
 from connex.rules.loader import load_rules
 from connex.runtime import build_source, build_target
-from connex.state import open_state
 
 
 def add_arguments(parser):
@@ -39,10 +37,10 @@ def run(args) -> int:
         except ValueError:
             raise ConfigError(f"--since {args.since!r}: expected a date as YYYY-MM-DD") from None
     plugins = get_plugins()
-    config = load_config(args.config, plugins)
+    config = one_config(args, plugins)
     rules = load_rules(config.rule_paths, plugins)
     engine = engine_for(config, rules)
-    state = open_state(config.state_path)  # the stored QuickBooks token lives there
+    state = open_connection_state(config)  # the stored QuickBooks token lives there
     try:
         with build_target(config, plugins, state) as target:
             if args.no_source:

@@ -1,6 +1,6 @@
-"""`connex daemon`: run the enabled flows on sync.schedule until SIGTERM or SIGINT."""
+"""`connex daemon`: run every connection's enabled flows on its sync.schedule until SIGTERM or SIGINT."""
 
-from connex.config import load_config
+from connex.commands._setup import selected
 from connex.daemon.health import listen_argument, parse_listen
 from connex.daemon.service import Daemon
 from connex.logs import setup_logging
@@ -12,17 +12,28 @@ def add_arguments(parser):
         "--health", metavar="HOST:PORT", type=listen_argument,
         help="where /healthz and /status listen (daemon.health); ':PORT' means 127.0.0.1:PORT",
     )
+    parser.add_argument(
+        "--max-parallel", type=int, metavar="N", choices=range(1, 65),
+        help="connections synced at once (daemon.max_parallel, default 4)",
+    )
 
 
 def run(args):
     plugins = get_plugins()
-    config = load_config(args.config, plugins)
-    if args.health:
-        config.health_listen = args.health
-    else:  # the schema's pattern lets a port over 65535 through: say so with the file, line and column
+    deployment, configs = selected(args, plugins)
+    listen = args.health or deployment.health_listen
+    if not args.health:  # the schema's pattern lets a port over 65535 through: say so with the file, line and column
         try:
-            parse_listen(config.health_listen)
+            parse_listen(listen)
         except ValueError as exc:
-            raise config.file.error(("daemon", "health"), str(exc)) from None
-    setup_logging(config.log_level, config.log_format, config.secrets)
-    return Daemon(config, plugins).run()
+            main_file = configs[0].file if deployment.folder is None else _main_file(deployment.path)
+            raise main_file.error(("daemon", "health"), str(exc)) from None
+    setup_logging(deployment.log_level, deployment.log_format, deployment.secrets)
+    return Daemon(configs, plugins, max_parallel=args.max_parallel or deployment.max_parallel,
+                  health_listen=listen).run()
+
+
+def _main_file(path):
+    from connex.config import read_config_file
+
+    return read_config_file(path)

@@ -265,7 +265,7 @@ def run(args):
         print(f"connex demo: Linnworks simulator at {source_sim.url}, {args.target} simulator ready "
               f"(company: {args.company}); "
               f"state in {config.state_path}")
-        state = open_state(config.state_path)
+        state = open_state(config.state_path, connection=config.name)
         engine = SyncEngine(config, plugins, state)
         services = [service.start() for service in engine.target.services()]
         endpoint = None

@@ -222,7 +222,9 @@ def run(args):
         raise ConfigError("give a NUMBER or --input FILE")
     engine = engine_for(config)
     mapping = engine.rules.mappings.get(args.flow)
-    state = open_state(config.state_path) if config is not None and config.state_path.exists() else None
+    state = None
+    if config is not None and config.state_path.exists():
+        state = open_state(config.state_path, connection=config.name)
     explained, failed = [], False
     target = None
     try:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import sys
 
-from connex.config import load_config
+from connex.commands._setup import one_config
 from connex.errors import ConfigError
-from connex.plugin_manager import get_plugins
 from connex.state import history, open_state
 
 HOW_TO_REPOST = {
@@ -47,10 +46,10 @@ def describe(row) -> str:
 
 
 def run(args):
-    config = load_config(args.config, get_plugins())
+    config = one_config(args)
     if not config.state_path.exists():
         raise ConfigError(f"no state file at {config.state_path}: nothing has been synced, nothing to forget")
-    state = open_state(config.state_path)
+    state = open_state(config.state_path, connection=config.name)
     try:
         rows, missing = matching_rows(state, args.what)
         if missing:

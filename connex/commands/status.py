@@ -4,11 +4,10 @@ import json
 import sys
 
 from connex.commands import _failures
-from connex.config import load_config
+from connex.commands._setup import selected
 from connex.errors import ConnexError
 from connex.plugin_manager import get_plugins
 from connex.state import open_state
-from connex.state.lock import holder
 
 
 def add_arguments(parser):
@@ -16,7 +15,7 @@ def add_arguments(parser):
     parser.add_argument("--runs", type=int, default=10, help="how many recent runs to show")
 
 
-def status_data(state, runs: int = 10) -> dict:
+def status_data(state, runs: int = 10, connection: str = "default") -> dict:
     failures = [
         {"flow": r.flow, "document": f"{r.kind} {r.number or r.source_id}", "key": r.key, "error": r.error,
          "attempts": r.attempts, "updated_at": r.updated_at}
@@ -28,7 +27,7 @@ def status_data(state, runs: int = 10) -> dict:
     changed = [{"flow": r.flow, "document": f"{r.kind} {r.number}", "note": r.error}
                for r in state.rows(status="changed")]
     runs_ = state.last_runs(runs)
-    if any(r["status"] == "running" for r in runs_) and holder(state.path) is None:
+    if any(r["status"] == "running" for r in runs_) and state.run_holder() is None:
         # nobody holds the state lock, so no run is going: a 'running' one was killed (the next run records it)
         for r in runs_:
             if r["status"] == "running":
@@ -59,15 +58,48 @@ def collect_outcomes(config, plugins, state) -> None:
 
 def run(args):
     plugins = get_plugins()
-    config = load_config(args.config, plugins)
-    state = open_state(config.state_path)
-    collect_outcomes(config, plugins, state)
-    data = status_data(state, args.runs)
-    state.close()
+    deployment, configs = selected(args, plugins)
+    found = {}
+    for config in configs:
+        state = open_state(config.state_path, connection=config.name)
+        try:
+            collect_outcomes(config, plugins, state)
+            found[config.name] = (config, status_data(state, args.runs, config.name))
+        finally:
+            state.close()
     if args.json:
-        print(json.dumps(data, indent=2, default=str))
+        if len(found) == 1 and "default" in found:  # a single connex.yaml: the shape it always had
+            print(json.dumps(found["default"][1], indent=2, default=str))
+        else:
+            print(json.dumps({"connections": {name: data for name, (_, data) in found.items()}}, indent=2,
+                             default=str))
         return 0
-    print(f"state: {config.state_path}")
+    if len(found) > 1:
+        print(f"{len(found)} connections:")
+        for name, (_, data) in found.items():
+            print(f"  {name}: {one_line(data)}")
+    for name, (config, data) in found.items():
+        if len(found) > 1 or name != "default":
+            print(f"\n== connection {name}")
+        print_status(config, data)
+    return 0
+
+
+def one_line(data: dict) -> str:
+    """A connection's state in a line: documents by status, failures, and its last run."""
+    totals: dict[str, int] = {}
+    for counts in data["counts"].values():
+        for status, n in counts.items():
+            totals[status] = totals.get(status, 0) + n
+    text = ", ".join(f"{n} {status}" for status, n in sorted(totals.items())) or "nothing synced yet"
+    if data["runs"]:
+        last = data["runs"][0]
+        text += f"; last run {last['started_at']} {last['status']}"
+    return text
+
+
+def print_status(config, data: dict) -> None:
+    print(f"state: {config.state_path}" + (f" (connection {config.name})" if config.name != "default" else ""))
     if not data["counts"]:
         print("nothing synced yet")
     for flow, counts in sorted(data["counts"].items()):
@@ -95,4 +127,3 @@ def run(args):
                 print(line)
     for c in data["changed"]:
         print(f"  changed: {c['document']}: {c['note']}")
-    return 0

@@ -7,7 +7,7 @@ import sys
 
 from connex.alerts import alerts_for
 from connex.commands import _failures
-from connex.config import load_config
+from connex.commands._setup import selected
 from connex.errors import ConfigError, ConnexError
 from connex.plugin_manager import get_plugins
 from connex.state import open_state
@@ -17,6 +17,7 @@ from connex.sync.report import FlowReport, RunOptions
 from connex.sync.summary import ORDER, exit_code
 
 DEFAULT_WAIT = 60.0
+EXIT_CONFIG, EXIT_INCOMPLETE = 2, 3  # as connex.cli says
 
 
 def seconds(text: str) -> float:
@@ -96,20 +97,35 @@ def run(args):
     from connex.logs import setup_logging
 
     plugins = get_plugins()
-    config = load_config(args.config, plugins)
-    setup_logging(config.log_level if config.log_level != "info" else "warning", config.log_format, config.secrets)
-    if config.log_format != "json":
+    deployment, configs = selected(args, plugins)
+    setup_logging(deployment.log_level if deployment.log_level != "info" else "warning", deployment.log_format,
+                  deployment.secrets)
+    if deployment.log_format != "json":
         # the summary below lists every failure, grouped by reason: on a terminal, once is enough
         for handler in logging.getLogger().handlers:
             handler.addFilter(lambda record: getattr(record, "status", None) != "failed")
     span = window(args.from_day, args.to_day)
+    if len(configs) == 1:
+        return sync_connection(configs[0], plugins, args, span)
+    codes = []
+    for config in configs:  # one after another; `connex daemon` runs several at once
+        print(f"== connection {config.name}", flush=True)
+        try:
+            codes.append(sync_connection(config, plugins, args, span))
+        except ConnexError as exc:  # one connection that cannot run does not stop the others
+            print(f"error: {config.name}: {exc}", file=sys.stderr)
+            codes.append(EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_INCOMPLETE)
+    return max(codes)
+
+
+def sync_connection(config, plugins, args, span) -> int:
     flows = args.flow or (["orders"] if args.order else enabled_flows(config))
     if span is not None and "inventory" in flows:
         flows = [f for f in flows if f != "inventory"]  # stock levels are now, not history
         print("inventory: not re-read for a date window (stock levels have no history)")
     options = RunOptions(dry_run=args.dry_run, retry_failed=args.retry_failed, order_ids=tuple(args.order),
                          window=span, lock_wait=args.wait, repost=repost_mode(args, config))
-    state = open_state(config.state_path)
+    state = open_state(config.state_path, connection=config.name)
     alerts = alerts_for(config, state) if not args.dry_run else None
     try:
         engine = SyncEngine(config, plugins, state)

@@ -1,136 +1,192 @@
-"""The daemon: a loop that beats, schedules passes, and stops gracefully.
+"""The daemon: one loop that beats, schedules every connection's passes into a bounded pool, and stops gracefully.
 
-* A pass runs every enabled flow in a worker thread; the loop keeps its heartbeat (``/healthz``) meanwhile.
-* After downtime the first pass starts at once: cursors are persisted, so one pass catches up everything missed.
-* SIGTERM / SIGINT: no new pass starts; the running one finishes its current page, checkpoints and returns; the
-  process exits within ``STOP_GRACE`` seconds.
+* Each connection has its own schedule (``sync.schedule``, shared or its own); a trigger hands its pass to a pool
+  of ``daemon.max_parallel`` threads. A connection is never queued or running twice: a trigger that finds its
+  previous pass still queued or going is skipped and counted, never overlapped, so nothing piles up.
+* The loop keeps its heartbeat (``/healthz``) whatever the passes do.
+* After downtime the first pass of each connection starts at once: cursors are persisted, so one pass catches up
+  everything missed.
+* A connection's schedule paused from the console skips its scheduled passes; a pass a person asks for from the
+  console (``request_run``) still runs, through the same claim, so it never overlaps a scheduled one.
+* SIGTERM / SIGINT: no new pass starts and queued ones are dropped; running ones finish their current page,
+  checkpoint and return; the process exits within ``STOP_GRACE`` seconds.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import schedule
 
-from connex.alerts import alerts_for
 from connex.config import Config
+from connex.console import start_console
+from connex.daemon.connection import ConnectionWorker
 from connex.daemon.health import HealthServer
+from connex.daemon.pause import paused
 from connex.daemon.public import public_status
 from connex.daemon.scheduling import GuardedJob
-from connex.errors import ConfigError, ConnexError
+from connex.errors import ConfigError
 from connex.plugin_manager import Plugins
-from connex.preflight import log_check
-from connex.state import open_state
-from connex.sync.engine import SyncEngine, enabled_flows
-from connex.sync.outcomes import record_outcomes
+from connex.rules.engine import EngineSettings, RulesEngine
+from connex.rules.loader import load_rules
+from connex.sync.engine import SyncEngine
 from connex.sync.report import RunOptions
 
 log = logging.getLogger(__name__)
 STOP_GRACE = 25.0
 LOOP_SECONDS = 0.5
 OUTCOME_SECONDS = 2
+DEFAULT_MAX_PARALLEL = 4
 
 
 class Daemon:
-    def __init__(self, config: Config, plugins: Plugins, *, engine: SyncEngine | None = None):
-        if config.sync.schedule is None:
-            raise ConfigError("the daemon needs sync.schedule (e.g. 'every 15 minutes') in the configuration")
-        self.config = config
+    def __init__(self, configs: Config | list[Config], plugins: Plugins, *, engine: SyncEngine | None = None,
+                 max_parallel: int = DEFAULT_MAX_PARALLEL, health_listen: str | None = None):
+        configs = [configs] if isinstance(configs, Config) else list(configs)
+        unscheduled = [c.name for c in configs if c.sync.schedule is None]
+        if unscheduled:
+            who = "" if unscheduled == ["default"] else f" (connections without one: {', '.join(unscheduled)})"
+            raise ConfigError("the daemon needs sync.schedule (e.g. 'every 15 minutes') in the configuration" + who)
         self.plugins = plugins
-        self.state = open_state(config.state_path)
-        self.engine = engine or SyncEngine(config, plugins, self.state)
-        self.flows = enabled_flows(config)
+        self.health_listen = health_listen or configs[0].health_listen
+        self.max_parallel = max(1, int(max_parallel))
         self.stop_event = threading.Event()
-        self.worker: threading.Thread | None = None
         self.heartbeat = time.monotonic()
-        self.passes = 0
-        self.skipped_triggers = 0
-        self.last_pass: dict | None = None
         self.scheduler = schedule.Scheduler()
-        self.job: GuardedJob | None = None
-        # what the target needs served meanwhile: the Web Connector endpoint for QuickBooks Desktop
-        self.extra_services: list = list(self.engine.target.services())
+        self.jobs: dict[str, GuardedJob] = {}
+        self.workers: dict[str, ConnectionWorker] = {}
+        rules_by_paths: dict[tuple, object] = {}  # connections usually share their rules: load each set once
+        try:
+            for config in configs:
+                key = tuple(config.rule_paths)
+                if key not in rules_by_paths:
+                    rules_by_paths[key] = load_rules(config.rule_paths, plugins)
+                rules = RulesEngine(rules_by_paths[key], EngineSettings.from_sync(config.sync))
+                self.workers[config.name] = ConnectionWorker(config, plugins, rules=rules,
+                                                             engine=engine if len(configs) == 1 else None)
+        except BaseException:
+            for worker in self.workers.values():
+                worker.close()
+            raise
+        self.pool = ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix="sync-pass")
         self._outcomes_at = time.monotonic()
-        self.alerts = alerts_for(config, self.state)
+        self.console = None
 
-    # --- passes --------------------------------------------------------------------------------------------
-    def trigger(self) -> None:
-        if self.stop_event.is_set():
-            return
-        if self.worker is not None and self.worker.is_alive():
-            self.skipped_triggers += 1
-            log.warning("a pass is still running; this scheduled pass is skipped, not overlapped")
-            return
-        self.worker = threading.Thread(target=self._pass, name="sync-pass", daemon=True)
-        self.worker.start()
+    # --- the single-connection view (a plain connex.yaml): what callers of one connection use --------------
+    def _only(self) -> ConnectionWorker:
+        if len(self.workers) != 1:
+            raise AttributeError("this daemon serves several connections: see .workers")
+        return next(iter(self.workers.values()))
+
+    @property
+    def engine(self) -> SyncEngine:
+        return self._only().engine
+
+    @property
+    def state(self):
+        return self._only().state
+
+    @property
+    def config(self) -> Config:
+        return self._only().config
+
+    @property
+    def flows(self) -> list[str]:
+        return self._only().flows
 
     def _pass(self) -> None:
-        started = dt.datetime.now(dt.UTC)
-        number = self.passes + 1
-        log.info("pass %d: starting flows %s", number, ", ".join(self.flows))
-        try:
-            reports = self.engine.run(self.flows, RunOptions(stop=self.stop_event))
-            if self.alerts:
-                self.alerts.after_pass(reports)
-            summary = {r.flow: {"status": r.status, "counts": dict(r.counts), "failures": len(r.failures)}
-                       for r in reports}
-            # a flow that stopped early (remote down, credential refused) did not complete, unless asked to stop
-            error = "; ".join(f"{r.flow}: {r.incomplete}" for r in reports
-                              if r.incomplete and not r.incomplete.startswith("stop requested")) or None
-        except ConnexError as exc:  # the state file busy or unusable: the pass did not run
-            log.error("pass %d could not run: %s", number, exc)
-            summary, error = {}, str(exc)
-        except Exception as exc:  # a pass that crashes is logged; the schedule goes on
-            log.exception("pass %d crashed", number)
-            summary, error = {}, f"{type(exc).__name__}: {exc}"
-            if self.alerts:
-                self.alerts.pass_failed(None, error)
-        self.passes = number
-        self.last_pass = {"number": number, "started_at": started.isoformat(timespec="seconds"),
-                          "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                          "flows": summary, "ok": error is None, "error": error}
-        log.info("pass %d: finished %s", number, summary)
+        """Run the only connection's pass now, in this thread."""
+        worker = self._only()
+        if worker.claim():
+            worker.run_pass(self.stop_event)
 
-    def _overdue(self) -> bool:
-        """True when the last finished run is older than one schedule period (or there is none)."""
-        finished = [r for r in self.state.last_runs(50) if r.get("finished_at")]
-        if not finished:
-            return True
-        last = dt.datetime.fromisoformat(finished[0]["finished_at"]).replace(tzinfo=None)
-        spec = self.config.sync.schedule
-        return spec.next_after(last) <= dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    # --- passes --------------------------------------------------------------------------------------------
+    def trigger(self, name: str | None = None) -> None:
+        """A scheduled pass of connection ``name`` (the only one when None)."""
+        if self.stop_event.is_set():
+            return
+        worker = self.workers[name] if name is not None else self._only()
+        name = worker.name
+        if paused(worker.state, worker.pause_key):
+            log.info("%s: the schedule is paused (from the console); this scheduled pass is skipped", name,
+                     extra={"connection": name})
+            return
+        if not worker.claim():
+            log.warning("%s: a pass is still queued or running; this scheduled pass is skipped, not overlapped",
+                        name, extra={"connection": name})
+            return
+        try:
+            self.pool.submit(worker.run_pass, self.stop_event)
+        except RuntimeError:  # the pool is shutting down
+            worker.run_pass(self.stop_event)  # returns at once: stop is set
+
+    def request_run(self, flows: list[str], options: RunOptions, name: str | None = None) -> str | None:
+        """A pass a person asked for (the console's run now and retry): started at once, paused or not; returns
+        why not when it cannot start (stopping, or a pass of that connection is queued or running)."""
+        if self.stop_event.is_set():
+            return "the daemon is stopping"
+        worker = self.workers[name] if name is not None else self._only()
+        if not worker.claim(count=False):
+            return "a pass is running; try again when it has finished"
+        options.stop = self.stop_event
+        try:
+            self.pool.submit(worker.run_pass, self.stop_event, flows, options)
+        except RuntimeError:  # the pool is shutting down
+            worker.run_pass(self.stop_event)
+            return "the daemon is stopping"
+        return None
 
     # --- health --------------------------------------------------------------------------------------------
     def healthz(self) -> tuple[bool, dict]:
-        """Unhealthy (503) when the loop stalls, when stopping, and when the last pass could not complete (it
-        crashed, a remote stayed down, a credential was refused): a monitor then sees it without reading logs."""
+        """Unhealthy (503) when the loop stalls, when stopping, and when a connection's last pass could not
+        complete (it crashed, a remote stayed down, a credential was refused): a monitor then sees it without
+        reading logs. With several connections the body names the failing ones."""
         age = time.monotonic() - self.heartbeat
-        last = self.last_pass
-        pass_ok = last is None or last.get("ok", True)
-        ok = age < 30 and not self.stop_event.is_set() and pass_ok
+        failing = [w.name for w in self.workers.values() if not w.pass_ok]
+        ok = age < 30 and not self.stop_event.is_set() and not failing
         body = {"status": "ok" if ok else "unhealthy", "heartbeat_age_seconds": round(age, 2),
-                "passes": self.passes, "running": bool(self.worker and self.worker.is_alive())}
-        if last is not None:
-            body["last_pass"] = {"number": last["number"], "finished_at": last["finished_at"], "ok": pass_ok,
-                                 "error": (last.get("error") or "")[:300] or None}
+                "passes": sum(w.passes for w in self.workers.values()),
+                "running": any(w.running for w in self.workers.values())}
+        if len(self.workers) == 1 and "default" in self.workers:
+            brief = self._only().last_pass_brief()
+            if brief is not None:
+                body["last_pass"] = brief
+            return ok, body
+        body["connections"] = len(self.workers)
+        body["running_connections"] = sorted(w.name for w in self.workers.values() if w.running)
+        body["failing"] = {name: self.workers[name].last_pass_brief() for name in failing}
         return ok, body
 
     def status(self) -> dict:
-        """What ``/status`` serves: reasons without record values (``public``); ``connex status`` has them."""
+        """What ``/status`` serves: reasons without record values (``public``); ``connex status`` has them.
+        A single connex.yaml: its status with a ``daemon`` block, as always. Several connections:
+        ``{"daemon": {...}, "connections": {name: <that same shape>}}``."""
         from connex.commands.status import status_data
 
-        data = status_data(self.state)
-        data["daemon"] = {
-            "passes": self.passes, "last_pass": self.last_pass, "skipped_triggers": self.skipped_triggers,
-            "running": bool(self.worker and self.worker.is_alive()), "flows": self.flows,
-            "schedule": self.config.sync.schedule.text,
-            "next_run": self.job.next_run.isoformat() if self.job and self.job.next_run else None,
+        def one(worker: ConnectionWorker) -> dict:
+            data = status_data(worker.state, connection=worker.name)
+            data["daemon"] = worker.daemon_block()
+            data["daemon"]["paused"] = paused(worker.state, worker.pause_key) is not None
+            return public_status(data)
+
+        if len(self.workers) == 1 and "default" in self.workers:
+            return one(self._only())
+        workers = list(self.workers.values())
+        return {
+            "daemon": {
+                "connections": len(workers), "max_parallel": self.max_parallel,
+                "running": sorted(w.name for w in workers if w.running),
+                "queued": sorted(w.name for w in workers if w.busy and not w.running),
+                "passes": sum(w.passes for w in workers),
+                "skipped_triggers": sum(w.skipped_triggers for w in workers),
+                "failing": sorted(w.name for w in workers if not w.pass_ok),
+            },
+            "connections": {w.name: one(w) for w in workers},
         }
-        return public_status(data)
 
     # --- the loop ------------------------------------------------------------------------------------------
     def request_stop(self, signum=None, frame=None) -> None:
@@ -141,49 +197,72 @@ class Daemon:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
-        health = HealthServer(self.config.health_listen, self.healthz, self.status).start()
-        for service in self.extra_services:
-            service.start()
-        log.info("daemon: flows %s on '%s'; health on %s", ", ".join(self.flows), self.config.sync.schedule.text,
-                 health.url)
-        print(f"connex daemon: {', '.join(self.flows)} {self.config.sync.schedule.text}; health on {health.url}",
-              flush=True)
-        # the preflight's findings in the log before the first pass (connex check); it never stops the daemon
-        log_check(self.config, self.engine.rules.rules, self.engine.rules, self.engine.target, self.engine.source)
-        self.job = GuardedJob(self.scheduler, self.config.sync.schedule, self.trigger)
-        if self._overdue():
-            self.trigger()  # catch up at once: the persisted cursors make one pass cover the downtime
+        health = HealthServer(self.health_listen, self.healthz, self.status).start()
+        started_services = []
         try:
+            for worker in self.workers.values():
+                for service in worker.services:
+                    service.start()
+                    started_services.append(service)
+            self._announce(health)
+            if len(self.workers) == 1:
+                self.console = start_console(self)  # None unless the configuration has a console: block
+            elif any(w.config.console for w in self.workers.values()):
+                log.warning("the web console serves one connection; with a connections folder run `connex console "
+                            "--connection NAME` beside the daemon")
+            for name, worker in self.workers.items():
+                self.jobs[name] = GuardedJob(self.scheduler, worker.config.sync.schedule,
+                                             lambda name=name: self.trigger(name))
+            for name, worker in self.workers.items():
+                if worker.overdue():
+                    self.trigger(name)  # catch up at once: the persisted cursors make one pass cover the downtime
             while not self.stop_event.is_set():
                 self.heartbeat = time.monotonic()
                 self.scheduler.run_pending()
-                self.job.correct()
+                for name, job in self.jobs.items():
+                    job.correct()
+                    self.workers[name].next_run = job.next_run
                 self._outcomes_between_passes()
                 self.stop_event.wait(LOOP_SECONDS)
         finally:
-            self._shutdown(health)
+            self._shutdown(health, started_services)
         return 0
 
-    def _outcomes_between_passes(self) -> None:
-        """The Web Connector's outcomes into the ledger while no pass runs (a pass collects its own)."""
-        if not self.extra_services or (self.worker is not None and self.worker.is_alive()):
-            return
-        if time.monotonic() - self._outcomes_at >= OUTCOME_SECONDS:
-            self._outcomes_at = time.monotonic()
-            try:
-                record_outcomes(self.engine.target, self.state)
-            except Exception:  # the loop must go on; the next pass collects them
-                log.exception("recording the Web Connector's outcomes failed")
+    def _announce(self, health: HealthServer) -> None:
+        if len(self.workers) == 1 and "default" in self.workers:
+            worker = self._only()
+            text = f"{', '.join(worker.flows)} {worker.config.sync.schedule.text}"
+        else:
+            text = f"{len(self.workers)} connections, {self.max_parallel} at a time"
+        log.info("daemon: %s; health on %s", text, health.url)
+        print(f"connex daemon: {text}; health on {health.url}", flush=True)
 
-    def _shutdown(self, health: HealthServer) -> None:
+    def _outcomes_between_passes(self) -> None:
+        if time.monotonic() - self._outcomes_at < OUTCOME_SECONDS:
+            return
+        self._outcomes_at = time.monotonic()
+        for worker in self.workers.values():
+            worker.collect_outcomes()
+
+    def _shutdown(self, health: HealthServer, services: list) -> None:
         deadline = time.monotonic() + STOP_GRACE
-        if self.worker is not None:
-            self.worker.join(max(deadline - time.monotonic(), 0))
-            if self.worker.is_alive():
-                log.error("the running pass did not stop within %ss; its last checkpoint stands", STOP_GRACE)
-        for service in self.extra_services:
+        self.stop_event.set()
+        self.pool.shutdown(wait=False, cancel_futures=True)  # queued passes never start
+        for worker in self.workers.values():  # a cancelled pass still holds its claim: release it
+            if worker.busy and not worker.running:
+                worker.run_pass(self.stop_event)
+        while any(w.running for w in self.workers.values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stuck = [w.name for w in self.workers.values() if w.running]
+        if stuck:
+            log.error("passes of %s did not stop within %ss; their last checkpoints stand", ", ".join(stuck),
+                      STOP_GRACE)
+        for service in services:
             service.stop()
+        if self.console is not None:
+            self.console.stop()
         health.stop()
-        self.engine.close()
-        self.state.close()
-        log.info("daemon stopped after %d passes", self.passes)
+        for worker in self.workers.values():
+            if not worker.running:
+                worker.close()
+        log.info("daemon stopped after %d passes", sum(w.passes for w in self.workers.values()))

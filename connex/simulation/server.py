@@ -118,6 +118,8 @@ class SimulatorServer:
         self.requests_log: deque[tuple[str, str]] = deque(maxlen=10_000)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        # set when this simulator is one tenant of a ``TenantServer``: that server's address is this one's
+        self.front: SimulatorServer | None = None
 
     # --- routing -------------------------------------------------------------------------------------------
     def add_route(self, method: str, pattern: str, handler: Callable[[Request], Response], endpoint: str) -> None:
@@ -228,6 +230,8 @@ class SimulatorServer:
     # --- serving -------------------------------------------------------------------------------------------
     @property
     def url(self) -> str:
+        if self.front is not None:
+            return self.front.url
         if self._httpd is None:
             raise RuntimeError(f"{self.name} simulator is not started")
         host, port = self._httpd.server_address[:2]

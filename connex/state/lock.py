@@ -1,16 +1,25 @@
-"""One run at a time per state file: an exclusive ``flock`` on ``<state>.lock``, held for the whole run.
+"""One run at a time per connection, held for the whole run.
 
-Two processes posting from one state file would both read the same page and both post it (only QuickBooks'
-request-id replay stands between that and a duplicate). The lock is advisory and released by the kernel when the
-process dies, so a killed run never leaves it held. The file also says who holds it, for the message the second
-process prints.
+Two processes posting for one connection would both read the same page and both post it (only QuickBooks'
+request-id replay stands between that and a duplicate).
+
+SQLite: an exclusive ``flock`` on ``<state>.lock`` (``<state>.<connection>.lock`` for a connection other than
+"default"). The lock is advisory and released by the kernel when the process dies, so a killed run never leaves
+it held. The file also says who holds it, for the message the second process prints.
+
+PostgreSQL: a file lock means nothing when the workers run on several machines, so the lock is a PostgreSQL
+session advisory lock keyed by the connection's name, held on a database session of its own for the whole run.
+The server releases it when that session ends, and a killed worker's session ends with its socket (a lost
+machine's after the TCP keepalives give up), so again a killed run never leaves it held.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -31,14 +40,24 @@ class StateBusy(ConnexError):
     kind = "busy"
 
 
-def lock_path(state_path: str | Path) -> Path:
-    return Path(f"{state_path}.lock")
+def lock_path(state_path: str | Path, connection: str = "default") -> Path:
+    if connection == "default":
+        return Path(f"{state_path}.lock")
+    return Path(f"{state_path}.{_file_safe(connection)}.lock")
+
+
+def _file_safe(name: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    if safe != name:  # two names that differ only in unsafe characters must not share a lock
+        safe += "-" + hashlib.blake2b(name.encode(), digest_size=4).hexdigest()
+    return safe
 
 
 class StateLock:
-    def __init__(self, state_path: str | Path):
+    def __init__(self, state_path: str | Path, *, connection: str = "default"):
         self.state_path = str(state_path)
-        self.path = lock_path(state_path)
+        self.connection = connection
+        self.path = lock_path(state_path, connection)
         self._fd: int | None = None
 
     def acquire(self, wait: float = 0.0) -> StateLock:
@@ -59,7 +78,7 @@ class StateLock:
                 if time.monotonic() >= deadline:
                     holder = _read_holder(fd)
                     os.close(fd)
-                    raise StateBusy(busy_message(self.state_path, holder, wait)) from None
+                    raise StateBusy(busy_message(self.state_path, holder, wait, self.connection)) from None
                 time.sleep(POLL_SECONDS)
         self._fd = fd
         os.ftruncate(fd, 0)
@@ -82,9 +101,9 @@ class StateLock:
         self.release()
 
 
-def holder(state_path: str | Path) -> dict | None:
+def holder(state_path: str | Path, *, connection: str = "default") -> dict | None:
     """Who holds the lock now (``{}`` when unknown), or None when nobody does; never creates the lock file."""
-    path = lock_path(state_path)
+    path = lock_path(state_path, connection)
     if fcntl is None or not path.exists():
         return None
     try:
@@ -102,13 +121,19 @@ def holder(state_path: str | Path) -> dict | None:
     return None
 
 
-def busy_message(state_path: str, who: dict, wait: float) -> str:
+def busy_message(state_path: str, who: dict, wait: float, connection: str = "default") -> str:
     described = f"pid {who['pid']}" if who.get("pid") else "another process"
     if who.get("command"):
         described += f", `connex {who['command']}`"
     if who.get("since"):
         described += f", since {who['since']}"
+    if who.get("host"):
+        described += f" on {who['host']}"
     waited = f" (waited {wait:g}s)" if wait else ""
+    if connection != "default" or "://" in state_path:
+        return (f"{state_path}: another Connex run is syncing connection {connection!r} ({described}){waited}; two "
+                f"runs of one connection could post the same documents twice. Wait for it to finish, or use --wait "
+                f"SECONDS")
     return (f"{state_path}: another Connex run is using this state file ({described}){waited}; two runs on one "
             f"state file could post the same documents twice. Wait for it to finish, or use --wait SECONDS")
 
@@ -127,3 +152,81 @@ def _read_holder(fd: int) -> dict:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------------------------
+def advisory_key(connection: str) -> int:
+    """A stable signed 64-bit key for ``pg_advisory_lock`` from the connection's name (a collision of two names
+    would only make one wait for the other, never let two runs of one connection overlap)."""
+    digest = hashlib.blake2b(f"connex-run:{connection}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class PostgresRunLock:
+    """The connection's advisory lock, on a session of its own taken from the store's engine for the run."""
+
+    def __init__(self, database, connection: str):
+        self.database = database
+        self.connection = connection
+        self.key = advisory_key(connection)
+        self._conn = None
+
+    def acquire(self, wait: float = 0.0) -> PostgresRunLock:
+        from sqlalchemy import text
+
+        with self.database.guard():
+            conn = self.database.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                # what the second run's message shows (pg_stat_activity.application_name, at most 63 bytes)
+                conn.execute(text("SELECT set_config('application_name', :name, false)"),
+                             {"name": f"connex run pid={os.getpid()} {' '.join(sys.argv[1:2])}"[:63]})
+                deadline = time.monotonic() + max(wait, 0.0)
+                while not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}).scalar():
+                    if time.monotonic() >= deadline:
+                        who = self.holder(conn) or {}
+                        raise StateBusy(busy_message(self.database.label, who, wait, self.connection))
+                    time.sleep(POLL_SECONDS)
+            except BaseException:
+                conn.invalidate()  # never hand a session that may hold the lock back to the pool
+                conn.close()
+                raise
+        self._conn = conn
+        return self
+
+    def release(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            # closing the session releases the lock even if the unlock cannot be sent
+            conn.invalidate()
+            conn.close()
+
+    def holder(self, conn=None) -> dict | None:
+        from sqlalchemy import text
+
+        query = text(
+            "SELECT a.application_name, a.client_addr, a.backend_start FROM pg_locks l "
+            "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+            "AND l.classid = :high AND l.objid = :low AND l.objsubid = 1 LIMIT 1")
+        unsigned = self.key & 0xFFFFFFFFFFFFFFFF
+        params = {"high": unsigned >> 32, "low": unsigned & 0xFFFFFFFF}
+        if conn is None:
+            with self.database.read() as own:
+                row = own.execute(query, params).first()
+        else:
+            row = conn.execute(query, params).first()
+        if row is None:
+            return None
+        name, address, since = row
+        match = re.search(r"pid=(\d+)", name or "")
+        who: dict = {"pid": int(match.group(1))} if match else {}
+        if address:
+            who["host"] = str(address)
+        if since:
+            who["since"] = since.isoformat(timespec="seconds")
+        return who
+
+    def __enter__(self) -> PostgresRunLock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()

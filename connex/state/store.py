@@ -1,71 +1,35 @@
-"""The state store behind one small interface, with SQLite (WAL) as the embedded default.
+"""The state store behind one small interface: one implementation on SQLAlchemy Core for both databases.
 
-Everything the engine needs to be exactly-once and resumable goes through ``StateStore``: a server database can
-stand behind it later without the engine changing. Writes are short transactions (``BEGIN IMMEDIATE``) so the
-daemon, ``connex status`` and a Web Connector session can share the file.
+Everything the engine needs to be exactly-once and resumable goes through ``StateStore``. ``open_state(target,
+connection=...)`` gives the store of one connection: every row it reads or writes carries that connection, so
+one database serves a whole deployment. SQLite (a file, WAL) is the embedded default; ``state: postgresql://...``
+puts the same tables on PostgreSQL. Writes are short transactions so the daemon, ``connex status`` and a Web
+Connector session (or many workers) can share the database.
 """
 
 from __future__ import annotations
 
 import abc
 import datetime as dt
-import functools
-import os
-import sqlite3
-import stat
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from connex.errors import ConfigError, ConnexError
-from connex.state import codec
-from connex.state.lock import StateBusy
-from connex.state.migrations import MIGRATIONS
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from connex.state import codec, document_index, tables
+from connex.state.database import Database, acquire, release
+from connex.state.lock import PostgresRunLock, StateLock, holder
+from connex.state.target import DatabaseURL, StateTarget, state_target
 
 DONE = ("posted", "exists")
-#: the state file holds OAuth tokens and order data: owner read/write only, and so are its -wal and -shm
-FILE_MODE = 0o600
-SIDE_FILES = ("-wal", "-shm", "-journal")
 STALE_MESSAGE = "the process stopped mid-run; the next run resolved its documents in flight"
-
-
-def state_error(path: str, exc: BaseException) -> ConnexError:
-    """A SQLite or OS error on the state file as a message naming the file and what to do; never a traceback.
-    A file the user must fix is a ``ConfigError`` (exit 2); a busy or full one stops the run (exit 3)."""
-    text = str(exc) or type(exc).__name__
-    low = text.lower()
-    if "locked" in low or "busy" in low:
-        return StateBusy(f"{path}: the state database is locked by another process ({text}); wait for it to "
-                         "finish and run again")
-    if "full" in low:
-        return ConnexError(f"{path}: the state database cannot grow, the disk is full ({text}); free some space "
-                           "and run again: the run resumes from its last checkpoint")
-    if "readonly" in low or "read-only" in low:
-        return ConfigError(f"{path}: the state database is read-only ({text}); Connex must be able to write the "
-                           "file and its folder")
-    if "not a database" in low or "malformed" in low or "corrupt" in low:
-        return ConfigError(f"{path}: not a usable Connex state database ({text}); restore it from a backup, or "
-                           "move it aside to start a new one (which re-reads from sync.from_date)")
-    if isinstance(exc, PermissionError) or "unable to open" in low or "permission" in low:
-        return ConfigError(f"{path}: cannot open the state database ({text}); check that its folder exists and "
-                           "that Connex may read and write there")
-    return ConnexError(f"{path}: state database error: {text}")
-
-
-def guarded(method):
-    """Turn SQLite and OS errors of a state store method into ``state_error`` messages."""
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except (sqlite3.Error, OSError) as exc:
-            raise state_error(self.path, exc) from None
-
-    return wrapper
+DEFAULT_CONNECTION = "default"
+#: keys per statement in ``lookup``: well under SQLite's bound-parameter limit
+LOOKUP_CHUNK = 500
 
 
 def now() -> str:
@@ -109,7 +73,20 @@ class LedgerEntry:
 
 
 class StateStore(abc.ABC):
-    path: str
+    #: the SQLite file, or None for a server database (the QuickBooks Desktop queue keeps its tables there)
+    path: str | None
+    #: names the database in messages: the file, or the URL without its password
+    label: str
+    connection: str = DEFAULT_CONNECTION
+
+    # one run per connection at a time
+    def run_lock(self):
+        """A lock held for a whole run: ``.acquire(wait)`` raises ``StateBusy`` naming the holder."""
+        return StateLock(self.path or ":memory:")
+
+    def run_holder(self) -> dict | None:
+        """Who holds this connection's run lock (``{}`` when unknown), or None when nobody does."""
+        return None
 
     # key-value (rotated tokens, sessions): the KeyValueStore protocol connectors use
     @abc.abstractmethod
@@ -170,287 +147,285 @@ class StateStore(abc.ABC):
         """Release the connection."""
 
 
-class SqliteStateStore(StateStore):
-    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0):
-        self.path = str(path)
+class SqlStateStore(StateStore):
+    """The store of one connection, on SQLite or PostgreSQL through SQLAlchemy Core. Every statement names the
+    connection; the dialect shows only in the upsert construct (both spell ``ON CONFLICT`` the same way)."""
+
+    def __init__(self, target: StateTarget, *, connection: str = DEFAULT_CONNECTION, busy_timeout: float = 30.0):
+        if not isinstance(connection, str) or not connection:
+            raise ValueError("a state store needs a connection name")
+        self.connection = connection
+        self.target = target
+        self.label = str(target)
+        self.path = None if isinstance(target, DatabaseURL) else str(target)
         self.busy_timeout = busy_timeout
-        self._local = threading.local()
-        self._lock = threading.RLock()
-        if self.path != ":memory:":
-            self._prepare_path()
-        old_umask = os.umask(0o077)  # the file, and the -wal/-shm SQLite makes beside it, are born private
-        try:
-            self._open()
-        finally:
-            os.umask(old_umask)
-
-    @guarded
-    def _open(self) -> None:
-        self._migrate()
-        self._ensure_rate_table()
-        if self.path != ":memory:":
-            self._protect()
-
-    def _prepare_path(self) -> None:
-        path = Path(self.path)
-        if path.is_dir():
-            raise ConfigError(f"{self.path}: the state path is a folder; set state: to a file such as "
-                              f"{path / 'connex.db'}")
-        if path.exists() and not path.is_file():
-            raise ConfigError(f"{self.path}: the state path is not a regular file")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"{self.path}: cannot create the state file's folder {path.parent} "
-                              f"({exc.strerror or exc})") from None
-
-    def _protect(self) -> None:
-        """0600 on the file and its side files; older versions created them with the default umask."""
-        for suffix in ("", *SIDE_FILES):
-            file = Path(self.path + suffix)
-            try:
-                info = file.stat()
-            except FileNotFoundError:
-                continue
-            if stat.S_IMODE(info.st_mode) != FILE_MODE and info.st_uid == os.geteuid():
-                file.chmod(FILE_MODE)
-
-    # --- connections ---------------------------------------------------------------------------------------
-    @property
-    def db(self) -> sqlite3.Connection:
-        """One connection per thread: the daemon's health endpoint reads while a flow writes."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
-                                   check_same_thread=False)
-            try:
-                conn.row_factory = sqlite3.Row
-                conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL is durable across process crashes
-            except BaseException:
-                conn.close()
-                raise
-            self._local.conn = conn
-        return conn
-
-    def _rollback(self) -> None:
-        """Undo the open transaction, if SQLite has not already (it rolls back by itself on a full disk): the
-        original error is the one to report."""
-        if self.db.in_transaction:
-            self.db.execute("ROLLBACK")
-
-    def _write(self, sql: str, params: Iterable = ()) -> None:
-        with self._lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                self.db.execute(sql, tuple(params))
-            except BaseException:
-                self._rollback()
-                raise
-            self.db.execute("COMMIT")
-
-    def _write_many(self, sql: str, rows: list[tuple]) -> None:
-        if not rows:
-            return
-        with self._lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                self.db.executemany(sql, rows)
-            except BaseException:
-                self._rollback()
-                raise
-            self.db.execute("COMMIT")
-
-    def _migrate(self) -> None:
-        with self._lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                version = self.db.execute("PRAGMA user_version").fetchone()[0]
-                for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                    for statement in (s.strip() for s in script.split(";")):
-                        if statement:
-                            self.db.execute(statement)
-                    self.db.execute(f"PRAGMA user_version = {number}")
-            except BaseException:
-                self._rollback()
-                raise
-            self.db.execute("COMMIT")
-
-    def _ensure_rate_table(self) -> None:
-        # created here rather than as a numbered migration: a cache table that any version can add or ignore
-        with self._lock:
-            self.db.execute(
-                "CREATE TABLE IF NOT EXISTS exchange_rates (scope TEXT NOT NULL, currency TEXT NOT NULL, "
-                "day TEXT NOT NULL, rate TEXT NOT NULL, origin TEXT NOT NULL, fetched_at TEXT NOT NULL, "
-                "PRIMARY KEY (scope, currency, day))"
-            )
+        self.db: Database | None = acquire(target, busy_timeout)
+        self._insert = postgresql.insert if self.db.engine.dialect.name == "postgresql" else sqlite.insert
 
     @property
-    @guarded
-    def schema_version(self) -> int:
-        return self.db.execute("PRAGMA user_version").fetchone()[0]
+    def engine(self):
+        return self.database.engine
+
+    @property
+    def database(self) -> Database:
+        if self.db is None:  # used again after close(), as the SQLite store always allowed: open it again
+            self.db = acquire(self.target, self.busy_timeout)
+        return self.db
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        if self.db is not None:
+            db, self.db = self.db, None
+            release(db)
+
+    @property
+    def schema_version(self) -> str | None:
+        from connex.state.database import current_revision
+
+        return current_revision(self.database)
+
+    def _mine(self, table):
+        return table.c.connection == self.connection
+
+    # --- run lock ------------------------------------------------------------------------------------------
+    def run_lock(self):
+        if self.path is None:
+            return PostgresRunLock(self.database, self.connection)
+        return StateLock(self.path, connection=self.connection)
+
+    def run_holder(self) -> dict | None:
+        if self.path is None:
+            return PostgresRunLock(self.database, self.connection).holder()
+        return holder(self.path, connection=self.connection)
 
     # --- key-value -----------------------------------------------------------------------------------------
-    @guarded
     def get(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+        t = tables.kv
+        with self.database.read() as conn:
+            return conn.execute(select(t.c.value).where(self._mine(t), t.c.key == key)).scalar()
 
-    @guarded
     def put(self, key: str, value: str) -> None:
-        self._write("INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                    (key, value, now()))
+        t = tables.kv
+        stmt = self._insert(t).values(connection=self.connection, key=key, value=value, updated_at=now())
+        stmt = stmt.on_conflict_do_update(index_elements=[t.c.connection, t.c.key],
+                                          set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at})
+        with self.database.write() as conn:
+            conn.execute(stmt)
 
     # --- cursors -------------------------------------------------------------------------------------------
-    @guarded
     def get_cursor(self, flow: str) -> dict | None:
-        row = self.db.execute("SELECT value FROM cursors WHERE flow = ?", (flow,)).fetchone()
-        return codec.loads(row[0]) if row else None
+        t = tables.cursors
+        with self.database.read() as conn:
+            value = conn.execute(select(t.c.value).where(self._mine(t), t.c.flow == flow)).scalar()
+        return codec.loads(value) if value is not None else None
 
-    @guarded
     def save_cursor(self, flow: str, value: dict | None) -> bool:
         """Persist a flow's cursor; an empty cursor never replaces a stored one (returns False then)."""
         if not value:
             return False
-        self._write("INSERT INTO cursors (flow, value, updated_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT (flow) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                    (flow, codec.dumps(value), now()))
+        t = tables.cursors
+        stmt = self._insert(t).values(connection=self.connection, flow=flow, value=codec.dumps(value),
+                                      updated_at=now())
+        stmt = stmt.on_conflict_do_update(index_elements=[t.c.connection, t.c.flow],
+                                          set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at})
+        with self.database.write() as conn:
+            conn.execute(stmt)
         return True
 
     # --- ledger --------------------------------------------------------------------------------------------
-    def _row(self, row: sqlite3.Row) -> LedgerRow:
-        data = dict(row)
+    @staticmethod
+    def _row(row) -> LedgerRow:
+        data = dict(row._mapping)
+        data.pop("connection", None)
         data["document"] = codec.loads(data["document"])
         data["record"] = codec.loads(data["record"])
         return LedgerRow(**data)
 
-    @guarded
     def lookup(self, keys: Iterable[str]) -> dict[str, LedgerRow]:
         keys = list(dict.fromkeys(keys))
+        t = tables.ledger
         found: dict[str, LedgerRow] = {}
-        for start in range(0, len(keys), 500):  # SQLite's parameter limit
-            chunk = keys[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in self.db.execute(f"SELECT * FROM ledger WHERE key IN ({marks})", chunk):
-                found[row["key"]] = self._row(row)
+        if not keys:
+            return found
+        with self.database.read() as conn:
+            for start in range(0, len(keys), LOOKUP_CHUNK):
+                chunk = keys[start:start + LOOKUP_CHUNK]
+                for row in conn.execute(select(t).where(self._mine(t), t.c.key.in_(chunk))):
+                    found[row.key] = self._row(row)
         return found
 
-    @guarded
     def record(self, entries: Iterable[LedgerEntry], run_id: int | None, *, attempt: bool = False) -> None:
         """Insert or update ledger rows in one transaction. ``attempt`` counts a post attempt. The stored
-        document is kept only while a post is in flight; the source record only while the document failed."""
+        document is kept only while a post is in flight; the source record only while the document failed; a
+        summary of the document stays in ``document_index`` for the console (same transaction)."""
+        entries = list(entries)
         stamp = now()
         rows = [
-            (e.key, e.flow, e.kind, e.source_id, e.number, e.content_hash, e.status, e.target_id, e.error,
-             1 if attempt else 0, codec.dumps(e.document) if e.document is not None else None,
-             codec.dumps(e.record) if e.record is not None else None, run_id, stamp, stamp)
+            {"connection": self.connection, "key": e.key, "flow": e.flow, "kind": e.kind, "source_id": e.source_id,
+             "number": e.number, "content_hash": e.content_hash, "status": e.status, "target_id": e.target_id,
+             "error": e.error, "attempts": 1 if attempt else 0,
+             "document": codec.dumps(e.document) if e.document is not None else None,
+             "record": codec.dumps(e.record) if e.record is not None else None,
+             "run_id": run_id, "first_seen": stamp, "updated_at": stamp}
             for e in entries
         ]
-        self._write_many(
-            """INSERT INTO ledger (key, flow, kind, source_id, number, content_hash, status, target_id, error,
-                                   attempts, document, record, run_id, first_seen, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT (key) DO UPDATE SET
-                   number = excluded.number,
-                   content_hash = COALESCE(excluded.content_hash, ledger.content_hash),
-                   status = excluded.status,
-                   target_id = COALESCE(excluded.target_id, ledger.target_id),
-                   error = excluded.error,
-                   attempts = ledger.attempts + excluded.attempts,
-                   document = excluded.document,
-                   record = excluded.record,
-                   run_id = excluded.run_id,
-                   updated_at = excluded.updated_at""",
-            rows,
-        )
+        if not rows:
+            return
+        t = tables.ledger
+        stmt = self._insert(t)
+        new = stmt.excluded
+        stmt = stmt.on_conflict_do_update(index_elements=[t.c.connection, t.c.key], set_={
+            "number": new.number,
+            "content_hash": func.coalesce(new.content_hash, t.c.content_hash),
+            "status": new.status,
+            "target_id": func.coalesce(new.target_id, t.c.target_id),
+            "error": new.error,
+            "attempts": t.c.attempts + new.attempts,
+            "document": new.document,
+            "record": new.record,
+            "run_id": new.run_id,
+            "updated_at": new.updated_at,
+        })
+        with self.database.write() as conn:
+            for wave in _waves(rows):
+                conn.execute(stmt, wave)
+            self._index_documents(conn, entries)
 
-    @guarded
+    def _index_documents(self, conn, entries: list[LedgerEntry]) -> None:
+        index, keys, skus = document_index.rows(entries)
+        if not index:
+            return
+        t, s = tables.document_index, tables.document_skus
+        mine = {"connection": self.connection}
+        stmt = self._insert(t)
+        stmt = stmt.on_conflict_do_update(index_elements=[t.c.connection, t.c.key], set_={
+            c.name: stmt.excluded[c.name] for c in t.columns if c.name not in ("connection", "key")})
+        for wave in _waves([{**mine, **row} for row in index]):
+            conn.execute(stmt, wave)
+        for start in range(0, len(keys), LOOKUP_CHUNK):
+            conn.execute(delete(s).where(self._mine(s), s.c.key.in_(keys[start:start + LOOKUP_CHUNK])))
+        if skus:
+            add = self._insert(s).on_conflict_do_nothing(index_elements=[s.c.connection, s.c.sku, s.c.key])
+            conn.execute(add, [{**mine, **row} for row in skus])
+
     def rows(self, flow: str | None = None, status: str | None = None, limit: int | None = None) -> list[LedgerRow]:
-        sql, params = "SELECT * FROM ledger WHERE 1=1", []
+        t = tables.ledger
+        query = select(t).where(self._mine(t))
         if flow:
-            sql += " AND flow = ?"
-            params.append(flow)
+            query = query.where(t.c.flow == flow)
         if status:
-            sql += " AND status = ?"
-            params.append(status)
-        sql += " ORDER BY updated_at DESC, key"
+            query = query.where(t.c.status == status)
+        query = query.order_by(t.c.updated_at.desc(), t.c.key)
         if limit:
-            sql += f" LIMIT {int(limit)}"
-        return [self._row(r) for r in self.db.execute(sql, params)]
+            query = query.limit(int(limit))
+        with self.database.read() as conn:
+            return [self._row(r) for r in conn.execute(query)]
 
-    @guarded
     def forget(self, keys: Iterable[str]) -> int:
         keys = list(dict.fromkeys(keys))
-        before = len(self.lookup(keys))
-        self._write_many("DELETE FROM ledger WHERE key = ?", [(k,) for k in keys])
-        return before
+        t = tables.ledger
+        removed = 0
+        with self.database.write() as conn:
+            for start in range(0, len(keys), LOOKUP_CHUNK):
+                chunk = keys[start:start + LOOKUP_CHUNK]
+                removed += conn.execute(delete(t).where(self._mine(t), t.c.key.in_(chunk))).rowcount
+        return removed
 
-    @guarded
     def counts(self) -> dict[str, dict[str, int]]:
+        t = tables.ledger
         out: dict[str, dict[str, int]] = {}
-        for row in self.db.execute("SELECT flow, status, COUNT(*) FROM ledger GROUP BY flow, status"):
-            out.setdefault(row[0], {})[row[1]] = row[2]
+        query = select(t.c.flow, t.c.status, func.count()).where(self._mine(t)).group_by(t.c.flow, t.c.status)
+        with self.database.read() as conn:
+            for flow, status, n in conn.execute(query):
+                out.setdefault(flow, {})[status] = n
         return out
 
     # --- exchange rates ------------------------------------------------------------------------------------
-    @guarded
     def exchange_rates(self, scope: str, currency: str, first: str, last: str) -> dict[str, Decimal]:
-        rows = self.db.execute(
-            "SELECT day, rate FROM exchange_rates WHERE scope = ? AND currency = ? AND day BETWEEN ? AND ?",
-            (scope, currency.upper(), first, last),
-        )
-        return {day: Decimal(rate) for day, rate in rows}
+        t = tables.exchange_rates
+        query = select(t.c.day, t.c.rate).where(self._mine(t), t.c.scope == scope, t.c.currency == currency.upper(),
+                                                t.c.day.between(first, last))
+        with self.database.read() as conn:
+            return {day: Decimal(rate) for day, rate in conn.execute(query)}
 
-    @guarded
     def save_exchange_rates(self, scope: str, currency: str, rates: dict[str, Decimal], origin: str) -> None:
+        if not rates:
+            return
         stamp = now()
-        self._write_many(
-            "INSERT INTO exchange_rates (scope, currency, day, rate, origin, fetched_at) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (scope, currency, day) DO UPDATE SET rate = excluded.rate, origin = excluded.origin, "
-            "fetched_at = excluded.fetched_at",
-            [(scope, currency.upper(), day, str(rate), origin, stamp) for day, rate in sorted(rates.items())],
-        )
+        t = tables.exchange_rates
+        stmt = self._insert(t)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[t.c.connection, t.c.scope, t.c.currency, t.c.day],
+            set_={"rate": stmt.excluded.rate, "origin": stmt.excluded.origin, "fetched_at": stmt.excluded.fetched_at})
+        with self.database.write() as conn:
+            conn.execute(stmt, [{"connection": self.connection, "scope": scope, "currency": currency.upper(),
+                                 "day": day, "rate": str(rate), "origin": origin, "fetched_at": stamp}
+                                for day, rate in sorted(rates.items())])
 
     # --- runs ----------------------------------------------------------------------------------------------
-    @guarded
     def start_run(self, flow: str) -> int:
-        with self._lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            # one run of a flow at a time (the daemon never overlaps them): an older 'running' one was killed
-            self.db.execute("UPDATE runs SET status = 'interrupted', message = ? WHERE flow = ? AND "
-                            "status = 'running'", (STALE_MESSAGE, flow))
-            cur = self.db.execute("INSERT INTO runs (flow, started_at, status) VALUES (?, ?, 'running')",
-                                  (flow, now()))
-            self.db.execute("COMMIT")
-            return int(cur.lastrowid)
+        t = tables.runs
+        with self.database.write() as conn:
+            # one run of a flow at a time (the run lock): an older 'running' one was killed
+            conn.execute(update(t).where(self._mine(t), t.c.flow == flow, t.c.status == "running")
+                         .values(status="interrupted", message=STALE_MESSAGE))
+            result = conn.execute(t.insert().values(connection=self.connection, flow=flow, started_at=now(),
+                                                    status="running").returning(t.c.id))
+            return int(result.scalar_one())
 
-    @guarded
     def finish_run(self, run_id: int, status: str, counts: dict, message: str | None = None) -> None:
-        self._write("UPDATE runs SET finished_at = ?, status = ?, counts = ?, message = ? WHERE id = ?",
-                    (now(), status, codec.dumps(counts), message, run_id))
+        t = tables.runs
+        with self.database.write() as conn:
+            conn.execute(update(t).where(self._mine(t), t.c.id == run_id)
+                         .values(finished_at=now(), status=status, counts=codec.dumps(counts), message=message))
 
-    @guarded
     def interrupt_stale_runs(self) -> int:
-        with self._lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            cur = self.db.execute("UPDATE runs SET status = 'interrupted', finished_at = COALESCE(finished_at, ?), "
-                                  "message = ? WHERE status = 'running'", (now(), STALE_MESSAGE))
-            self.db.execute("COMMIT")
-            return cur.rowcount
+        t = tables.runs
+        with self.database.write() as conn:
+            return conn.execute(
+                update(t).where(self._mine(t), t.c.status == "running")
+                .values(status="interrupted", finished_at=func.coalesce(t.c.finished_at, now()),
+                        message=STALE_MESSAGE)).rowcount
 
-    @guarded
     def last_runs(self, limit: int = 10) -> list[dict]:
-        rows = self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-        return [{**dict(r), "counts": codec.loads(r["counts"])} for r in rows]
+        t = tables.runs
+        query = select(t).where(self._mine(t)).order_by(t.c.id.desc()).limit(limit)
+        with self.database.read() as conn:
+            rows = conn.execute(query).all()
+        out = []
+        for r in rows:
+            data = dict(r._mapping)
+            data.pop("connection", None)
+            out.append({**data, "counts": codec.loads(data["counts"])})
+        return out
 
 
-def open_state(path: str | Path) -> StateStore:
-    return SqliteStateStore(path)
+class SqliteStateStore(SqlStateStore):
+    """The store of one connection in a SQLite file (the embedded default)."""
+
+    def __init__(self, path: str | Path, *, connection: str = DEFAULT_CONNECTION, busy_timeout: float = 30.0):
+        super().__init__(Path(path), connection=connection, busy_timeout=busy_timeout)
+
+
+def _waves(rows: list[dict]) -> list[list[dict]]:
+    """Rows split so no batch names a key twice: one multi-row ``ON CONFLICT DO UPDATE`` may not touch a row twice
+    on PostgreSQL. In order, so the last write of a key wins as it would one by one."""
+    waves: list[list[dict]] = []
+    seen: list[set[str]] = []
+    for row in rows:
+        index = next((i for i in range(len(waves) - 1, -1, -1) if row["key"] in seen[i]), -1) + 1
+        if index == len(waves):
+            waves.append([])
+            seen.append(set())
+        waves[index].append(row)
+        seen[index].add(row["key"])
+    return waves
+
+
+def open_state(target: str | Path | StateTarget, *, connection: str = DEFAULT_CONNECTION,
+               busy_timeout: float = 30.0) -> StateStore:
+    """The state store of ``connection`` in ``target``: a SQLite file path, or a ``postgresql://`` URL."""
+    return SqlStateStore(state_target(target), connection=connection, busy_timeout=busy_timeout)
+
+
+__all__ = ["DEFAULT_CONNECTION", "LedgerEntry", "LedgerRow", "SqlStateStore",
+           "SqliteStateStore", "StateStore", "open_state"]

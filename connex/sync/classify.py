@@ -19,7 +19,8 @@ def decide(row: LedgerRow | None, digest: str, *, retry_failed: bool, forced: bo
     """``forced``: the user named this document (``--order``)."""
     if row is None or row.status == "in_flight":
         return POST
-    if row.status in ("posted", "exists", "changed"):
+    # summarised: in a summary (connex.sync.summary_flow), which is posted or will be; never posted on its own
+    if row.status in ("posted", "exists", "changed", "summarised"):
         return UNCHANGED if row.content_hash == digest else CHANGED
     if row.status == "queued":
         return WAITING

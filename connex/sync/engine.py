@@ -10,12 +10,12 @@ from connex.plugin_manager import Plugins
 from connex.rules.engine import EngineSettings, RulesEngine
 from connex.rules.loader import load_rules
 from connex.runtime import build_source, build_target
-from connex.state.lock import StateLock
 from connex.state.store import StateStore
 from connex.sync.document_flow import DocumentFlow
 from connex.sync.inventory_flow import InventoryFlow
 from connex.sync.outcomes import record_outcomes
 from connex.sync.report import FlowReport, RunOptions
+from connex.sync.summary_flow import SummaryFlow, summarises
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +50,11 @@ class SyncEngine:
                 log.exception("closing %s failed", connector.name)
 
     def run(self, flows: list[str], options: RunOptions, progress=None) -> list[FlowReport]:
-        """Run ``flows``; a real run holds the state file's lock throughout (``StateBusy`` when another run has it
-        past ``options.lock_wait``), so two processes never post from one state file."""
+        """Run ``flows``; a real run holds its connection's run lock throughout (``StateBusy`` when another run has
+        it past ``options.lock_wait``), so two processes never post for one connection."""
         if options.dry_run:
             return self._run(flows, options, progress)
-        with StateLock(self.state.path).acquire(options.lock_wait):
+        with self.state.run_lock().acquire(options.lock_wait):
             stale = self.state.interrupt_stale_runs()
             if stale:
                 log.warning("%d earlier run(s) were left running by a process that stopped; marked interrupted",
@@ -78,7 +78,8 @@ class SyncEngine:
         if not options.dry_run:
             report.run_id = self.state.start_run(flow)
         log.info("%s: run %s started", flow, report.run_id, extra={"run_id": report.run_id, "flow": flow})
-        runner_cls = InventoryFlow if flow == "inventory" else DocumentFlow
+        runner_cls = InventoryFlow if flow == "inventory" else SummaryFlow if summarises(flow, self.config.sync) \
+            else DocumentFlow
         try:
             runner_cls(flow=flow, source=self.source, target=self.target, rules=self.rules, state=self.state,
                        settings=self.config.sync, report=report, options=options, progress=progress).run()

@@ -54,3 +54,5 @@ class FlowReport:
         self.failures.append((label, reason))
         log.warning("%s failed: %s", label, reason,
                     extra={"run_id": self.run_id, "flow": self.flow, "document": key or label, "status": "failed"})
+
+

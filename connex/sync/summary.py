@@ -7,7 +7,9 @@ import sys
 from connex.sync.report import FlowReport
 
 ORDER = ("read", "posted", "exists", "queued", "resolved", "unchanged", "changed", "skipped", "failed",
-         "failed_before", "would_post", "waiting", "not_in_source")
+         "failed_before", "would_post", "waiting", "not_in_source",
+         # summary postings (connex.sync.summary_flow)
+         "summarised", "updated", "would_summarise", "summaries_closed", "summaries_posted")
 
 
 def print_reports(reports: list[FlowReport], out=sys.stdout, *, dry_run: bool = False) -> None:

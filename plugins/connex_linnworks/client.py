@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 
+from connex.budgets import ScopedBudget, process_budget, scope_key
 from connex.connectors import KeyValueStore
 from connex.errors import ConfigError, InternalError, TransientError
 from connex.transport import HttpClient, RateLimiter, RetryPolicy
@@ -54,7 +55,9 @@ class LinnworksClient:
         }
         self.auth_url = auth_url.rstrip("/")
         self.state = state
-        limiter = limiter or RateLimiter()
+        # Linnworks counts calls per account (the reference leaves the scope open: the strictest reading), so
+        # every connection to one installation shares the process-wide budget
+        limiter = limiter or ScopedBudget(process_budget(), scope_key("linnworks", auth_url, application_id, token))
         for endpoint in RATE_LIMITS:
             limiter.set_limit(endpoint, client_limit(endpoint))
         self.http = HttpClient(timeout=timeout, retry=retry, limiter=limiter, user_agent="connex-linnworks")

@@ -145,6 +145,11 @@ class Settings:
                 "post sales to)",
                 where=Location("target", field="income_account"),
             )
+        if not config.get("queue_db") and state is not None and getattr(state, "path", "") is None:
+            # the state is a server database (PostgreSQL): the queue's tables are SQLite, so they need a file
+            raise ConfigError("queue_db: the Web Connector's queue is a SQLite file, and state: is a database "
+                              "server; set queue_db to a file such as /var/lib/connex/qbwc-queue.db",
+                              where=Location("target", field="queue_db"))
         queue_db = config.get("queue_db") or getattr(state, "path", None) or "connex.db"
         company_file = config.get("company_file") or ""
         return cls(

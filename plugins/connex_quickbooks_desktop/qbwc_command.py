@@ -21,19 +21,19 @@ def add_arguments(parser):
 
 def run(args):
     plugins = get_plugins()
-    config = load_config(args.config, plugins)
+    config = load_config(args.config, plugins, connection=_one(args))
     if config.target_plugin != "quickbooks_desktop":
         raise ConfigError(f"connex qbwc serves QuickBooks Desktop; the configured target is {config.target_plugin}")
     if args.qwc:
         from connex_quickbooks_desktop.qwc import write_qwc  # only --qwc needs it
 
-        state = open_state(config.state_path)
+        state = open_state(config.state_path, connection=config.name)
         write_qwc(config.target, args.qwc, state=state)
         state.close()
         print(f"wrote {args.qwc}: load it in the QuickBooks Web Connector (Add an application)")
         return 0
     setup_logging(config.log_level, config.log_format, config.secrets)
-    state = open_state(config.state_path)
+    state = open_state(config.state_path, connection=config.name)
     target = build_target(config, plugins, state)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -52,3 +52,11 @@ def run(args):
         target.close()
         state.close()
     return 0
+
+
+def _one(args) -> str | None:
+    """The connection ``--connection`` names (the only one when none is named)."""
+    names = getattr(args, "connection", None) or []
+    if len(names) > 1:
+        raise ConfigError("this command works on one connection; give --connection once")
+    return names[0] if names else None

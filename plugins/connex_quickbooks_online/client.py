@@ -9,8 +9,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 
+from connex.budgets import LocalBudget, ScopedBudget, process_budget
 from connex.errors import TransientError
-from connex.transport import HttpClient, RateLimiter
+from connex.transport import HttpClient, origin
 from connex_quickbooks_online.faults import Fault, fault_error, parse_response_fault
 from connex_quickbooks_online.oauth import TokenManager
 
@@ -26,20 +27,35 @@ IN_CHUNK = 100  # values per IN (...) list: keeps statements readable and well i
 REALM_KEY = "qbo:realm"
 
 
-class RealmLimiter(RateLimiter):
-    """Every API call counts against the company-wide per-minute quota as well as its own endpoint's
-    (batch)."""
+class RealmLimiter:
+    """Every API call counts against the company-wide per-minute quota as well as its own endpoint's (batch),
+    and holds one of the company's places for calls at once. The counts live in ``budget``, under ``scope``:
+    the process-wide budget scoped by realm, so every connection to one company shares them."""
+
+    def __init__(self, budget, scope: str = "qbo"):
+        self.budget = ScopedBudget(budget, scope)
+
+    def set_limit(self, key: str, limit: int, period: float = 60.0) -> None:
+        self.budget.set_limit(key, limit, period)
 
     def acquire(self, key: str) -> float:
         waited = 0.0
         if key != REALM_KEY and not key.startswith("oauth:"):
-            waited += super().acquire(REALM_KEY)
-        return waited + super().acquire(key)
+            waited += self.budget.acquire(REALM_KEY)
+        return waited + self.budget.acquire(key)
+
+    def slot(self):
+        return self.budget.slot("concurrent", CONCURRENT_REQUESTS)
 
 
-def make_limiter(*, clock: Callable[[], float] | None = None, sleep: Callable[[float], None] | None = None):
-    kwargs = {k: v for k, v in (("clock", clock), ("sleep", sleep)) if v is not None}
-    limiter = RealmLimiter(**kwargs)
+def make_limiter(*, clock: Callable[[], float] | None = None, sleep: Callable[[float], None] | None = None,
+                 api_url: str | None = None, realm_id: str | None = None) -> RealmLimiter:
+    """The company's limiter: on the process-wide budget (shared by every connection to the realm), or, with
+    a ``clock`` or ``sleep`` of a test's own, on a private one running on that clock."""
+    if clock is not None or sleep is not None or not realm_id:
+        limiter = RealmLimiter(LocalBudget(clock=clock, sleep=sleep))
+    else:
+        limiter = RealmLimiter(process_budget(), f"qbo:{origin(api_url or '')}:{realm_id}")
     # QuickBooks counts a call when it arrives, a moment after we count it; a window a second longer than
     # Intuit's minute keeps our oldest call inside their window too, so the limiter never earns a 429.
     limiter.set_limit(REALM_KEY, REQUESTS_PER_MINUTE, WINDOW_SECONDS)
@@ -52,7 +68,9 @@ class QboClient:
         self.base = f"{api_url.rstrip('/')}/v3/company/{realm_id}"
         self.tokens = tokens
         self.http = http
-        self._slots = threading.BoundedSemaphore(CONCURRENT_REQUESTS)
+        # Intuit's 10 calls at once are the company's: with the shared limiter, every connection to it counts
+        limiter = getattr(http, "limiter", None)
+        self._slots = limiter.slot() if isinstance(limiter, RealmLimiter) else _Slots(CONCURRENT_REQUESTS)
 
     def call(self, method: str, path: str, *, endpoint: str, params: dict | None = None, **kwargs) -> dict:
         """One API call; refreshes the access token once on 401, raises the mapped error on a Fault."""
@@ -125,6 +143,19 @@ class QboClient:
         if missing:
             raise TransientError(f"POST batch: no answer for batch items {', '.join(missing)}")
         return answers
+
+
+class _Slots:
+    """Calls at once for a client without a realm limiter (a test's own ``HttpClient``)."""
+
+    def __init__(self, limit: int):
+        self._semaphore = threading.BoundedSemaphore(limit)
+
+    def __enter__(self):
+        self._semaphore.acquire()
+
+    def __exit__(self, *exc):
+        self._semaphore.release()
 
 
 def quote(value: str) -> str:

@@ -30,7 +30,7 @@ def option(target: dict, name: str):
 
 
 def run(args):
-    config = load_config(args.config, get_plugins())
+    config = load_config(args.config, get_plugins(), connection=_one(args))
     if config.target_plugin != "quickbooks_online":
         raise ConfigError(f"connex connect quickbooks connects QuickBooks Online; the configured target is "
                           f"{config.target_plugin}")
@@ -60,7 +60,7 @@ def run(args):
                                          target["client_secret"], callback.code, redirect_uri)
     finally:
         http.close()
-    state = open_state(config.state_path)
+    state = open_state(config.state_path, connection=config.name)
     try:
         save_connection(state, callback.realm_id, tokens)
     finally:
@@ -74,3 +74,11 @@ def run(args):
     else:
         print("and no refresh_token (the stored one is used).")
     return 0
+
+
+def _one(args) -> str | None:
+    """The connection ``--connection`` names (the only one when none is named)."""
+    names = getattr(args, "connection", None) or []
+    if len(names) > 1:
+        raise ConfigError("this command works on one connection; give --connection once")
+    return names[0] if names else None

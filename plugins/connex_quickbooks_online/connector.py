@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
+from urllib.parse import quote as url_quote
 
 from connex.connectors import InventoryLevel, Preflight, TargetConnector, Wanted
 from connex.documents import (
@@ -102,6 +103,23 @@ class QuickBooksOnlineTarget(TargetConnector):
     post_batch_size = BATCH_MAX_ITEMS
     supports_corrections = True
 
+    #: the QuickBooks Online app's page of each kind of transaction. [UNVERIFIED] the reference names the API's
+    #: hosts only (quickbooks-online-api.md §2): these are the app's own addresses (app.qbo.intuit.com, and
+    #: app.sandbox.qbo.intuit.com for a sandbox company), each page taking the transaction's id as ``txnId``.
+    APP_PAGES = {"sales_receipt": "salesreceipt", "invoice": "invoice", "refund_receipt": "refundreceipt",
+                 "credit_memo": "creditmemo", "purchase_order": "purchaseorder", "bill": "bill"}
+
+    @classmethod
+    def document_url(cls, config: dict, kind: str, target_id: str | None) -> str | None:
+        """Where a person opens a posted document in QuickBooks Online (the console links to it); None when the
+        kind has no page or the document has no id."""
+        page = cls.APP_PAGES.get(kind)
+        if not page or not target_id:
+            return None
+        sandbox = "sandbox" in str(config.get("api_url") or PRODUCTION_API)
+        host = "app.sandbox.qbo.intuit.com" if sandbox else "app.qbo.intuit.com"
+        return f"https://{host}/app/{page}?txnId={url_quote(str(target_id), safe='')}"
+
     def __init__(
         self,
         config,
@@ -126,7 +144,7 @@ class QuickBooksOnlineTarget(TargetConnector):
             timeout=float(self.option("timeout")),
             # Intuit asks for a minute's pause after a 429; a long budget lets a throttled run finish.
             retry=retry or RetryPolicy(max_attempts=6, base_delay=2.0, max_delay=60.0, time_budget=300.0),
-            limiter=make_limiter(clock=clock, sleep=sleep),
+            limiter=make_limiter(clock=clock, sleep=sleep, api_url=self.option("api_url"), realm_id=self.realm),
             sleep=sleep or time.sleep,
             user_agent="connex-quickbooks-online",
         )

@@ -46,6 +46,16 @@ def test_queue_db_defaults_to_the_state_store_path(tmp_path, config):
     assert (tmp_path / "state.db").exists()
 
 
+def test_queue_db_must_be_a_file_when_the_state_is_a_database_server(tmp_path, config):
+    del config["queue_db"]
+    state = types.SimpleNamespace(path=None, get=lambda k: None, put=lambda k, v: None)  # a PostgreSQL store
+    with pytest.raises(ConfigError, match="queue_db: .*set queue_db to a file"):
+        QuickBooksDesktopTarget(config, state=state)
+    connector = QuickBooksDesktopTarget({**config, "queue_db": str(tmp_path / "queue.db")}, state=state)
+    assert connector.settings.queue_db == str(tmp_path / "queue.db")
+    connector.close()
+
+
 def test_config_errors_say_which_field(config):
     with pytest.raises(ConfigError, match="app_url.*https"):
         QuickBooksDesktopTarget({**config, "app_url": "http://qb.example.com/qbwc"})

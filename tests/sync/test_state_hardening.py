@@ -11,11 +11,23 @@ import threading
 import time
 
 import pytest
+from sqlalchemy import event
 
 from connex.errors import ConfigError, ConnexError
 from connex.state import SqliteStateStore, open_state
 from connex.state.lock import StateBusy, StateLock, holder
 from connex.state.store import LedgerEntry
+
+
+def on_every_connection(engine, pragma: str) -> None:
+    """Run ``pragma`` on every connection the store's engine opens from now on (the pool is emptied first)."""
+    engine.dispose()
+    event.listen(engine, "connect", lambda dbapi, _record: dbapi.execute(pragma))
+
+
+def read_only(engine) -> None:
+    on_every_connection(engine, "PRAGMA query_only = 1")
+
 
 ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False
 
@@ -143,12 +155,11 @@ def test_a_state_folder_without_permission_is_a_clear_error(tmp_path):
 
 
 def test_a_read_only_connection_is_a_clear_error(tmp_path):
-    """Whoever runs the tests (root too): SQLite's own read-only refusal, through a read-only URI."""
+    """Whoever runs the tests (root too): SQLite's own read-only refusal, on connections opened read-only."""
     path = tmp_path / "connex.db"
     open_state(path).close()
     state = SqliteStateStore(path)
-    state._local.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
-                                        check_same_thread=False)
+    read_only(state.engine)
     with pytest.raises(ConfigError, match="read-only") as error:
         state.put("k", "v")
     assert str(path) in str(error.value)
@@ -158,8 +169,9 @@ def test_a_read_only_connection_is_a_clear_error(tmp_path):
 def test_a_full_state_database_is_a_clear_error(tmp_path):
     path = tmp_path / "connex.db"
     state = open_state(path)
-    pages = state.db.execute("PRAGMA page_count").fetchone()[0]
-    state.db.execute(f"PRAGMA max_page_count = {pages + 2}")  # the disk fills up: SQLITE_FULL, for real
+    with sqlite3.connect(path) as conn:
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    on_every_connection(state.engine, f"PRAGMA max_page_count = {pages + 2}")  # the disk fills: SQLITE_FULL
     with pytest.raises(ConnexError, match="disk is full") as error:
         state.record([LedgerEntry(f"order:{i}", "orders", "order", str(i), status="posted",
                                   record={"pad": "x" * 4000}) for i in range(100)], None)

@@ -141,7 +141,8 @@ def compute(setup: TaxSetup, lines: list[TaxedLine], *, purchase: bool, header_i
     if not setup.items:
         # the default (UK-style) file has no tax items: a line's TaxAmount is taken as given and is part of the
         # total (quickbooks-desktop-qbwc.md §7 SalesReceiptLineAdd)
-        return subtotal, sum((ln.tax_amount or Decimal(0) for ln in lines), Decimal(0)), None
+        given = sum((ln.tax_amount or Decimal(0) for ln in lines), Decimal(0))
+        return (subtotal - given if tax_included else subtotal), given, None  # gross amounts hold their tax
     if purchase:
         return subtotal, Decimal(0), None  # US purchases carry no sales tax
     customer = setup.code(customer_code)
