@@ -89,6 +89,10 @@ class Connector(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook: most connectors have nothing to release
         """Release sessions and sockets."""
 
+    def begin_run(self) -> None:  # noqa: B027 - optional hook: most connectors keep nothing between runs
+        """A run starts. A daemon keeps its connectors for its whole life, so anything remembered as missing in
+        the service (an item, an account) must be looked for again: the user may have added it since."""
+
     def __enter__(self):
         return self
 

@@ -63,6 +63,7 @@ class SyncEngine:
 
     def _run(self, flows: list[str], options: RunOptions, progress=None) -> list[FlowReport]:
         reports: dict[str, FlowReport] = {}
+        self.target.begin_run()
         if not options.dry_run:
             self.harvest(reports)
         for flow in flows:

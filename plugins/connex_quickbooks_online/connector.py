@@ -194,6 +194,9 @@ class QuickBooksOnlineTarget(TargetConnector):
     def close(self) -> None:
         self.http.close()
 
+    def begin_run(self) -> None:
+        self.lookups.forget_misses()  # an item added in QuickBooks since the last run is found without a restart
+
     @property
     def builder(self) -> PayloadBuilder:
         """Built on first use: the home currency and the tax model cost four reads (Preferences, CompanyInfo,

@@ -103,6 +103,15 @@ class Lookups:
         self.failures: dict[tuple[str, str], DocumentError] = {}
         self._looked_up: set[str] = set()  # source SKUs (casefolded) already searched for
 
+    def forget_misses(self) -> None:
+        """Forget every name QuickBooks lacked and every refused creation, keeping what was found: a new run looks
+        the missing ones up again (once each), so an item or account added since is used without a restart."""
+        for cache in self.cache.values():
+            for key in [k for k, row in cache.items() if row is None]:
+                del cache[key]
+        self.failures.clear()
+        self._looked_up.clear()  # found SKUs stay cached, so looking them up again costs no query
+
     # --- bulk reads ----------------------------------------------------------------------------------------
     def prefetch(self, kind: str, values: Iterable[str]) -> None:
         """Load every value not cached yet, many per query; remember the ones QuickBooks lacks."""
