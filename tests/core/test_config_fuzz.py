@@ -72,7 +72,7 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
-def check(path, capsys, named=None) -> tuple[int, str]:
+def check(path, capsys, named=None, secrets=SECRETS) -> tuple[int, str]:
     code = main(["--config", str(path), "validate"])
     out, err = capsys.readouterr()
     output = out + err
@@ -85,7 +85,7 @@ def check(path, capsys, named=None) -> tuple[int, str]:
         # every problem names a file, the config or a rules file it lists (`error: FILE: ...` for a file
         # that could not be read at all)
         assert all(line.startswith((str(path), "error: " + str(path), "/", str(path.parent))) for line in problems), err
-    for secret in SECRETS:
+    for secret in secrets:
         assert secret not in err, err
     return code, output
 
@@ -132,7 +132,9 @@ def test_generated_structures(tmp_path, capsys, value, where, as_root):
         node[where[-1]] = value
     path = tmp_path / "connex.yaml"
     path.write_text(dump(config), encoding="utf-8")
-    check(path, capsys)
+    # a generated root declares no source or target block, so 'lw-secret-1' there is plain text, not a secret
+    # (hypothesis found `{rules: lw-secret-1}` as a root quoting it, correctly)
+    check(path, capsys, secrets=() if as_root else SECRETS)
     _memory_bounded()
 
 
