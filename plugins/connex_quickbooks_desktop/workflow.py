@@ -789,17 +789,7 @@ class Workflow:
             if name and part:
                 rows.append((name, part.strip().casefold(), _text(ret, "ListID")))
         self.queue.stage_catalogue(conn, rows)
-        try:
-            remaining = int(reply.element.get("iteratorRemainingCount", "0"))
-        except ValueError:
-            remaining = 0
-        if remaining > 0 and reply.element.get("iteratorID"):
-            job.context["iterator_id"] = reply.element.get("iteratorID")
-            self.queue.save(conn, job)
-            return
-        self.queue.publish_catalogue(conn)
-        job.context.pop("iterator_id", None)
-        self._done(conn, job, "posted", None)
+        self._next_page_or_publish(conn, job, reply, self.queue.publish_catalogue)
 
     def _apply_inventory(self, conn, job: Job, reply: Reply) -> None:
         if reply.status not in (0, NO_MATCH):
@@ -811,6 +801,11 @@ class Workflow:
             if name:
                 rows.append((name, _text(ret, "ListID"), _text(ret, "QuantityOnHand") or "0"))
         self.queue.stage_inventory(conn, rows)
+        self._next_page_or_publish(conn, job, reply, self.queue.publish_inventory)
+
+    def _next_page_or_publish(self, conn, job: Job, reply: Reply, publish) -> None:
+        """An iterator query's page is staged: ask for the next one while QuickBooks says some remain, else
+        publish the whole list at once (readers never see half a list)."""
         try:
             remaining = int(reply.element.get("iteratorRemainingCount", "0"))
         except ValueError:
@@ -819,7 +814,7 @@ class Workflow:
             job.context["iterator_id"] = reply.element.get("iteratorID")
             self.queue.save(conn, job)
             return
-        self.queue.publish_inventory(conn)
+        publish(conn)
         job.context.pop("iterator_id", None)
         self._done(conn, job, "posted", None)
 
