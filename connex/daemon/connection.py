@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 class ConnectionWorker:
     def __init__(self, config: Config, plugins: Plugins, *, rules: RulesEngine | None = None,
-                 engine: SyncEngine | None = None):
+                 engine: SyncEngine | None = None, preflight: bool = True):
         self.config = config
         self.name = config.name
         self.state = open_state(config.state_path, connection=config.name)
@@ -45,7 +45,9 @@ class ConnectionWorker:
         self.services: list = list(self.engine.target.services())
         self._claim = threading.Lock()
         self._busy = False  # queued in the pool or running
-        self._checked = False  # the preflight logged (before the first pass, in the pool: never holds up the loop)
+        # the preflight logged (before the first pass, in the pool: never holds up the loop); a daemon of many
+        # connections skips it (see Daemon)
+        self._checked = not preflight
         self.running = False
 
     # --- one pass at a time ------------------------------------------------------------------------------

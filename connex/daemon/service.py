@@ -67,11 +67,17 @@ class Daemon:
                     rules_by_paths[key] = load_rules(config.rule_paths, plugins)
                 rules = RulesEngine(rules_by_paths[key], EngineSettings.from_sync(config.sync))
                 self.workers[config.name] = ConnectionWorker(config, plugins, rules=rules,
-                                                             engine=engine if len(configs) == 1 else None)
+                                                             engine=engine if len(configs) == 1 else None,
+                                                             preflight=len(configs) == 1)
         except BaseException:
             for worker in self.workers.values():
                 worker.close()
             raise
+        if len(configs) > 1:
+            # a check per connection reads each company's lists and recent orders before its first pass: with
+            # fifty connections that held the first passes up for minutes (tests/sync/test_many_connections.py)
+            log.info("%d connections: no preflight check at start; `connex check --connection NAME` runs one",
+                     len(configs))
         self.pool = ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix="sync-pass")
         self._outcomes_at = time.monotonic()
         self.console = None

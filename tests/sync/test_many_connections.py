@@ -19,7 +19,7 @@ from tests.conftest import REPO, in_ci, run_connex
 from tests.sync.many_connections import build_fleet
 
 CONNECTIONS = 50
-ORDERS = 300 if in_ci() else 12  # a few hundred each in CI; the user's suite keeps to its time budget
+ORDERS = 100 if in_ci() else 12  # about a hundred each in CI; the user suite keeps to its time budget
 
 
 def _get(url):
