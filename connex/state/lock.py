@@ -15,6 +15,7 @@ machine's after the TCP keepalives give up), so again a killed run never leaves 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -194,9 +195,15 @@ class PostgresRunLock:
         return self
 
     def release(self) -> None:
+        from sqlalchemy import text
+
         if self._conn is not None:
             conn, self._conn = self._conn, None
-            # closing the session releases the lock even if the unlock cannot be sent
+            # at once: a closed session's backend ends (and drops its locks) only a moment after the socket
+            # closes, and a run started right after this one would find the lock still held; if the unlock
+            # cannot be sent, closing the session below releases it anyway
+            with contextlib.suppress(Exception):
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
             conn.invalidate()
             conn.close()
 
