@@ -169,8 +169,10 @@ class DesktopTax:
             for line in document.lines
         ]
         gap = document.total_tax - sum(taxes, Decimal(0))
-        if self.model == "global" and gap and any(taxes) and abs(gap) <= CENT * len(taxes):
-            biggest = max(range(len(taxes)), key=lambda i: abs(taxes[i]))
+        # a taxed line takes it, even when every line's own tax rounded to nothing (two lines of 0.4p are a penny)
+        taxed = [i for i, line in enumerate(document.lines) if self._rate(line)]
+        if self.model == "global" and gap and taxed and abs(gap) <= CENT * len(taxes):
+            biggest = max(taxed, key=lambda i: (abs(taxes[i]), abs(document.lines[i].amount)))
             taxes[biggest] += gap
         return taxes
 
