@@ -23,6 +23,7 @@ ENTITIES = (
     "RefundReceipt",
     "CreditMemo",
     "Payment",
+    "Purchase",
     "PaymentMethod",
     "Preferences",
     "CompanyInfo",

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from connex_quickbooks_online.faults import FAULT_MESSAGES
 from connex_quickbooks_online.schema import entity_violations, field_tree
+from connex_quickbooks_online.simulator import settlement
 from connex_quickbooks_online.simulator.company import Company
 from connex_quickbooks_online.simulator.taxes import TaxEngine, cents, number
 
@@ -158,6 +159,8 @@ class Rules:
                 return self._transaction(entity, body)
             if entity == "Payment":
                 return self._payment(body)
+            if entity == "Purchase":
+                return settlement.purchase(self, body, SimFault)
             if entity == "Account":
                 return self._account(body)
             if entity in ("Class", "Department", "PaymentMethod"):
@@ -439,6 +442,13 @@ class Rules:
                 raise SimFault("6000", f"Business Validation Error: payments of {paid} are applied to this "
                                        f"{label}; its total cannot fall to {total}", f"{entity}.TotalAmt")
             body["Balance"] = float(total - paid)
+        if entity == "CreditMemo":
+            # Finance.xsd CreditMemo.RemainingCredit: what is left to apply (Non QB-writable: computed here)
+            used = settlement.applied_to(self.company, existing) if existing is not None else Decimal(0)
+            if used > total:
+                raise SimFault("6000", f"Business Validation Error: {used} of this credit memo is applied; its "
+                                       f"total cannot fall to {total}", f"{entity}.TotalAmt")
+            body["RemainingCredit"] = float(total - used)
         if existing is not None:
             return self._replace(entity, existing, body, movements)
         stored = self.company.store(entity, body)
@@ -496,8 +506,8 @@ class Rules:
                                        "cannot be changed", f"{entity}.Id")
             kept = ("Id", "SyncToken", "MetaData", "domain", "LinkedTxn")
             if body.get("sparse") is True:
-                merged = {k: copy.deepcopy(v) for k, v in row.items() if k not in ("TotalAmt", "HomeTotalAmt",
-                                                                                 "Balance", "sparse")}
+                merged = {k: copy.deepcopy(v) for k, v in row.items()
+                          if k not in ("TotalAmt", "HomeTotalAmt", "Balance", "RemainingCredit", "sparse")}
                 merged.update(copy.deepcopy({k: v for k, v in body.items() if k not in ("sparse", "SyncToken")}))
             else:
                 merged = {**{k: copy.deepcopy(row[k]) for k in kept if k in row},
@@ -548,13 +558,7 @@ class Rules:
                 raise SimFault("6000", f"Business Validation Error: invoice {row['Id']} has payments applied; "
                                        "void or delete them first", f"{entity}.Id")
             if entity == "Payment":
-                for line in row.get("Line") or []:
-                    for link in line.get("LinkedTxn") or []:
-                        invoice = self.company.get("Invoice", link.get("TxnId"))
-                        if invoice is not None:
-                            amount = cents(decimal(line.get("Amount", 0), "Payment.Line.Amount"))
-                            invoice["Balance"] = float(cents(Decimal(str(invoice["Balance"])) + amount))
-                            self.company.touch(invoice)
+                settlement.release_payment(self.company, row)
             else:
                 self._apply_stock(entity, [(item, -qty) for item, qty in self._movements(entity, row)])
             for line in row.get("Line") or []:
@@ -581,6 +585,12 @@ class Rules:
             if entity == "Invoice" and self._paid(row) > 0:
                 raise SimFault("6000", f"Business Validation Error: invoice {row['Id']} has payments applied",
                                f"{entity}.Id")
+            if entity == "CreditMemo" and settlement.applied_to(self.company, row) > 0:
+                # as for an invoice [UNVERIFIED: the reference is silent; refused, the stricter choice]
+                raise SimFault("6000", f"Business Validation Error: credit memo {row['Id']} is applied by a payment; "
+                                       "void or delete the payment first", f"{entity}.Id")
+            if entity == "Payment" and row.get("TxnStatus") != "Voided":
+                settlement.release_payment(self.company, row)
             self._apply_stock(entity, [(item, -qty) for item, qty in self._movements(entity, row)])
             self.company.remove(entity, row)
             return {"Id": row["Id"], "status": "Deleted", "domain": "QBO"}
@@ -590,14 +600,13 @@ class Rules:
         one or more sales transactions"; quickbooks-online-api.md §7 ``LinkedTxn: TxnId, TxnType``).
 
         Enforced: CustomerRef and TotalAmt are required [UNVERIFIED: the XSD marks TotalAmt "Non QB-writable" for
-        Desktop only; Intuit's Payment page requires it, the stricter choice]; each line's LinkedTxn names an
-        Invoice of the same customer and currency; a line never applies more than the invoice's open Balance and
-        the lines never more than TotalAmt [UNVERIFIED exact code: the reference is silent, refused with the 6000
-        business validation fault]; DepositToAccountRef, when given, must exist, else Undeposited Funds
-        (Finance.xsd Payment.DepositToAccountRef "If not specified, the Undeposited Funds account will be
-        used"); PaymentMethodRef must exist. Applying lowers the invoice's Balance, links the payment in the
-        invoice's LinkedTxn and bumps its SyncToken (IntuitBaseTypes.xsd: "As soon as an application modifies an
-        entity, its SyncToken is incremented")."""
+        Desktop only; Intuit's Payment page requires it, the stricter choice]; the lines (invoices, credit memos,
+        refund cheques of the same customer, none above its open balance or remaining credit, the charges less
+        the credits never above TotalAmt) as ``settlement.plan_payment`` says; DepositToAccountRef, when given,
+        must exist, else Undeposited Funds (Finance.xsd Payment.DepositToAccountRef "If not specified, the
+        Undeposited Funds account will be used"); PaymentMethodRef must exist. Applying lowers the invoice's
+        Balance (a credit memo's RemainingCredit), links the payment in its LinkedTxn and bumps its SyncToken
+        (IntuitBaseTypes.xsd: "As soon as an application modifies an entity, its SyncToken is incremented")."""
         for field in ("CustomerRef", "TotalAmt"):
             if body.get(field) in (None, ""):
                 raise SimFault("2020", f"Required param missing, need to supply the required value for the API: "
@@ -619,37 +628,13 @@ class Rules:
             body["DepositToAccountRef"] = {"value": undeposited["Id"], "name": "Undeposited Funds"}
         if body.get("PaymentMethodRef"):
             self._resolve("PaymentMethod", body["PaymentMethodRef"], "Payment.PaymentMethodRef")
-        applied = Decimal(0)
-        plan: list[tuple[dict, Decimal]] = []
-        for line in body.get("Line") or []:
-            amount = cents(decimal(line.get("Amount", 0), "Payment.Line.Amount"))
-            links = line.get("LinkedTxn") or []
-            if len(links) != 1 or links[0].get("TxnType") != "Invoice" or not links[0].get("TxnId"):
-                raise SimFault("2020", "A payment line needs one LinkedTxn with TxnId and TxnType Invoice",
-                               "Payment.Line.LinkedTxn")
-            invoice = self._resolve("Invoice", {"value": links[0]["TxnId"]}, "Payment.Line.LinkedTxn.TxnId")
-            if invoice["CustomerRef"]["value"] != customer["Id"]:
-                raise SimFault("6000", f"Business Validation Error: invoice {invoice['Id']} belongs to another "
-                                       "customer", "Payment.Line.LinkedTxn")
-            if invoice.get("TxnStatus") == "Voided":
-                raise SimFault("6000", f"Business Validation Error: invoice {invoice['Id']} is void",
-                               "Payment.Line.LinkedTxn")
-            owed = Decimal(str(invoice.get("Balance", 0))) - sum((a for i, a in plan if i is invoice), Decimal(0))
-            if amount > owed:
-                raise SimFault("6000", f"Business Validation Error: the payment applies {amount} to invoice "
-                                       f"{invoice['Id']}, whose open balance is {owed}", "Payment.Line.Amount")
-            applied += amount
-            plan.append((invoice, amount))
-        if applied > total:
-            raise SimFault("6000", f"Business Validation Error: the lines apply {applied}, more than the "
-                                   f"payment's TotalAmt {total}", "Payment.TotalAmt")
+        plan = settlement.plan_payment(self, body, customer, total, SimFault)
+        applied = sum((a for e, _, a in plan if e != "CreditMemo"), Decimal(0)) - sum(
+            (a for e, _, a in plan if e == "CreditMemo"), Decimal(0))
         body["TotalAmt"] = float(total)
         body["UnappliedAmt"] = float(total - applied)
         stored = self.company.store("Payment", body)
-        for invoice, amount in plan:
-            invoice["Balance"] = float(cents(Decimal(str(invoice["Balance"])) - amount))
-            invoice.setdefault("LinkedTxn", []).append({"TxnId": stored["Id"], "TxnType": "Payment"})
-            self.company.touch(invoice)
+        settlement.apply_plan(self.company, stored, plan)
         return stored
 
     def _line(self, entity: str, line: dict, allowed: tuple[str, ...], number: int):

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from connex.simulation.server import Request, Response, SimClock, SimulatorServer
 from connex_quickbooks_online.simulator import query as qbo_query
+from connex_quickbooks_online.simulator import settlement
 from connex_quickbooks_online.simulator.company import ENTITIES, LIST_ENTITIES, Company
 from connex_quickbooks_online.simulator.envelopes import (
     auth_failure,
@@ -135,6 +136,8 @@ class QuickBooksOnlineSimulator(SimulatorServer):
     def entities(self, entity: str) -> list[dict]:
         """A snapshot of every stored ``entity`` (e.g. ``"SalesReceipt"``), oldest first."""
         with self.company.lock:
+            if entity == "Customer":
+                settlement.refresh_balances(self.company)
             return json.loads(json.dumps(plain(self.company.all(entity))))
 
     def entity(self, entity: str, **where) -> dict | None:
@@ -312,6 +315,8 @@ class QuickBooksOnlineSimulator(SimulatorServer):
             raise SimFault("4000", f"QueryValidationError: Invalid context declaration : {parsed.entity}")
         parsed.entity = entity
         with self.company.lock:
+            if entity == "Customer":
+                settlement.refresh_balances(self.company)
             result = qbo_query.run(parsed, self.company.all(entity), has_active=entity in LIST_ENTITIES)
             return json.loads(json.dumps(plain(result), default=str))
 
@@ -373,6 +378,8 @@ class QuickBooksOnlineSimulator(SimulatorServer):
             # GET /companyinfo/{realmId} (quickbooks-tax.md §1 "Detection"): the one row, whatever its Id
             row = next(iter(self.company.all("CompanyInfo")), None)
         else:
+            if entity == "Customer":
+                settlement.refresh_balances(self.company)
             row = self.company.get(entity, request.params["id"]) if entity else None
         if row is None:
             fault = SimFault(
