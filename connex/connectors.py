@@ -247,6 +247,11 @@ class TargetConnector(Connector):
     # corrections (sync.on_change: update | void_and_repost); a target without them refuses those settings
     supports_corrections: ClassVar[bool] = False
 
+    #: the target settles credit memos as documents of their own (``CreditApplicationDocument``, posted after the
+    #: credit memo): applied to the refunded order's invoice, the rest paid out. A target that settles them inside
+    #: its own posting of the credit memo (QuickBooks Desktop's payout) leaves this False.
+    applies_credit_memos: ClassVar[bool] = False
+
     def update_document(self, document: Document, target_id: str) -> PostResult:
         """Rewrite the posted document ``target_id`` in place so it says what ``document`` says (its number and
         identity stay). Idempotent: updating to the same content again changes nothing."""

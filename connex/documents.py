@@ -15,7 +15,7 @@ from typing import Literal
 
 SalesKind = Literal["sales_receipt", "invoice"]
 DocumentKind = Literal["sales_receipt", "invoice", "purchase_order", "bill", "refund_receipt", "credit_memo",
-                       "payment"]
+                       "payment", "credit_application"]
 LineKind = Literal["item", "shipping", "discount", "rounding"]
 
 
@@ -164,6 +164,22 @@ class PaymentDocument(Document):
 
 
 @dataclass
+class CreditApplicationDocument(Document):
+    """A credit memo settled so no credit stays open: applied to what its order's invoice still owes, and the
+    rest (the money went back to the buyer) paid out as ``payout`` says, from ``deposit_account`` or the target's
+    refund account. ``doc_number`` is the credit memo's, ``total`` its amount; it has no lines. What is applied and
+    what is paid out is decided by the target from the invoice's open balance when it is posted."""
+
+    customer: Party | None = None
+    store_name: str | None = None
+    credit_number: str | None = None
+    invoice_number: str | None = None
+    payout: str | None = None
+    deposit_account: str | None = None
+    payment_method: str | None = None
+
+
+@dataclass
 class StockLevel:
     """An absolute stock quantity for a SKU at a named source location."""
 
@@ -188,7 +204,7 @@ class PostResult:
 
 
 _CLASSES = {cls.__name__: cls for cls in (Document, SalesDocument, PurchaseDocument, RefundDocument, PaymentDocument,
-                                          StockLevel)}
+                                          CreditApplicationDocument, StockLevel)}
 _NESTED = {"customer": Party, "vendor": Party, "billing_address": Address, "shipping_address": Address}
 
 

@@ -26,7 +26,7 @@ from connex.errors import ConfigError, ConnexError, DocumentError, DocumentRef, 
 from connex.rules.engine import FLOW_KIND, MapResult, RulesEngine
 from connex.state import history
 from connex.state.store import LedgerEntry, StateStore
-from connex.sync import classify, corrections, payments
+from connex.sync import classify, corrections, credits, payments
 from connex.sync.checks import CheckFailure, check_document, check_record, clean_text
 from connex.sync.packing import BatchPacker
 from connex.sync.parties import PartyResolver, party_of
@@ -265,8 +265,12 @@ class DocumentFlow:
         """Each paid order's invoice followed by its payment (posted after it: the target links the two); the
         awaiting rows of unpaid orders' invoices."""
         out, awaiting = [], []
+        settles = self.target.applies_credit_memos
         for doc, record in documents:
             out.append((doc, record))
+            application = credits.application_for(doc) if settles else None
+            if application is not None:  # a credit memo, then its settlement (the target posts it after)
+                out.append((application, record))
             if doc.kind != "invoice":
                 self._not_invoiced.add(doc.source_id)
                 continue

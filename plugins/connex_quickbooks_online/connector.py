@@ -9,6 +9,7 @@ from urllib.parse import quote as url_quote
 
 from connex.connectors import InventoryLevel, Preflight, TargetConnector, Wanted
 from connex.documents import (
+    CreditApplicationDocument,
     Document,
     Party,
     PaymentDocument,
@@ -35,6 +36,7 @@ from connex_quickbooks_online.lookups import (
 from connex_quickbooks_online.oauth import TokenManager, connected_realm, state_key
 from connex_quickbooks_online.payloads import ENTITY_BY_KIND, Options, PayloadBuilder, carries_marker, where
 from connex_quickbooks_online.preflight import run_preflight
+from connex_quickbooks_online.settle import PAYOUT_METHODS, CreditSettler
 from connex_quickbooks_online.tax import TaxModel, parse_rate_table
 
 PRODUCTION_API = "https://quickbooks.api.intuit.com"
@@ -88,6 +90,16 @@ CONFIG_SCHEMA = {
             "description": "the same for purchase orders and bills; omitted: tax_codes",
         },
         "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 120, "default": 60},
+        "refund_payout": {"enum": list(PAYOUT_METHODS), "default": "none",
+                          "description": "what happens to the part of a credit memo its order's invoice no longer "
+                                         "owes (the money went back to the buyer): check (a cheque to the customer) "
+                                         "or credit_card (an expense: the money left through the card processor), "
+                                         "each from refund_account and applied to the credit memo so no credit "
+                                         "stays open; none: the customer keeps the credit. The part the invoice "
+                                         "still owes is always applied to it. A map_refund_payout rule decides per "
+                                         "refund"},
+        "refund_account": {**_text, "description": "the account refunds are paid out from (a bank account for "
+                                                   "cheques); a map_deposit_account rule decides per refund"},
     },
 }
 
@@ -102,6 +114,7 @@ class QuickBooksOnlineTarget(TargetConnector):
     secret_keys = ("client_id", "client_secret", "refresh_token")
     post_batch_size = BATCH_MAX_ITEMS
     supports_corrections = True
+    applies_credit_memos = True
 
     #: the QuickBooks Online app's page of each kind of transaction. [UNVERIFIED] the reference names the API's
     #: hosts only (quickbooks-online-api.md §2): these are the app's own addresses (app.qbo.intuit.com, and
@@ -187,6 +200,7 @@ class QuickBooksOnlineTarget(TargetConnector):
         self._posted: dict[str, str] = {}  # Document.key -> QBO Id, for this connector's life
         self._purchase_orders: dict[str, dict | None] = {}  # DocNumber (casefolded) -> PurchaseOrder
         self._invoices: dict[str, dict | None] = {}  # DocNumber (casefolded) -> Invoice, for payments
+        self.settler = CreditSettler(self)
 
     def option(self, name: str):
         return self.config.get(name, CONFIG_SCHEMA["properties"][name].get("default"))
@@ -259,9 +273,10 @@ class QuickBooksOnlineTarget(TargetConnector):
                 r or PostResult(d.key, "failed", error=str(exc), code=exc.code)
                 for d, r in zip(documents, results)
             ]
-        # Batch items cannot see each other, so bills go after the purchase orders they link to, and payments
-        # after the invoices they pay.
-        first = [i for i in todo if documents[i].kind not in ("bill", "payment")]
+        # Batch items cannot see each other, so bills go after the purchase orders they link to, payments
+        # after the invoices they pay, and credit memos' settlements after both (they read the invoice's balance).
+        first = [i for i in todo if documents[i].kind not in ("bill", "payment", "credit_application")]
+        settling = [i for i in todo if documents[i].kind == "credit_application"]
         bills = [i for i in todo if documents[i].kind == "bill"]
         paying = [i for i in todo if documents[i].kind == "payment"]
         self._post_phase(documents, first, results)
@@ -271,6 +286,8 @@ class QuickBooksOnlineTarget(TargetConnector):
         if paying:
             self._prefetch_invoices([documents[i] for i in paying])
             self._post_phase(documents, paying, results)
+        for index in settling:
+            results[index] = self._settle(documents[index])
         for index, original in repeats:
             done = results[original]
             status = "exists" if done.status in ("posted", "exists") else done.status
@@ -350,6 +367,17 @@ class QuickBooksOnlineTarget(TargetConnector):
                 code="2500",
             )
         return invoice
+
+    def _settle(self, doc: CreditApplicationDocument) -> PostResult:
+        try:
+            result = self.settler.settle(doc)
+        except ConfigError:
+            raise
+        except ConnexError as exc:
+            return PostResult(doc.key, "failed", error=str(exc), code=exc.code)
+        if result.target_id:
+            self._posted[doc.key] = result.target_id
+        return result
 
     def _build(self, doc: Document) -> Create:
         if isinstance(doc, PaymentDocument):
@@ -462,6 +490,8 @@ class QuickBooksOnlineTarget(TargetConnector):
             return PostResult(document.key, "exists", target_id=self._posted[document.key])
         if isinstance(document, PaymentDocument):
             return self._find_payment(document)
+        if isinstance(document, CreditApplicationDocument):
+            return self.settler.find(document)
         entity = ENTITY_BY_KIND[document.kind]
         for row in self.client.query(
             f"SELECT * FROM {entity} WHERE DocNumber = {quote(document.doc_number)}"

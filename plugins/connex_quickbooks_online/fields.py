@@ -47,8 +47,8 @@ FIELD_SUPPORT: dict[str, str | Used | Ignored] = {
     "PurchaseDocument.linked_po_number": "Line[].LinkedTxn (the purchase order's lines)",
     "RefundDocument.customer": "CustomerRef",
     "RefundDocument.original_doc_number": "CustomerMemo and PrivateNote (refund of)",
-    "RefundDocument.payout": Ignored("QuickBooks Online has no refund cheque after a credit memo: use "
-                                     "map_refund_type refund_receipt for money that leaves the bank"),
+    "RefundDocument.payout": Used("a credit memo's credit the invoice no longer owes is paid out: a cheque "
+                                  "(check) or an expense (credit_card) to the customer, applied to the credit memo"),
     "RefundDocument.deposit_account": "DepositToAccountRef",
     "RefundDocument.payment_method": "PaymentMethodRef (looked up by name)",
     "Line.sku": "ItemRef (by item_matching and the SKU map)",

@@ -61,7 +61,9 @@ def test_online_refund_type_by_rule(tmp_path):
         lw.account.add_refund_history(3, first_action=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
                                       every=dt.timedelta(hours=1))
         later = run_refunds(tmp_path)
-        assert later.counts["posted"] == 3 and not later.failures, later.failures
+        # each credit memo and its settlement (here nothing to settle: no invoice, and the credit stays)
+        assert later.documents["credit_memo"] == 3 and later.counts["posted"] == 6 and not later.failures, \
+            later.failures
         memos = qbo.entities("CreditMemo")
         assert len(memos) == 3 and all(Decimal(str(m["TotalAmt"])) > 0 for m in memos)
         assert len(qbo.entities("RefundReceipt")) == first.counts["posted"]
