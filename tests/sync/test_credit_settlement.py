@@ -200,3 +200,46 @@ def test_any_refund_amount_leaves_nothing_open(tmp_path_factory, shares, before_
             assert invoices == untouched
             assert sum(receivable(qbo).values(), Decimal(0)) == owed_elsewhere
             assert sum((money(c["TotalAmt"]) for c in qbo.entities("Purchase")), Decimal(0)) == refunded
+
+
+def paid_order(lw):
+    return next(lw.account.edit_order(i) for _, _, i in lw.account.processed_index
+                if lw.account.edit_order(i)["GeneralInfo"]["Status"] not in (0, 3)
+                and not lw.account.edit_order(i)["GeneralInfo"].get("HoldOrCancel"))
+
+
+def test_card_payout_by_rule_is_an_expense_and_a_missing_account_fails_by_name(tmp_path):
+    with LinnworksSimulator(processed_orders=3, open_orders=0, purchase_orders=0) as lw, \
+            QuickBooksOnlineSimulator(enforce_limits=False, company="uk") as qbo:
+        configure(tmp_path, lw, qbo, refund_payout="none", refund_account=None)
+        config = json.loads((tmp_path / "connex.yaml").read_text())
+        del config["target"]["refund_account"]
+        (tmp_path / "connex.yaml").write_text(json.dumps(config))
+        (tmp_path / "rules.yaml").write_text(CREDIT_MEMOS + """  - id: card-refunds
+    type: map_refund_payout
+    value: credit_card
+""")
+        run(tmp_path, flows=("orders",))
+        order = paid_order(lw)
+        refund(lw, order, at=dt.datetime(2026, 2, 2, tzinfo=dt.UTC), share="part")
+        report = run(tmp_path)["refunds"]
+        # the credit memo is in; its settlement fails, naming what to set, and nothing was paid out
+        assert len(qbo.entities("CreditMemo")) == 1 and qbo.entities("Purchase") == []
+        ((what, why),) = [(f[0], f[1]) for f in report.failures]
+        assert what.startswith("credit application") and "refund_account" in why, report.failures
+        config["target"]["refund_account"] = "Undeposited Funds"
+        (tmp_path / "connex.yaml").write_text(json.dumps(config))
+        plugins = get_plugins()
+        state = open_state(load_config(tmp_path / "connex.yaml", plugins).state_path)
+        engine = SyncEngine(load_config(tmp_path / "connex.yaml", plugins), plugins, state)
+        try:
+            retried = {r.flow: r for r in engine.run(["refunds"], RunOptions(retry_failed=True))}["refunds"]
+        finally:
+            engine.close()
+            state.close()
+        assert not retried.failures, retried.failures
+        (expense,) = qbo.entities("Purchase")
+        assert expense["PaymentType"] == "Cash" and expense["AccountRef"]["name"] == "Undeposited Funds"
+        settling = next(p for p in qbo.entities("Payment") if money(p["TotalAmt"]) == 0)
+        assert sorted(line["LinkedTxn"][0]["TxnType"] for line in settling["Line"]) == ["CreditMemo", "Expense"]
+        assert open_items(qbo)[1] == {} and len(qbo.entities("CreditMemo")) == 1
