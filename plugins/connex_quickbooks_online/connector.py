@@ -544,6 +544,9 @@ class QuickBooksOnlineTarget(TargetConnector):
             if isinstance(document, PaymentDocument):
                 raise DocumentError("a payment is not updated in place; it follows its invoice",
                                     where=where(document))
+            if isinstance(document, CreditApplicationDocument):
+                raise DocumentError("a credit memo's settlement is not updated in place; it was decided by what "
+                                    "QuickBooks held when it was posted", where=where(document))
             self._prefetch([document])
             create = self._build(document)
 
@@ -567,7 +570,7 @@ class QuickBooksOnlineTarget(TargetConnector):
         no void for credit memos, refund receipts, purchase orders and bills: those are deleted."""
         entity = ENTITY_BY_KIND[document.kind]
         try:
-            if entity == "Invoice":
+            if entity in ("Invoice", "CreditMemo"):  # a settled credit memo is linked by its payment of 0
                 invoice = self._read(entity, target_id)
                 for link in invoice.get("LinkedTxn") or []:
                     if link.get("TxnType") == "Payment" and link.get("TxnId"):

@@ -92,6 +92,8 @@ class CreditSettler:
                                 "already); nothing is applied again", where=where(doc, "LinkedTxn"),
                                 code="already_applied")
         invoice = self.invoice(doc)
+        if invoice is not None and (invoice.get("CustomerRef") or {}).get("value") != memo["CustomerRef"]["value"]:
+            invoice = None  # the refund landed on another customer than its order: nothing of theirs to settle
         owed = Decimal(str(invoice.get("Balance", 0))) if invoice is not None else Decimal(0)
         applied = min(remaining, max(owed, Decimal(0)))
         lines = []
