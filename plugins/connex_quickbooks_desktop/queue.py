@@ -183,17 +183,18 @@ class RequestQueue:
         with self._read() as conn:
             return {job.key: job for job in self.get_many_in(conn, keys)}
 
-    def pending_in(self, conn, *, kind: str | None = None, stage: str | None = None, claim: bool = False) -> list[Job]:
-        """Unfinished jobs, oldest first; ``claim`` locks them for this transaction (skipping rows another
-        endpoint process holds)."""
+    def pending_in(self, conn, *, kind: str | None = None, stage: str | None = None, claim: bool = False,
+                   lock: bool = False) -> list[Job]:
+        """Unfinished jobs, oldest first; ``claim`` locks them for this transaction, skipping rows another endpoint
+        process holds; ``lock`` waits for those instead (PostgreSQL; SQLite's write transaction is exclusive)."""
         query = select(J).where(self._mine(J), J.c.status == "pending")
         if kind:
             query = query.where(J.c.kind == kind)
         if stage:
             query = query.where(J.c.stage == stage)
         query = query.order_by(J.c.seq)
-        if claim and self.postgres:
-            query = query.with_for_update(skip_locked=True)
+        if (claim or lock) and self.postgres:
+            query = query.with_for_update(skip_locked=claim)
         return [Job.from_row(r) for r in conn.execute(query)]
 
     def pending(self) -> list[Job]:

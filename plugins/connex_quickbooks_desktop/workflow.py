@@ -207,8 +207,11 @@ class Workflow:
         """Start of a session: forget unanswered requests of any earlier session and re-arm checks. Returns
         the number of requests that had been lost in flight."""
         with self.queue.transaction() as conn:
+            # the pending jobs locked first: a message set another process is building meanwhile commits its
+            # requests in flight before they are read (and forgotten) here, never after
+            pending = self.queue.pending_in(conn, lock=True)
             lost = self.queue.take_inflight(conn)
-            for job in self.queue.pending_in(conn):
+            for job in pending:
                 changed = False
                 if job.kind in ("document", "void") and job.stage in CORRECTION_STAGES:
                     # a correction resumes at a stage that is safe to send again: a Mod re-reads its

@@ -12,10 +12,13 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections import Counter
 
 from connex_linnworks.simulator import LinnworksSimulator
+from connex_quickbooks_desktop import codec
 from connex_quickbooks_desktop.connector import QuickBooksDesktopTarget
+from connex_quickbooks_desktop.queue import Job
 from connex_quickbooks_desktop.simulator import SimulatedCompany, WebConnectorSimulator
 
 from connex.connectors import merge_services
@@ -173,3 +176,41 @@ def test_validate_refuses_two_desktop_connections_with_one_username_and_qbwc_ser
     line = next(n for n, text in enumerate(zeta.read_text().splitlines(), 1) if "qbwc-acme" in text)
     assert f"connections/zeta.yaml:{line}:" in refused.stderr + refused.stdout
     assert "also connection 'acme'" in refused.stderr + refused.stdout
+
+
+def test_two_processes_building_message_sets_at_once_never_hand_out_one_job_twice(state_target):
+    """The row claim itself, on both databases: two endpoints (threads with their own database sessions) build
+    message sets for two tickets at the same moment until nothing is left; every job is in flight exactly once."""
+    from connex_quickbooks_desktop.service import company_for
+
+    config = {**_target("qbwc-race", "pw"), "batch_size": 7}
+    stores = [open_state(state_target) for _ in range(2)]
+    first = company_for("default", config, stores[0])
+    first.queue.database.engine.dispose()  # no warm connection carried over: each thread takes its own
+    for n in range(120):
+        first.queue.enqueue(Job(key=f"customer:Buyer {n}", kind="customer", stage="add",
+                                payload=codec.dumps(customer(f"Buyer {n}"))))
+    companies = [first, company_for("default", config, stores[1])]
+    barrier = threading.Barrier(2)
+    handed: dict[str, int] = {}
+
+    def endpoint(index: int) -> None:
+        barrier.wait()
+        while True:
+            _xml, count = companies[index].workflow.next_request(f"ticket-{index}")
+            if not count:
+                return
+            handed[f"ticket-{index}"] = handed.get(f"ticket-{index}", 0) + count
+
+    threads = [threading.Thread(target=endpoint, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    with first.queue.transaction() as conn:
+        inflight = first.queue.inflight(conn)
+    keys = Counter(r.job_key for r in inflight)
+    assert len(keys) == 120 and set(keys.values()) == {1}  # every job handed out, none twice
+    assert sum(handed.values()) == 120
+    for store in stores:
+        store.close()
