@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 
 from connex_linnworks.simulator import LinnworksSimulator
@@ -214,3 +215,48 @@ def test_two_processes_building_message_sets_at_once_never_hand_out_one_job_twic
     assert sum(handed.values()) == 120
     for store in stores:
         store.close()
+
+
+def test_the_daemon_of_many_connections_serves_one_endpoint_for_all_its_desktop_connections(tmp_path):
+    """`connex daemon` with two Desktop connections on one listen address: one listener, each user name opens a
+    session of its own connection (the Linnworks source is unreachable here: the passes fail, the endpoint serves)."""
+    with LinnworksSimulator(processed_orders=1, open_orders=0, purchase_orders=0) as lw:
+        source = {"plugin": "linnworks", **lw.connector_config()}
+    (tmp_path / "connections").mkdir()
+    port = _free_port()
+    for name in ("acme", "zeta"):
+        config = {"source": source, "target": {"plugin": "quickbooks_desktop", **_target(f"qbwc-{name}", f"pw-{name}"),
+                                                "listen": f"127.0.0.1:{port}"}}
+        (tmp_path / "connections" / f"{name}.yaml").write_text(json.dumps(config))
+    (tmp_path / "connex.yaml").write_text(json.dumps({
+        "connections": "connections", "state": "connex.db",
+        "sync": {"schedule": "every 60 minutes", "from_date": "2024-01-01"},
+        "daemon": {"health": f"127.0.0.1:{_free_port()}"}}))
+    # each connection has a document queued, so its session is a real one, posting to its own company
+    for name in ("acme", "zeta"):
+        state = open_state(tmp_path / "connex.db", connection=name)
+        with QuickBooksDesktopTarget(_target(f"qbwc-{name}", f"pw-{name}"), state=state) as target:
+            target.post_documents([order(f"{name}-1")])
+        state.close()
+    daemon = subprocess.Popen([sys.executable, "-m", "connex", "daemon"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "plugins")])})
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert daemon.poll() is None, daemon.stderr.read()
+                assert time.monotonic() < deadline, "the endpoint did not start"
+                time.sleep(0.2)
+        url = f"http://localhost:{port}/qbwc"
+        for name in ("acme", "zeta"):
+            company = SimulatedCompany.seeded()
+            log = WebConnectorSimulator(company).run_session(url, f"qbwc-{name}", f"pw-{name}")
+            assert log.auth_status == "" and not log.errors, (log.auth_status, log.errors)
+            assert _refs(company) == Counter([f"{name}-1"])
+    finally:
+        _stop(daemon)
+    assert daemon.returncode == 0, daemon.stderr.read()
