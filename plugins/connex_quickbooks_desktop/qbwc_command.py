@@ -6,6 +6,7 @@ Connector's user name says which connection a session is for. Any number of thes
 machines behind a load balancer when the state is on PostgreSQL: sessions and the queue are in the database.
 A .qwc is per connection (its user name): ``--qwc PATH --connection NAME``."""
 
+import logging
 import signal
 import threading
 
@@ -18,6 +19,7 @@ from connex.runtime import build_target
 from connex.state import open_state
 from connex.sync.outcomes import record_outcomes
 
+log = logging.getLogger(__name__)
 OUTCOME_SECONDS = 2
 DESKTOP = "quickbooks_desktop"
 
@@ -61,14 +63,24 @@ def run(args):
             # outcomes into each ledger as the Web Connector reports them, so `connex status` is current
             while not stop.wait(OUTCOME_SECONDS):
                 for state, target in opened:
-                    record_outcomes(target, state)
+                    _record(state, target)
         finally:
             for service in services:
                 service.stop()
             for state, target in opened:
-                record_outcomes(target, state)
+                _record(state, target)
     finally:
         for state, target in opened:
             target.close()
             state.close()
     return 0
+
+
+def _record(state, target) -> None:
+    """One connection's outcomes into its ledger; a failure (its database busy) is logged and retried next time,
+    never stopping the endpoint or the other connections."""
+    try:
+        record_outcomes(target, state)
+    except Exception:
+        log.exception("%s: recording the Web Connector's outcomes failed; retried in %ss", state.connection,
+                      OUTCOME_SECONDS)

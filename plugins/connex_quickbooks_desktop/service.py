@@ -26,7 +26,7 @@ import ssl
 import threading
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -71,6 +71,9 @@ class Company:
     settings: Settings
     queue: RequestQueue
     workflow: Workflow
+    #: one call of this connection at a time in this process (its builder is shared by its calls); calls of
+    #: different connections run side by side, and other processes are kept apart by the database
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
 
 def company_for(name: str, config: dict, state: Any = None, *, validator=None) -> Company:
@@ -184,7 +187,13 @@ class WebConnectorService:
         if handler is None:
             raise soap.SoapFault(f"unknown Web Connector method {call.method!r}")
         log.debug("QBWC call %s", call.method)  # parameters are never logged: one of them is the password
-        with self._lock:
+        if call.method == "authenticate":
+            company = self._by_user.get(call.params.get("strUserName", ""))
+        elif "ticket" in call.params:
+            company = self._session(call.params["ticket"])[1]
+        else:
+            company = None
+        with company.lock if company is not None else self._lock:
             return handler(call.params)
 
     # --- the Web Connector methods -------------------------------------------------------------------------
@@ -337,18 +346,21 @@ class WebConnectorService:
     def _remember_error(self, ticket: str, message: str) -> None:
         """Errors for tickets without a session (unknown ones); bounded, because anyone can send tickets (and
         long ones: the key is cut). Kept in this process only: nothing a stranger sends reaches the database."""
-        self._errors[ticket[:TICKET_LIMIT]] = message
-        while len(self._errors) > 100:
-            self._errors.popitem(last=False)
+        with self._lock:
+            self._errors[ticket[:TICKET_LIMIT]] = message
+            while len(self._errors) > 100:
+                self._errors.popitem(last=False)
 
     def getLastError(self, ticket: str) -> str:  # noqa: N802
         session, company = self._session(ticket)
         if company is None:
-            return self._errors.pop(ticket[:TICKET_LIMIT], INVALID_TICKET)
+            with self._lock:
+                return self._errors.pop(ticket[:TICKET_LIMIT], INVALID_TICKET)
         return session.last_error or "Connex: no error"
 
     def closeConnection(self, ticket: str) -> str:  # noqa: N802
-        self._errors.pop(ticket[:TICKET_LIMIT], None)
+        with self._lock:
+            self._errors.pop(ticket[:TICKET_LIMIT], None)
         _session, company = self._session(ticket)
         if company is None:
             return "OK"
