@@ -289,12 +289,40 @@ class TargetConnector(Connector):
         endpoint); ``connex daemon`` and ``connex qbwc`` start and stop them."""
         return []
 
+    @classmethod
+    def deployment_problems(cls, configs: list) -> list[tuple[str, Exception]]:
+        """Problems only the whole deployment shows: ``configs`` are the ``connex.config.Config`` of every
+        connection using this target; returns ``(connection name, ConfigError at file:line:col)`` for each (e.g.
+        two connections claiming a user name that must be unique). A class method: validate builds no connector."""
+        return []
+
 
 class Service(Protocol):
-    """Something a target needs served: ``start()`` returns it running, ``url`` says where, ``stop()`` ends it."""
+    """Something a target needs served: ``start()`` returns it running, ``url`` says where, ``stop()`` ends it.
+
+    A service may also offer ``shared_key`` (hashable) and ``absorb(other)``: services of several connections with
+    the same key are one service, the first absorbing the others before it starts (``merge_services``), so a
+    deployment serves e.g. one Web Connector endpoint for all its QuickBooks Desktop connections."""
 
     url: str
 
     def start(self) -> Service: ...
 
     def stop(self) -> None: ...
+
+
+def merge_services(services: list) -> list:
+    """One service per ``shared_key`` (the first of each key absorbs the rest, in order); services without a key
+    stay as they are. Only the returned ones are to be started."""
+    merged: list = []
+    by_key: dict = {}
+    for service in services:
+        key = getattr(service, "shared_key", None)
+        if key is None:
+            merged.append(service)
+        elif key in by_key:
+            by_key[key].absorb(service)
+        else:
+            by_key[key] = service
+            merged.append(service)
+    return merged

@@ -186,7 +186,23 @@ def load_deployment(path: str | os.PathLike | None, plugins: Plugins) -> Deploym
             continue
         deployment.connections[name] = config
         deployment.rule_paths.extend(p for p in config.rule_paths if p not in deployment.rule_paths)
+    _cross_connection_problems(deployment, plugins)
     return deployment
+
+
+def _cross_connection_problems(deployment: Deployment, plugins: Plugins) -> None:
+    """What each target plugin finds wrong across its connections (``TargetConnector.deployment_problems``): the
+    connection named is then broken, as if its own file had the problem."""
+    by_plugin: dict[str, list[Config]] = {}
+    for config in deployment.connections.values():
+        by_plugin.setdefault(config.target_plugin, []).append(config)
+    targets = plugins.targets()
+    for plugin, configs in by_plugin.items():
+        if len(configs) < 2 or plugin not in targets:
+            continue
+        for name, error in targets[plugin].deployment_problems(configs):
+            deployment.connections.pop(name, None)
+            deployment.problems.setdefault(name, ConfigErrors([])).errors.append(error)
 
 
 def _single(yf, plugins: Plugins) -> Deployment:

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import schedule
 
 from connex.config import Config
+from connex.connectors import merge_services
 from connex.console import start_console
 from connex.daemon.connection import ConnectionWorker
 from connex.daemon.health import HealthServer
@@ -206,10 +207,10 @@ class Daemon:
         health = HealthServer(self.health_listen, self.healthz, self.status).start()
         started_services = []
         try:
-            for worker in self.workers.values():
-                for service in worker.services:
-                    service.start()
-                    started_services.append(service)
+            # services several connections share (one Web Connector endpoint for every Desktop connection) once
+            for service in merge_services([s for worker in self.workers.values() for s in worker.services]):
+                service.start()
+                started_services.append(service)
             self._announce(health)
             if len(self.workers) == 1:
                 self.console = start_console(self)  # None unless the configuration has a console: block

@@ -73,7 +73,11 @@ class LedgerEntry:
 
 
 class StateStore(abc.ABC):
-    #: the SQLite file, or None for a server database (the QuickBooks Desktop queue keeps its tables there)
+    """The state of one connection. Connectors get it as ``state``: a ``KeyValueStore``, and on ``SqlStateStore``
+    also ``connection`` and ``database`` (``read()``/``write()`` transactions), through which a target keeps rows
+    in the tables ``tables.py`` declares for it (an asynchronous target's ``queue_*``), filtered by connection."""
+
+    #: the SQLite file, or None for a server database
     path: str | None
     #: names the database in messages: the file, or the URL without its password
     label: str

@@ -157,3 +157,87 @@ document_skus = Table(
     Column("key", Text, primary_key=True),
     Index("document_skus_key", "connection", "key"),
 )
+
+# --- an asynchronous target's durable request queue (QuickBooks Desktop through the Web Connector) ----------------
+# A target that cannot post while Connex runs (its client calls in later, e.g. the Web Connector) keeps here what it
+# still has to do: the engine enqueues, the target's endpoint (any process, any machine) hands requests out and
+# records their answers. The queue's semantics are the plugin's; the core only stores the rows, keyed by connection.
+
+queue_jobs = Table(
+    "queue_jobs", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),  # the order jobs were queued in
+    Column("key", Text, nullable=False),  # the job's identity within its connection (a document's key, ...)
+    Column("kind", Text, nullable=False),  # customer, vendor, item, document, inventory, ...
+    Column("payload", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="pending"),  # pending, done, failed
+    Column("stage", Text, nullable=False),
+    Column("context", Text, nullable=False, server_default="{}"),  # JSON: what earlier stages learned
+    Column("outcome", Text),
+    Column("target_id", Text),
+    Column("error", Text),
+    Column("code", Text),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("collected", Integer, nullable=False, server_default="1"),  # 0: a final outcome not yet in the ledger
+    Column("doc_kind", Text),
+    Column("doc_number", Text),
+    Column("created", Text, nullable=False),
+    Column("updated", Text, nullable=False),
+    _connection(key=False),
+    UniqueConstraint("connection", "key", name="queue_jobs_key"),
+    Index("queue_jobs_status", "connection", "status", "seq"),
+    Index("queue_jobs_number", "connection", "doc_kind", "doc_number"),
+    sqlite_autoincrement=True,
+)
+
+# requests handed to the target's client and not answered yet, recorded in the transaction that built them
+queue_requests = Table(
+    "queue_requests", metadata,
+    _connection(),
+    Column("request_id", Text, primary_key=True),
+    Column("job_key", Text, primary_key=True),
+    Column("part", Text, primary_key=True),
+    Column("stage", Text, nullable=False),
+    Column("ticket", Text, nullable=False),  # the session that was handed the request
+    Column("sent", Text, nullable=False),
+    Index("queue_requests_ticket", "connection", "ticket"),
+)
+
+# lists the target's client read back (stock levels, the item catalogue), a 'staging' snapshot until complete,
+# then 'latest'
+queue_lists = Table(
+    "queue_lists", metadata,
+    _connection(),
+    Column("list", Text, primary_key=True),  # inventory, catalogue
+    Column("snapshot", Text, primary_key=True),  # staging, latest
+    Column("name", Text, primary_key=True),
+    Column("ref", Text),  # the target's id of the entry
+    Column("value", Text, nullable=False),  # inventory: quantity on hand; catalogue: the part number, casefolded
+    Index("queue_lists_value", "connection", "list", "snapshot", "value"),
+)
+
+# small facts the target's client told (multicurrency on, the company's tax codes)
+queue_meta = Table(
+    "queue_meta", metadata,
+    _connection(),
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# the client's sessions: a ticket names its connection, so any endpoint process behind a load balancer can serve
+# any call of any session (the ticket is a random UUID, unique across the deployment)
+queue_sessions = Table(
+    "queue_sessions", metadata,
+    Column("ticket", Text, primary_key=True),
+    Column("status", Text, nullable=False),  # open, closed, superseded (a later authenticate of its connection)
+    Column("company_file", Text, nullable=False, server_default=""),
+    Column("pending_at_start", Integer, nullable=False, server_default="0"),
+    Column("round_trips", Integer, nullable=False, server_default="0"),
+    Column("requests", Integer, nullable=False, server_default="0"),
+    Column("answered", Integer, nullable=False, server_default="0"),
+    Column("lost_on_resume", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=False, server_default=""),
+    Column("started", Text, nullable=False),
+    Column("closed_at", Text),
+    _connection(key=False),
+    Index("queue_sessions_connection", "connection", "status"),
+)

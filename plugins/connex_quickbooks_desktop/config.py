@@ -35,7 +35,9 @@ CONFIG_SCHEMA: dict = {
             "type": "string",
             "pattern": r"^\{?[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}\}?$",
         },
-        "queue_db": {"type": "string", "minLength": 1},
+        "queue_db": {"type": "string", "minLength": 1,
+                     "description": "the queue file of an older Connex: imported into the state store on first "
+                                    "open (then renamed .imported); the queue itself lives in the state store"},
         "missing_items": {"enum": ["fail", "create_non_inventory"], "default": "fail"},
         "income_account": {"type": "string", "minLength": 1},
         "cogs_account": {"type": "string", "minLength": 1},
@@ -145,11 +147,8 @@ class Settings:
                 "post sales to)",
                 where=Location("target", field="income_account"),
             )
-        if not config.get("queue_db") and state is not None and getattr(state, "path", "") is None:
-            # the state is a server database (PostgreSQL): the queue's tables are SQLite, so they need a file
-            raise ConfigError("queue_db: the Web Connector's queue is a SQLite file, and state: is a database "
-                              "server; set queue_db to a file such as /var/lib/connex/qbwc-queue.db",
-                              where=Location("target", field="queue_db"))
+        # the queue is in the state store; queue_db names an older Connex's queue file (imported on first open),
+        # or the store itself when the endpoint runs without one
         queue_db = config.get("queue_db") or getattr(state, "path", None) or "connex.db"
         company_file = config.get("company_file") or ""
         return cls(

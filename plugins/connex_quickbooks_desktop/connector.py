@@ -14,7 +14,7 @@ from connex_quickbooks_desktop import codec, qbxml
 from connex_quickbooks_desktop.config import CONFIG_SCHEMA, SECRET_KEYS, Settings
 from connex_quickbooks_desktop.fields import FIELD_SUPPORT
 from connex_quickbooks_desktop.preflight import run_preflight
-from connex_quickbooks_desktop.queue import Job, RequestQueue
+from connex_quickbooks_desktop.queue import Job, open_queue
 from connex_quickbooks_desktop.tax import CompanyTax
 from connex_quickbooks_desktop.workflow import (
     CATALOGUE_KEY,
@@ -57,7 +57,8 @@ class QuickBooksDesktopTarget(TargetConnector):
     def __init__(self, config: Mapping[str, Any], *, state: KeyValueStore | None = None):
         super().__init__(config, state=state)
         self.settings = Settings.from_config(self.config, state)
-        self.queue = RequestQueue(self.settings.queue_db)
+        # the queue is in the state store the connector is given (its database, its connection)
+        self.queue = open_queue(self.config, self.settings.queue_db, state)
         self._catalogue_queued = False
         self.builder = qbxml.QbxmlBuilder(
             shipping_item=self.settings.shipping_item,
@@ -74,8 +75,28 @@ class QuickBooksDesktopTarget(TargetConnector):
         self.queue.close()
 
     def services(self) -> list:
-        """The Web Connector endpoint, served by ``connex qbwc`` and by the daemon on ``listen``."""
-        return [WebConnectorEndpoint(self.config, self.settings.queue_db, self.state)]
+        """The Web Connector endpoint, served by ``connex qbwc`` and by the daemon on ``listen``. The endpoints of
+        several Desktop connections on one ``listen`` are one (``shared_key``): the daemon starts one for all."""
+        name = getattr(self.state, "connection", None) or "default"
+        return [WebConnectorEndpoint(self.config, self.settings.queue_db, self.state, name=name)]
+
+    @classmethod
+    def deployment_problems(cls, configs: list) -> list:
+        """Each Desktop connection needs a Web Connector user name of its own: the endpoint that serves them all
+        knows the connection by it."""
+        problems, seen = [], {}
+        for config in configs:
+            username = config.target.get("username")
+            if not isinstance(username, str) or not username:
+                continue
+            if username in seen:
+                error = config.file.error(("target", "username"), f"the Web Connector username {username!r} is "
+                                          f"also connection {seen[username]!r}'s; each Desktop connection needs "
+                                          "its own (the endpoint knows the connection by it)")
+                problems.append((config.name, error))
+            else:
+                seen[username] = config.name
+        return problems
 
     # --- list records ----------------------------------------------------------------------------------
     def find_or_create_customer(self, customer: Party) -> str:
@@ -299,20 +320,31 @@ def _result(job: Job) -> PostResult:
 
 
 class WebConnectorEndpoint:
-    """The SOAP endpoint as a ``connex.connectors.Service``: started and stopped by whoever runs Connex."""
+    """The SOAP endpoint as a ``connex.connectors.Service``: started and stopped by whoever runs Connex. Endpoints of
+    connections on the same ``listen`` address share ``shared_key``; ``absorb`` makes one serve them all."""
 
-    def __init__(self, config: Mapping[str, Any], queue_db: str, state: KeyValueStore | None):
-        self.config, self.queue_db, self.state = dict(config), queue_db, state
+    def __init__(self, config: Mapping[str, Any], queue_db: str, state: KeyValueStore | None, *,
+                 name: str = "default"):
+        self.connections: list[tuple[str, dict, Any]] = [
+            (name, {**dict(config), **({"queue_db": queue_db} if config.get("queue_db") else {})}, state)]
         self.server = None
+
+    @property
+    def shared_key(self) -> tuple:
+        return ("quickbooks-web-connector", str(self.connections[0][1].get("listen", "127.0.0.1:8085")))
+
+    def absorb(self, other: WebConnectorEndpoint) -> None:
+        """Serve ``other``'s connections too (before ``start``)."""
+        self.connections.extend(other.connections)
 
     @property
     def url(self) -> str:
         return self.server.url if self.server is not None else ""
 
     def start(self) -> WebConnectorEndpoint:
-        from connex_quickbooks_desktop.service import serve
+        from connex_quickbooks_desktop.service import serve_many
 
-        self.server = serve(self.config, self.queue_db, state=self.state)
+        self.server = serve_many(self.connections)
         return self
 
     def stop(self) -> None:

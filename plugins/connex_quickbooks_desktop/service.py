@@ -1,8 +1,13 @@
-"""The Web Connector endpoint: the eight SOAP methods, per-ticket session state, and a WSGI app to serve them.
+"""The Web Connector endpoint: the eight SOAP methods, sessions in the state store, and a WSGI app to serve them.
 
-``serve(config, queue_db=None)`` starts it on ``listen`` (a background thread, or blocking with
-``block=True``); ``connex qbwc`` and the daemon call it. The app is plain WSGI so it can also run behind any
-WSGI server that terminates HTTPS, which the Web Connector requires for anything but localhost.
+``serve_many([(connection, target block, state store), ...])`` starts one endpoint for every Desktop connection
+given, on the first one's ``listen`` (a background thread, or blocking with ``block=True``); ``serve(config)`` is
+the same for one. ``connex qbwc`` and the daemon call it. The Web Connector's user name says which connection a
+session is for; its ticket, progress and last error are rows of the state store (``sessions``), never memory of
+one process, so any number of endpoint processes behind a load balancer serve the calls of one session in turn.
+
+The app is plain WSGI so it can also run behind any WSGI server that terminates HTTPS, which the Web Connector
+requires for anything but localhost.
 
 Sessions: one Web Connector at a time writes to a company file. A successful ``authenticate`` starts a new
 session and supersedes any earlier one (a Web Connector whose run died comes back with a new authenticate);
@@ -19,9 +24,8 @@ import os
 import re
 import ssl
 import threading
-import time
 import uuid
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -33,8 +37,9 @@ from connex_quickbooks_desktop import soap
 from connex_quickbooks_desktop.config import Settings
 from connex_quickbooks_desktop.lockout import AuthThrottle
 from connex_quickbooks_desktop.qbxml import QbxmlBuilder
-from connex_quickbooks_desktop.queue import RequestQueue
+from connex_quickbooks_desktop.queue import RequestQueue, open_queue
 from connex_quickbooks_desktop.safexml import MAX_BYTES, parse_text
+from connex_quickbooks_desktop.sessions import Session, SessionStore
 from connex_quickbooks_desktop.validation import optional_validator
 from connex_quickbooks_desktop.workflow import Workflow
 
@@ -59,47 +64,98 @@ def loggable(value: str, limit: int = 64) -> str:
 
 
 @dataclass
-class Session:
-    ticket: str
-    company_file: str
-    pending_at_start: int
-    started: float = field(default_factory=time.time)
-    round_trips: int = 0
-    requests: int = 0
-    answered: int = 0
-    lost_on_resume: int = 0
-    last_error: str = ""
+class Company:
+    """One Desktop connection the endpoint serves: its settings, queue and workflow."""
+
+    name: str
+    settings: Settings
+    queue: RequestQueue
+    workflow: Workflow
+    #: one call of this connection at a time in this process (its builder is shared by its calls); calls of
+    #: different connections run side by side, and other processes are kept apart by the database
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+
+def company_for(name: str, config: dict, state: Any = None, *, validator=None) -> Company:
+    settings = Settings.from_config(config, state)
+    queue = open_queue(config, settings.queue_db, state)
+    builder = QbxmlBuilder(
+        shipping_item=settings.shipping_item,
+        rounding_item=settings.rounding_item,
+        discount_item=settings.discount_item,
+        discount_account=settings.discount_account,
+        sku_map=settings.sku_map,
+        income_account=settings.income_account,
+        expense_account=settings.expense_account,
+        tax=settings.tax,
+    )
+    workflow = Workflow(
+        queue,
+        builder,
+        batch_size=settings.batch_size,
+        missing_items=settings.missing_items,
+        create_own_items=settings.create_own_items,
+        validator=validator,
+    )
+    return Company(name, settings, queue, workflow)
 
 
 class WebConnectorService:
-    """The Web Connector methods, named and parameterised as the QBWC Programmer's Guide defines them."""
+    """The Web Connector methods, named and parameterised as the QBWC Programmer's Guide defines them, for every
+    Desktop connection given: ``authenticate`` finds the connection by its user name (unique across the
+    deployment), and the ticket it hands out names the connection in the state store, so any endpoint process
+    serves any later call of the session."""
 
-    def __init__(self, settings: Settings, queue: RequestQueue | None = None, *, validator=None):
-        self.settings = settings
-        self.queue = queue or RequestQueue(settings.queue_db)
-        builder = QbxmlBuilder(
-            shipping_item=settings.shipping_item,
-            rounding_item=settings.rounding_item,
-            discount_item=settings.discount_item,
-            discount_account=settings.discount_account,
-            sku_map=settings.sku_map,
-            income_account=settings.income_account,
-            expense_account=settings.expense_account,
-            tax=settings.tax,
-        )
-        self.workflow = Workflow(
-            self.queue,
-            builder,
-            batch_size=settings.batch_size,
-            missing_items=settings.missing_items,
-            create_own_items=settings.create_own_items,
-            validator=validator if validator is not None else optional_validator(),
-        )
-        self._sessions: dict[str, Session] = {}
-        self._errors: OrderedDict[str, str] = OrderedDict()  # last errors of tickets no longer open
+    def __init__(self, companies: list[Company]):
+        if not companies:
+            raise ValueError("a Web Connector endpoint serves at least one connection")
+        self.companies = {c.name: c for c in companies}
+        self._by_user: dict[str, Company] = {}
+        for company in companies:
+            other = self._by_user.get(company.settings.username)
+            if other is not None:
+                raise ConfigError(f"connections {other.name!r} and {company.name!r} have the same Web Connector "
+                                  f"username; each Desktop connection needs its own",
+                                  where=Location("target", field="username"))
+            self._by_user[company.settings.username] = company
+        self.settings = companies[0].settings  # the endpoint's own (listen, TLS, app name): the first's
+        # sessions of every connection served: one state database per deployment (a queue on its own file has its
+        # own: then each of those is asked)
+        self._session_stores = {id(c.queue.database): SessionStore(c.queue.database) for c in companies}
+        self._errors: OrderedDict[str, str] = OrderedDict()  # errors of tickets without a session (unknown)
         self._lock = threading.RLock()
-        self.history: deque[Session] = deque(maxlen=50)
         self.throttle = AuthThrottle()
+
+    # the single-connection view (tests, and the status of a deployment of one)
+    def _only(self) -> Company:
+        return next(iter(self.companies.values()))
+
+    @property
+    def queue(self) -> RequestQueue:
+        return self._only().queue
+
+    @property
+    def workflow(self) -> Workflow:
+        return self._only().workflow
+
+    def close(self) -> None:
+        for company in self.companies.values():
+            company.queue.close()
+
+    # --- sessions ----------------------------------------------------------------------------------------
+    def _session(self, ticket: str) -> tuple[Session | None, Company | None]:
+        """The open session of ``ticket`` and its connection, when this endpoint serves that connection."""
+        for store in self._session_stores.values():
+            session = store.get(ticket)
+            if session is not None:
+                company = self.companies.get(session.connection)
+                if session.open and company is not None:
+                    return session, company
+                return session, None
+        return None, None
+
+    def _store_of(self, company: Company) -> SessionStore:
+        return self._session_stores[id(company.queue.database)]
 
     # --- dispatch ---------------------------------------------------------------------------------------
     def dispatch(self, call: soap.SoapCall, client: str = "") -> str | int | list[str]:
@@ -131,7 +187,13 @@ class WebConnectorService:
         if handler is None:
             raise soap.SoapFault(f"unknown Web Connector method {call.method!r}")
         log.debug("QBWC call %s", call.method)  # parameters are never logged: one of them is the password
-        with self._lock:
+        if call.method == "authenticate":
+            company = self._by_user.get(call.params.get("strUserName", ""))
+        elif "ticket" in call.params:
+            company = self._session(call.params["ticket"])[1]
+        else:
+            company = None
+        with company.lock if company is not None else self._lock:
             return handler(call.params)
 
     # --- the Web Connector methods -------------------------------------------------------------------------
@@ -148,17 +210,19 @@ class WebConnectorService:
     def authenticate(self, strUserName: str, strPassword: str, *, client: str = "") -> list[str]:  # noqa: N802, N803
         """[ticket, status]: "nvu" for a wrong user name or password (or while the address or user name is
         locked out after repeated failures, see ``lockout``), "none" when there is nothing to do, else the
-        company file to open ("" = the one open in QuickBooks)."""
+        company file to open ("" = the one open in QuickBooks). The user name says which connection."""
         ticket = str(uuid.uuid4())
         # the user-name key is cut: a megabyte of user name must not become a megabyte of memory per guess
         keys = (("address", client), ("user", strUserName[:256]))
         if self.throttle.locked(*keys):
             log.debug("QuickBooks Web Connector: authenticate refused during a lockout")
             return [ticket, "nvu"]
-        # Both compared, always, in constant time: a mismatch reveals neither which one nor where.
-        user_ok = hmac.compare_digest(strUserName.encode("utf-8"), self.settings.username.encode("utf-8"))
-        password_ok = hmac.compare_digest(strPassword.encode("utf-8"), self.settings.password.encode("utf-8"))
-        if not (user_ok and password_ok):
+        # The password is compared in constant time whether or not the user name is known (against a random one
+        # then), so the time taken reveals neither which was wrong nor which user names exist.
+        company = self._by_user.get(strUserName)
+        expected = company.settings.password if company is not None else uuid.uuid4().hex
+        password_ok = hmac.compare_digest(strPassword.encode("utf-8"), expected.encode("utf-8"))
+        if company is None or not password_ok:
             if self.throttle.failed(*keys):
                 log.warning(
                     "QuickBooks Web Connector: repeated authentication failures from %s for user %r; "
@@ -174,22 +238,14 @@ class WebConnectorService:
                 )
             return [ticket, "nvu"]
         self.throttle.succeeded(*keys)
-        if not self.queue.has_pending():
+        if not company.queue.has_pending():
             return [ticket, "none"]
-        lost = self.workflow.resume()
-        for old in self._sessions.values():
-            self.history.append(old)
-        self._sessions = {
-            ticket: Session(
-                ticket, self.settings.company_file, self.workflow.remaining(), lost_on_resume=lost
-            )
-        }
-        log.info(
-            "QuickBooks Web Connector session %s started (%d jobs pending)",
-            ticket,
-            self._sessions[ticket].pending_at_start,
-        )
-        return [ticket, self.settings.company_file]
+        lost = company.workflow.resume()
+        pending = company.workflow.remaining()
+        self._store_of(company).start(company.name, ticket, company.settings.company_file, pending, lost)
+        log.info("QuickBooks Web Connector session %s of %s started (%d jobs pending)", ticket, company.name,
+                 pending)
+        return [ticket, company.settings.company_file]
 
     def sendRequestXML(  # noqa: N802
         self,
@@ -200,34 +256,33 @@ class WebConnectorService:
         qbXMLMajorVers: Any,
         qbXMLMinorVers: Any,  # noqa: N803
     ) -> str:
-        session = self._sessions.get(ticket)
-        if session is None:
+        session, company = self._session(ticket)
+        if company is None:
             self._remember_error(ticket, INVALID_TICKET)
             return ""
+        store = self._store_of(company)
         if strHCPResponse:
-            problem = self._learn_company(strHCPResponse)
+            problem = self._learn_company(company, strHCPResponse)
             if problem:
-                session.last_error = problem
+                store.set_error(ticket, problem)
                 return ""
         try:
             version = (int(qbXMLMajorVers or 0), int(qbXMLMinorVers or 0))
         except ValueError:
             version = MIN_QBXML
         if version < MIN_QBXML and version != (0, 0):
-            session.last_error = (
-                f"This QuickBooks supports qbXML {version[0]}.{version[1]}; Connex needs "
-                f"{MIN_QBXML[0]}.{MIN_QBXML[1]} (QuickBooks 2014 or later)"
-            )
+            store.set_error(ticket, f"This QuickBooks supports qbXML {version[0]}.{version[1]}; Connex needs "
+                                    f"{MIN_QBXML[0]}.{MIN_QBXML[1]} (QuickBooks 2014 or later)")
             return ""
-        xml, count = self.workflow.next_request(ticket)
+        xml, count = company.workflow.next_request(ticket)
         if not count:
-            session.last_error = session.last_error or "Connex: nothing more to send"
+            store.set_error(ticket, "Connex: nothing more to send", only_if_empty=True)
             return ""
-        session.round_trips += 1
-        session.requests += count
+        store.count(ticket, round_trips=1, requests=count)
         return xml
 
-    def _learn_company(self, hcp: str) -> str:
+    @staticmethod
+    def _learn_company(company: Company, hcp: str) -> str:
         """The first sendRequestXML carries HostQuery/CompanyQuery/PreferencesQuery answers: remember whether
         multicurrency is on (CurrencyRef is refused otherwise) and refuse a QuickBooks too old for qbXML
         13."""
@@ -237,7 +292,7 @@ class WebConnectorService:
             return ""
         multicurrency = root.findtext(".//MultiCurrencyPreferences/IsMultiCurrencyOn")
         if multicurrency:
-            self.queue.set_meta(
+            company.queue.set_meta(
                 "multicurrency", "true" if multicurrency.strip().lower() == "true" else "false"
             )
         versions = []
@@ -252,25 +307,25 @@ class WebConnectorService:
 
     def receiveResponseXML(self, ticket: str, response: str, hresult: str, message: str) -> int:  # noqa: N802
         """Percent done (0..99 more to come, 100 finished), or -1 for an unknown ticket."""
-        session = self._sessions.get(ticket)
-        if session is None:
+        session, company = self._session(ticket)
+        if company is None:
             self._remember_error(ticket, INVALID_TICKET)
             return -1
+        store, workflow = self._store_of(company), company.workflow
         hresult, message = hresult[:TICKET_LIMIT], message[:MESSAGE_LIMIT]
         if hresult or not response:
-            session.last_error = (
-                f"QuickBooks could not process the request ({hresult or 'no response'}): {message}"
-            )
-            log.warning("QuickBooks Web Connector: %s", loggable(session.last_error, 500))
-            self.workflow.handle_failed_message_set(ticket, hresult or "empty", message)
+            error = f"QuickBooks could not process the request ({hresult or 'no response'}): {message}"
+            store.set_error(ticket, error)
+            log.warning("QuickBooks Web Connector: %s", loggable(error, 500))
+            workflow.handle_failed_message_set(ticket, hresult or "empty", message)
         else:
             try:
-                session.answered += self.workflow.handle_response(ticket, response)
+                store.count(ticket, answered=workflow.handle_response(ticket, response))
             except ValueError as exc:
-                session.last_error = f"unreadable qbXML response: {exc}"
-                self.workflow.handle_failed_message_set(ticket, "unreadable", str(exc))
-        self.workflow.settle()
-        remaining = self.workflow.remaining()
+                store.set_error(ticket, f"unreadable qbXML response: {exc}")
+                workflow.handle_failed_message_set(ticket, "unreadable", str(exc))
+        workflow.settle()
+        remaining = workflow.remaining()
         if remaining == 0:
             return 100
         total = max(session.pending_at_start, remaining, 1)
@@ -281,53 +336,64 @@ class WebConnectorService:
         let the next scheduled run try again rather than retrying in a loop."""
         text = f"QuickBooks connection error {hresult[:TICKET_LIMIT]}: {message[:MESSAGE_LIMIT]}"
         log.warning("QuickBooks Web Connector: %s", loggable(text, 500))
-        session = self._sessions.get(ticket)
-        if session is not None:
-            session.last_error = text
-        self._remember_error(ticket, text)
+        _session, company = self._session(ticket)
+        if company is not None:
+            self._store_of(company).set_error(ticket, text)
+        else:
+            self._remember_error(ticket, text)
         return "done"
 
     def _remember_error(self, ticket: str, message: str) -> None:
-        """Errors for tickets without a session (unknown, or after connectionError); bounded, because anyone
-        can send tickets (and long ones: the key is cut)."""
-        self._errors[ticket[:TICKET_LIMIT]] = message
-        while len(self._errors) > 100:
-            self._errors.popitem(last=False)
+        """Errors for tickets without a session (unknown ones); bounded, because anyone can send tickets (and
+        long ones: the key is cut). Kept in this process only: nothing a stranger sends reaches the database."""
+        with self._lock:
+            self._errors[ticket[:TICKET_LIMIT]] = message
+            while len(self._errors) > 100:
+                self._errors.popitem(last=False)
 
     def getLastError(self, ticket: str) -> str:  # noqa: N802
-        session = self._sessions.get(ticket)
-        if session is None:
-            return self._errors.pop(ticket[:TICKET_LIMIT], INVALID_TICKET)
+        session, company = self._session(ticket)
+        if company is None:
+            with self._lock:
+                return self._errors.pop(ticket[:TICKET_LIMIT], INVALID_TICKET)
         return session.last_error or "Connex: no error"
 
     def closeConnection(self, ticket: str) -> str:  # noqa: N802
-        session = self._sessions.pop(ticket, None)
-        self._errors.pop(ticket[:TICKET_LIMIT], None)
+        with self._lock:
+            self._errors.pop(ticket[:TICKET_LIMIT], None)
+        _session, company = self._session(ticket)
+        if company is None:
+            return "OK"
+        session = self._store_of(company).close(ticket)
         if session is None:
             return "OK"
-        self.history.append(session)
-        counts = self.queue.counts()
+        counts = company.queue.counts()
         failed = counts.get("document:failed", 0)
         pending = sum(n for k, n in counts.items() if k.endswith(":pending"))
         summary = (
             f"OK: {session.round_trips} round trip(s), {session.requests} request(s); {pending} job(s) "
             f"pending, {failed} failed document(s)"
         )
-        log.info("QuickBooks Web Connector session %s closed: %s", ticket, summary)
+        log.info("QuickBooks Web Connector session %s of %s closed: %s", ticket, company.name, summary)
         return summary
 
     # --- a results page for the .qwc's AppSupport URL ------------------------------------------------------
     def status_page(self) -> str:
-        """Counts only. The Web Connector fetches AppSupport without credentials, so anyone who can reach the
-        endpoint can read this page: failure messages (customer names, addresses) stay in ``connex``'s own
-        reports, never here."""
-        counts = self.queue.counts()
+        """Counts only, over every connection served. The Web Connector fetches AppSupport without credentials,
+        so anyone who can reach the endpoint can read this page: failure messages (customer names, addresses)
+        and connection names stay in ``connex``'s own reports, never here."""
+        counts: dict[str, int] = {}
+        for company in self.companies.values():
+            for key, n in company.queue.counts().items():
+                counts[key] = counts.get(key, 0) + n
         rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{n}</td></tr>" for k, n in sorted(counts.items()))
-        last = self.history[-1] if self.history else None
-        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(last.started)) if last else "never"
+        started = [s for store in self._session_stores.values()
+                   if (s := store.last_started(list(self.companies)))]
+        when = max(started)[:19].replace("T", " ") + " UTC" if started else "never"
+        name = html.escape(self.settings.app_name)
         return (
-            f"<!doctype html><title>{html.escape(self.settings.app_name)}</title>"
-            f"<h1>{html.escape(self.settings.app_name)}</h1><p>Last Web Connector session: {when}</p>"
+            f"<!doctype html><title>{name}</title>"
+            f"<h1>{name}</h1><p>Last Web Connector session: {when}</p>"
             f"<table><tr><th>jobs</th><th>count</th></tr>{rows}</table>"
         )
 
@@ -493,7 +559,7 @@ class WebConnectorServer:
         self._httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self.service.queue.close()
+        self.service.close()
 
     def __enter__(self) -> WebConnectorServer:
         return self
@@ -510,18 +576,35 @@ def serve(
     block: bool = False,
     state: Any = None,
 ) -> WebConnectorServer:
-    """Serve the Web Connector endpoint for a ``target:`` config block on its ``listen`` address.
+    """Serve the Web Connector endpoint for one ``target:`` config block on its ``listen`` address (see
+    ``serve_many``); ``state`` is the connection's state store."""
+    config = {**config, **({"queue_db": queue_db} if queue_db else {})}
+    name = getattr(state, "connection", None) or "default"
+    return serve_many([(name, config, state)], stop_event, block=block)
+
+
+def serve_many(
+    connections: list[tuple[str, dict, Any]],
+    stop_event: threading.Event | None = None,
+    *,
+    block: bool = False,
+) -> WebConnectorServer:
+    """Serve one Web Connector endpoint for every ``(connection name, target: block, state store)`` given, on the
+    first one's ``listen`` address and TLS files.
 
     Without ``block`` the server runs in a daemon thread and is returned at once (call ``.stop()``); a given
     ``stop_event`` also stops it when set. With ``block=True`` this call serves until ``stop_event`` is set
     (or KeyboardInterrupt) and returns the stopped server."""
-    settings = Settings.from_config({**config, **({"queue_db": queue_db} if queue_db else {})}, state)
+    validator = optional_validator()
+    companies = [company_for(name, config, state, validator=validator) for name, config, state in connections]
+    service = WebConnectorService(companies)
+    settings = service.settings
     for field_name in ("tls_cert", "tls_key"):
         path = getattr(settings, field_name)
         if path and not os.path.isfile(path):
             raise ConfigError(f"cannot read {path}: no such file", where=Location("target", field=field_name))
     try:
-        server = WebConnectorServer(WebConnectorService(settings), settings.host, settings.port)
+        server = WebConnectorServer(service, settings.host, settings.port)
     except ssl.SSLError as exc:
         raise ConfigError(f"tls_cert/tls_key: {exc.reason or exc}", where=Location("target", field="tls_cert")) from exc
     except (OSError, OverflowError) as exc:
@@ -529,7 +612,7 @@ def serve(
             f"cannot listen on {settings.host}:{settings.port}: {getattr(exc, 'strerror', None) or exc}",
             where=Location("target", field="listen"),
         ) from exc
-    log.info("QuickBooks Web Connector endpoint on %s", server.url)
+    log.info("QuickBooks Web Connector endpoint on %s for %s", server.url, ", ".join(service.companies))
     if not block:
         server.start()
         if stop_event is not None:

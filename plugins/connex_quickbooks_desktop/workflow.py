@@ -207,9 +207,11 @@ class Workflow:
         """Start of a session: forget unanswered requests of any earlier session and re-arm checks. Returns
         the number of requests that had been lost in flight."""
         with self.queue.transaction() as conn:
-            lost = self.queue.inflight(conn)
-            self.queue.drop_inflight(conn, [r.request_id for r in lost])
-            for job in self._pending(conn):
+            # the pending jobs locked first: a message set another process is building meanwhile commits its
+            # requests in flight before they are read (and forgotten) here, never after
+            pending = self.queue.pending_in(conn, lock=True)
+            lost = self.queue.take_inflight(conn)
+            for job in pending:
                 changed = False
                 if job.kind in ("document", "void") and job.stage in CORRECTION_STAGES:
                     # a correction resumes at a stage that is safe to send again: a Mod re-reads its
@@ -232,7 +234,7 @@ class Workflow:
                     self.queue.save(conn, job)
             self.queue.clear_staging(conn)
             # the company's tax set-up is read afresh each session: the bookkeeper may have changed it
-            conn.execute("DELETE FROM qbd_meta WHERE key = ?", (TAX_LISTS_META,))
+            self.queue.drop_meta_in(conn, TAX_LISTS_META)
         if self.builder.tax.reads_company:
             self.queue.enqueue(Job(TAX_LISTS_KEY, "taxlists", "{}", "read"), refresh=True, retry_failed=True)
         if lost:
@@ -241,11 +243,6 @@ class Workflow:
             )
         return len(lost)
 
-    @staticmethod
-    def _pending(conn) -> list[Job]:
-        rows = conn.execute("SELECT * FROM qbd_jobs WHERE status = 'pending' ORDER BY seq").fetchall()
-        return [Job.from_row(r) for r in rows]
-
     # --- sendRequestXML -----------------------------------------------------------------------------------
     def next_request(self, ticket: str) -> tuple[str, int]:
         """The next message set for ``ticket`` and how many requests it holds; ("", 0) when nothing is
@@ -253,15 +250,13 @@ class Workflow:
         collected, so a queue of thousands of documents costs no more per round trip than one of fifty."""
         batch = _Batch(ticket, self.batch_size)
         with self.queue.transaction() as conn:
-            busy = {r.job_key for r in self.queue.inflight(conn, ticket)}
             # Stock is read last, once this session's documents are in: the levels then include them.
-            postings_left = conn.execute(
-                "SELECT 1 FROM qbd_jobs WHERE status = 'pending' AND kind != 'inventory' LIMIT 1"
-            ).fetchone()
-            for job in self._scan_pending(conn):
+            postings_left = self.queue.has_pending_in(conn, besides="inventory")
+            # claimed: a job in flight in any session, or being handed out by another process, is not taken
+            for job in self.queue.claim_pending(conn):
                 if batch.full:
                     break
-                if job.key in busy or (job.kind == "inventory" and postings_left):
+                if job.kind == "inventory" and postings_left:
                     continue
                 solo = bool(job.context.get("solo"))
                 if solo and batch.requests:
@@ -276,20 +271,6 @@ class Workflow:
         if not batch.requests:
             return "", 0
         return qbxml.message_set(batch.requests), len(batch.requests)
-
-    @staticmethod
-    def _scan_pending(conn, page: int = 200):
-        last = 0
-        while True:
-            rows = conn.execute(
-                "SELECT * FROM qbd_jobs WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?",
-                (last, page),
-            ).fetchall()
-            if not rows:
-                return
-            for row in rows:
-                yield Job.from_row(row)
-            last = rows[-1]["seq"]
 
     def _emit(self, conn, job: Job) -> list[tuple[str, etree._Element]]:
         """The requests ``job`` needs now (none while it waits); a job that cannot be expressed in valid
@@ -346,10 +327,10 @@ class Workflow:
         read is pending; a DocumentError when it failed."""
         if not self.builder.tax.reads_company:
             return True, None
-        row = conn.execute("SELECT value FROM qbd_meta WHERE key = ?", (TAX_LISTS_META,)).fetchone()
-        if row is not None:
-            return True, CompanyTax.loads(row["value"])
-        reader = self.queue._get(conn, TAX_LISTS_KEY)  # noqa: SLF001 - same package
+        value = self.queue.meta_in(conn, TAX_LISTS_META)
+        if value is not None:
+            return True, CompanyTax.loads(value)
+        reader = self.queue.get_in(conn, TAX_LISTS_KEY)
         if reader is not None and reader.status == "failed":
             raise DocumentError(f"reading the company file's sales tax codes failed: {reader.error}",
                                 where=self._where(job, "SalesTaxCodeRef"), code=reader.code)
@@ -404,10 +385,8 @@ class Workflow:
         keys = [k for k in job.context.get("deps", []) if k.startswith("item-sku:")]
         if not keys:
             return self.builder
-        marks = ",".join("?" * len(keys))
         resolved = {}
-        for row in conn.execute(f"SELECT * FROM qbd_jobs WHERE key IN ({marks})", keys):
-            dep = Job.from_row(row)
+        for dep in self.queue.get_many_in(conn, keys):
             if dep.context.get("full_name"):
                 resolved[json.loads(dep.payload)["sku"].casefold()] = dep.context["full_name"]
         return self.builder.with_items(resolved)
@@ -415,7 +394,7 @@ class Workflow:
     def _match_part_number(self, conn, job: Job, spec: dict) -> None:
         """A SKU's item by Manufacturer's Part Number, once this session's item list is read; not found: by
         full name (sku_then_name), or the missing-item policy (sku)."""
-        catalogue = self.queue._get(conn, CATALOGUE_KEY)
+        catalogue = self.queue.get_in(conn, CATALOGUE_KEY)
         if catalogue is not None and catalogue.status == "pending":
             return  # the list is still being read
         if catalogue is None or catalogue.status == "failed":
@@ -444,22 +423,12 @@ class Workflow:
     def _deps_ready(self, conn, job: Job) -> bool:
         """True when the customer/vendor, items (and a bill's purchase order, if Connex queued it) are done;
         False while one is pending; a DocumentError naming the dependency when one failed."""
-        deps = []
-        keys = list(job.context.get("deps", []))
-        if keys:
-            marks = ",".join("?" * len(keys))
-            deps = [
-                Job.from_row(r) for r in conn.execute(f"SELECT * FROM qbd_jobs WHERE key IN ({marks})", keys)
-            ]
+        deps = self.queue.get_many_in(conn, list(job.context.get("deps", [])))
         po_number = job.context.get("po_number")
         if po_number:
-            row = conn.execute(
-                "SELECT * FROM qbd_jobs WHERE kind = 'document' AND doc_kind = 'purchase_order' "
-                "AND doc_number = ? ORDER BY seq DESC LIMIT 1",
-                (po_number,),
-            ).fetchone()
-            if row is not None:  # a purchase order Connex did not queue must already be in QuickBooks
-                deps.append(Job.from_row(row))
+            po = self.queue.find_document_in(conn, "purchase_order", po_number)
+            if po is not None:  # a purchase order Connex did not queue must already be in QuickBooks
+                deps.append(po)
         if any(dep.status == "pending" for dep in deps):
             return False
         for dep in deps:
@@ -473,12 +442,11 @@ class Workflow:
                 )
         return True
 
-    @staticmethod
-    def _multicurrency_on(conn) -> bool:
+    def _multicurrency_on(self, conn) -> bool:
         """CurrencyRef only when the company has multicurrency on (QuickBooks refuses it otherwise); unknown
         until a session's HostQuery/PreferencesQuery answer says, in which case Connex sends it."""
-        row = conn.execute("SELECT value FROM qbd_meta WHERE key = 'multicurrency'").fetchone()
-        return row is None or row["value"] == "true"
+        value = self.queue.meta_in(conn, "multicurrency")
+        return value is None or value == "true"
 
     # --- receiveResponseXML ---------------------------------------------------------------------------------
     def handle_response(self, ticket: str, response: str) -> int:
@@ -492,17 +460,13 @@ class Workflow:
                     replies[rs.get("requestID")] = Reply.from_element(rs)
         answered = 0
         with self.queue.transaction() as conn:
-            sent = self.queue.inflight(conn, ticket)
+            sent = self.queue.take_inflight(conn, ticket)
             per_job: dict[str, dict[str, Reply | None]] = defaultdict(dict)
             for request in sent:
                 per_job[request.job_key][request.part] = replies.get(request.request_id)
-            self.queue.drop_inflight(conn, [r.request_id for r in sent])
             for key, parts in per_job.items():
-                row = conn.execute("SELECT * FROM qbd_jobs WHERE key = ?", (key,)).fetchone()
-                if row is None:
-                    continue
-                job = Job.from_row(row)
-                if job.status != "pending":
+                job = self.queue.get_in(conn, key)
+                if job is None or job.status != "pending":
                     continue
                 if any(reply is None for reply in parts.values()):
                     # QuickBooks stopped before these (stopOnError elsewhere): nothing happened, send again.
@@ -522,13 +486,11 @@ class Workflow:
         Each job in it is retried alone; one that still fails alone after MAX_ATTEMPTS is failed with the
         message, so one bad document never blocks the others."""
         with self.queue.transaction() as conn:
-            sent = self.queue.inflight(conn, ticket)
-            self.queue.drop_inflight(conn, [r.request_id for r in sent])
+            sent = self.queue.take_inflight(conn, ticket)
             for key in dict.fromkeys(r.job_key for r in sent):
-                row = conn.execute("SELECT * FROM qbd_jobs WHERE key = ?", (key,)).fetchone()
-                if row is None or row["status"] != "pending":
+                job = self.queue.get_in(conn, key)
+                if job is None or job.status != "pending":
                     continue
-                job = Job.from_row(row)
                 job.attempts += 1
                 if job.kind == "document" and job.stage == "add":
                     job.stage = "check"
@@ -590,7 +552,7 @@ class Workflow:
             found[part] = reply.rets() if reply.status == 0 else []
         company = CompanyTax.from_rets(found["codes"], found["items"], found["groups"])
         for key in (TAX_LISTS_META, TAX_LISTS_LAST):
-            conn.execute("INSERT OR REPLACE INTO qbd_meta (key, value) VALUES (?, ?)", (key, company.dumps()))
+            self.queue.set_meta_in(conn, key, company.dumps())
         self._done(conn, job, "read", None)
 
     def _document_in(self, conn, job: Job, txn_id: str | None, outcome: str) -> None:
@@ -854,11 +816,7 @@ class Workflow:
         with the dependency's error). Run before reporting progress, so the Web Connector hears 100 exactly
         when nothing is left to send, instead of asking once more and getting nothing."""
         with self.queue.transaction() as conn:
-            rows = conn.execute(
-                "SELECT * FROM qbd_jobs WHERE status = 'pending' AND kind = 'document' AND stage = 'deps' "
-                "ORDER BY seq"
-            ).fetchall()
-            for job in (Job.from_row(r) for r in rows):
+            for job in self.queue.pending_in(conn, kind="document", stage="deps", claim=True):
                 try:
                     if self._deps_ready(conn, job):
                         job.stage = "link" if _links(job) else "add"
@@ -868,5 +826,4 @@ class Workflow:
 
     # --- progress ----------------------------------------------------------------------------------------
     def remaining(self) -> int:
-        with self.queue._connect() as conn:  # noqa: SLF001 - same package
-            return conn.execute("SELECT COUNT(*) FROM qbd_jobs WHERE status = 'pending'").fetchone()[0]
+        return self.queue.remaining()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import types
+import sqlite3
 
 import connex_quickbooks_desktop as plugin
 import jsonschema
@@ -14,6 +14,7 @@ from connex_quickbooks_desktop.validation import default_xsd_dir
 from lxml import etree
 
 from connex.errors import ConfigError
+from connex.state import open_state
 
 from .conftest import order
 
@@ -38,22 +39,19 @@ def test_schema_accepts_exactly_the_documented_keys(config):
     assert QuickBooksDesktopTarget.secret_keys == ("password",)
 
 
-def test_queue_db_defaults_to_the_state_store_path(tmp_path, config):
+def test_the_queue_lives_in_the_state_store_it_is_given_under_its_connection(tmp_path, config):
     del config["queue_db"]
-    state = types.SimpleNamespace(path=str(tmp_path / "state.db"), get=lambda k: None, put=lambda k, v: None)
+    state = open_state(tmp_path / "state.db", connection="acme")
     connector = QuickBooksDesktopTarget(config, state=state)
-    assert connector.settings.queue_db == state.path
-    assert (tmp_path / "state.db").exists()
-
-
-def test_queue_db_must_be_a_file_when_the_state_is_a_database_server(tmp_path, config):
-    del config["queue_db"]
-    state = types.SimpleNamespace(path=None, get=lambda k: None, put=lambda k, v: None)  # a PostgreSQL store
-    with pytest.raises(ConfigError, match="queue_db: .*set queue_db to a file"):
-        QuickBooksDesktopTarget(config, state=state)
-    connector = QuickBooksDesktopTarget({**config, "queue_db": str(tmp_path / "queue.db")}, state=state)
-    assert connector.settings.queue_db == str(tmp_path / "queue.db")
+    assert connector.post_documents([order("5001")])[0].status == "queued"
     connector.close()
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        rows = db.execute("SELECT connection, key FROM queue_jobs WHERE kind = 'document'").fetchall()
+    assert rows == [("acme", "sales_receipt:order-5001")]
+    other = QuickBooksDesktopTarget(config, state=open_state(tmp_path / "state.db", connection="other"))
+    assert other.queue.get("sales_receipt:order-5001") is None  # another connection's queue is not this one's
+    assert not list(tmp_path.glob("connex.db*"))  # nothing beside the state store
+    state.close()
 
 
 def test_config_errors_say_which_field(config):

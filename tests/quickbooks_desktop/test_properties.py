@@ -1,5 +1,6 @@
-"""Property: whatever the documents, the batch size and the point where a session dies, the company ends with
-each document exactly once (or the document failed with a reason), and a further session changes nothing."""
+"""Property: whatever the documents, the batch size, the point where a session dies and how many endpoint
+processes a load balancer spreads the calls over, the company ends with each document exactly once (or the document
+failed with a reason), and a further session changes nothing."""
 
 from __future__ import annotations
 
@@ -43,9 +44,9 @@ def workloads(draw):
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-@given(workloads(), st.integers(1, 12), st.integers(1, 6), st.booleans())
+@given(workloads(), st.integers(1, 12), st.integers(1, 6), st.booleans(), st.integers(1, 2))
 def test_interrupted_sessions_never_duplicate_or_lose(
-    tmp_path_factory, validator_if_present, documents, batch, cut_after, applied
+    tmp_path_factory, validator_if_present, documents, batch, cut_after, applied, endpoints
 ):
     folder = tmp_path_factory.mktemp("prop")
     config = {
@@ -58,21 +59,23 @@ def test_interrupted_sessions_never_duplicate_or_lose(
     }
     company = SimulatedCompany.seeded(validator=validator_if_present)
     qbwc = WebConnectorSimulator(company, on_request=_EMITTED.append)
-    server = serve(config)
+    # each endpoint its own server with its own service (as in another process), one state store: the Web
+    # Connector's calls go to each in turn
+    servers = [serve(config) for _ in range(endpoints)]
+    urls = [server.url for server in servers]
     try:
         target = QuickBooksDesktopTarget(config)
         target.post_documents(documents)
-        qbwc.run_session(
-            server.url, USERNAME, PASSWORD, cut_after_sends=cut_after, applied_before_cut=applied
-        )
-        last = qbwc.run_session(server.url, USERNAME, PASSWORD)
+        qbwc.run_session(urls, USERNAME, PASSWORD, cut_after_sends=cut_after, applied_before_cut=applied)
+        last = qbwc.run_session(urls[::-1], USERNAME, PASSWORD)
         assert (last.percents[-1:] == [100] and not last.errors) or last.auth_status == "none", last
         state = company.fingerprint()
-        assert qbwc.run_session(server.url, USERNAME, PASSWORD).auth_status == "none"
+        assert qbwc.run_session(urls, USERNAME, PASSWORD).auth_status == "none"
         assert company.fingerprint() == state
         results = {r.key: r for r in target.collect_results()}
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
 
     assert set(results) == {d.key for d in documents}
     posted = Counter((t.txn_type, t.memo) for t in company.transactions)

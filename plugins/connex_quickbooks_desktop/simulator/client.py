@@ -49,6 +49,18 @@ class SessionLog:
     seconds: float = 0.0
 
 
+class _RoundRobin:
+    """A load balancer's choice of endpoint: the next one for every request."""
+
+    def __init__(self, urls: list[str]):
+        self.urls, self.calls = urls, 0
+
+    def next(self) -> str:
+        url = self.urls[self.calls % len(self.urls)]
+        self.calls += 1
+        return url
+
+
 class WebConnectorSimulator:
     """The Web Connector on the bookkeeper's PC plus the QuickBooks company file it talks to."""
 
@@ -98,8 +110,10 @@ class WebConnectorSimulator:
         self.stop()
 
     # --- SOAP -------------------------------------------------------------------------------------------
-    def _call(self, url: str, method: str, params: dict, log: SessionLog):
+    def _call(self, url: str | _RoundRobin, method: str, params: dict, log: SessionLog):
         log.calls.append(method)
+        if isinstance(url, _RoundRobin):
+            url = url.next()
         response = self.http.post(
             url,
             data=soap.call(method, params),
@@ -127,7 +141,7 @@ class WebConnectorSimulator:
     # --- a session ----------------------------------------------------------------------------------------
     def run_session(
         self,
-        url: str,
+        url: str | list[str],
         username: str,
         password: str,
         *,
@@ -135,19 +149,23 @@ class WebConnectorSimulator:
         applied_before_cut: bool = True,
     ) -> SessionLog:
         """One scheduled Web Connector run against ``url``; returns its log (also kept in
-        ``self.sessions``)."""
-        self.check_app_url(url)
+        ``self.sessions``). A list of URLs stands for a load balancer in front of several endpoint processes:
+        each SOAP call goes to the next one in turn, so consecutive calls of the session reach different ones."""
+        urls = [url] if isinstance(url, str) else list(url)
+        for each in urls:
+            self.check_app_url(each)
         log = SessionLog()
         self.sessions.append(log)
         started = time.perf_counter()
+        target = urls[0] if len(urls) == 1 else _RoundRobin(urls)
         try:
-            self._session(url, username, password, log, cut_after_sends, applied_before_cut)
+            self._session(target, username, password, log, cut_after_sends, applied_before_cut)
         finally:
             log.seconds = time.perf_counter() - started
         return log
 
     def _session(
-        self, url: str, username: str, password: str, log: SessionLog, cut: int | None, applied: bool
+        self, url: str | _RoundRobin, username: str, password: str, log: SessionLog, cut: int | None, applied: bool
     ) -> None:
         self._call(url, "serverVersion", {}, log)
         answer = self._call(url, "clientVersion", {"strVersion": self.client_version}, log)
