@@ -44,11 +44,10 @@ class DaemonRunner:
             return self.daemon.healthz()
         # one connection of many: the daemon's /healthz covers all; this is the connection's own last pass
         worker = self.worker
-        body: dict = {"status": "ok" if worker.pass_ok else "failing"}
         brief = worker.last_pass_brief()
-        if brief is not None:
-            body["last_pass"] = brief
-        return (worker.pass_ok if brief is not None else None), body
+        if brief is None:  # no pass of this daemon yet (the last pass column shows the ledger's last run)
+            return None, {"status": "no pass since the daemon started"}
+        return worker.pass_ok, {"status": "ok" if worker.pass_ok else "failing", "last_pass": brief}
 
 
 class LocalRunner:
