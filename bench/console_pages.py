@@ -33,6 +33,7 @@ from connex.config import load_config  # noqa: E402
 from connex.console.app import create_app  # noqa: E402
 from connex.console.passwords import hash_password  # noqa: E402
 from connex.console.runner import LocalRunner  # noqa: E402
+from connex.deployment import load_deployment  # noqa: E402
 from connex.plugin_manager import get_plugins  # noqa: E402
 from connex.state import codec, document_index, open_state  # noqa: E402
 
@@ -126,6 +127,9 @@ def main(argv=None) -> int:
     parser.add_argument("--documents", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="10,000 documents, 5 rounds")
+    parser.add_argument("--many", action="store_true",
+                        help="a deployment of two connections (the documents are one's, the other has none): the "
+                             "overview of every connection at /, each page under /c/default")
     args = parser.parse_args(argv)
     if args.quick:
         args.documents, args.rounds = 10_000, 5
@@ -135,20 +139,30 @@ def main(argv=None) -> int:
     print(f"filled {args.documents:,} documents in {time.perf_counter() - started:.1f} s "
           f"({(folder / 'connex.db').stat().st_size / 1e6:.0f} MB)", flush=True)
     config_path = folder / "connex.yaml"
-    config_path.write_text(json.dumps({
+    connection = {
         "source": {"plugin": "linnworks", "application_id": "a", "application_secret": "b", "token": "c"},
         "target": {"plugin": "quickbooks_online", "client_id": "d", "client_secret": "e"},
-        "sync": {"from_date": "2020-01-01", "purchases": True}, "state": "connex.db",
-        "console": {"users": {"bench": {"password_hash": hash_password("bench-password"), "role": "operator"}}}}))
+        "sync": {"from_date": "2020-01-01", "purchases": True}}
+    console = {"users": {"bench": {"password_hash": hash_password("bench-password"), "role": "operator"}}}
     plugins = get_plugins()
-    config = load_config(config_path, plugins)
-    app = create_app(config, plugins, LocalRunner(config, plugins))
+    if args.many:
+        (folder / "connections").mkdir()
+        for name in ("default", "second"):
+            (folder / "connections" / f"{name}.yaml").write_text(json.dumps(connection))
+        config_path.write_text(json.dumps({"connections": "connections", "state": "connex.db", "console": console}))
+        configs = load_deployment(config_path, plugins).select(None)
+        app = create_app(configs, plugins, {c.name: LocalRunner(c, plugins) for c in configs})
+    else:
+        config_path.write_text(json.dumps({**connection, "state": "connex.db", "console": console}))
+        config = load_config(config_path, plugins)
+        app = create_app(config, plugins, LocalRunner(config, plugins))
+    base = "/c/default" if args.many else ""
     # one event-loop thread for every request, as under uvicorn (and so one read connection, as there)
     client = TestClient(app, base_url="http://127.0.0.1").__enter__()
     login = client.get("/login").text
     csrf = login.split('name="csrf" value="')[1].split('"')[0]
     client.post("/login", data={"username": "bench", "password": "bench-password", "csrf": csrf})
-    failures = client.get("/failures").text
+    failures = client.get(base + "/failures").text
     group = failures.split('data-group="')[1].split('"')[0]
     pages = {
         "overview": "/",
@@ -162,9 +176,13 @@ def main(argv=None) -> int:
         "search: SKU": "/search?q=SKU-0007",
         "search: nothing found": "/search?q=no-such-thing",
     }
+    if args.many:  # every page of the connection under its prefix; the overview of every connection at /
+        pages = {"overview of every connection": "/", **{
+            name.replace("overview", "the connection's page"): base + path for name, path in pages.items()}}
     # a commit by another connection before each request: the overview's counts are read again, not remembered
     writer = open_state(folder / "connex.db")
-    pages["overview, after a write (counts read again)"] = ("/", lambda: writer.put("bench:tick", str(time.time())))
+    tick = lambda: writer.put("bench:tick", str(time.time()))  # noqa: E731
+    pages["overview, after a write (counts read again)"] = (base + "/", tick)
     print("| page | median ms | p95 ms | bytes |\n|---|---|---|---|")
     worst = 0.0
     for name, path in pages.items():

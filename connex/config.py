@@ -86,6 +86,8 @@ class Config:
     console: dict[str, Any] = field(default_factory=dict)  # the web console (connex/console): off when empty
     #: the connection's name: its file's stem in a connections folder, "default" for a single connex.yaml
     name: str = "default"
+    #: where ``console`` is written when it is the deployment's (its main file), for messages and TLS paths
+    console_file: YamlFile | None = None
 
 
 def resolve_env(value: str, yf: YamlFile, path: tuple, errors: list[ConfigError]) -> str:
@@ -176,6 +178,9 @@ class Shared:
     health_listen: str
     alerts: dict[str, Any]
     alert_secrets: set[str]
+    #: the deployment's web console (one for every connection), and the main file it is written in
+    console: dict[str, Any] = field(default_factory=dict)
+    file: YamlFile | None = None
 
 
 def load_single(yf: YamlFile, plugins: Plugins, *, name: str = "default",
@@ -221,8 +226,11 @@ def load_single(yf: YamlFile, plugins: Plugins, *, name: str = "default",
         alerts = dict(shared.alerts)
     else:
         alerts = _alerts(yf, data.get("alerts"), errors, secrets)
-    console = _resolve_block(data["console"], yf, ("console",), errors) if isinstance(data.get("console"), dict) \
-        else {}
+    if shared is not None:
+        console = shared.console
+    else:
+        console = _resolve_block(data["console"], yf, ("console",), errors) \
+            if isinstance(data.get("console"), dict) else {}
     secrets.add(console.get("secret_key"))  # signs the console's session cookies: never shown
     if errors:
         failure = ConfigErrors(errors)
@@ -252,6 +260,7 @@ def load_single(yf: YamlFile, plugins: Plugins, *, name: str = "default",
         alerts=alerts,
         console=console,
         name=name,
+        console_file=shared.file if shared is not None else None,
     )
 
 
@@ -326,11 +335,15 @@ def _shared(yf: YamlFile, schema: dict, errors: list[ConfigError], secrets: Secr
     alerts = _alerts(yf, data.get("alerts"), errors, secrets)
     log = data.get("log") if isinstance(data.get("log"), dict) else {}
     daemon = data.get("daemon") if isinstance(data.get("daemon"), dict) else {}
+    console = _resolve_block(data["console"], yf, ("console",), errors) if isinstance(data.get("console"), dict) \
+        else {}
+    secrets.add(console.get("secret_key"))
     return Shared(
         path=yf.path, sync=sync, sync_keys=frozenset(given), default_rules=bool(default_rules),
         rule_paths=rule_paths, state_path=_state(yf, data.get("state"), base, errors, secrets),
         log_level=log.get("level", "info"), log_format=log.get("format", "text"),
         health_listen=daemon.get("health", "127.0.0.1:8787"), alerts=alerts, alert_secrets=set(secrets.values),
+        console=console, file=yf,
     )
 
 

@@ -20,4 +20,6 @@ CORE_COMMANDS = {
     "demo": ("sync the built-in simulators end to end and print a summary", "connex.commands.demo"),
     "console": ("the web console on its own (the daemon serves it too); `console passwd` makes a password hash",
                 "connex.commands.console"),
+    "state": ("copy connections' state between databases (SQLite file <-> PostgreSQL): `state copy --to URL`",
+              "connex.commands.state"),
 }

@@ -37,7 +37,7 @@ def passwd(args) -> int:
 def run(args):
     if args.action == "passwd":
         return passwd(args)
-    from connex.config import load_config
+    from connex.commands._setup import selected
     from connex.console.runner import LocalRunner
     from connex.console.server import ConsoleServer
     from connex.console.settings import ConsoleSettings
@@ -45,13 +45,17 @@ def run(args):
     from connex.plugin_manager import get_plugins
 
     plugins = get_plugins()
-    config = load_config(args.config, plugins)
+    _, configs = selected(args, plugins)  # every connection of the deployment, or those --connection names
+    config = configs[0]
     if not config.console:
         raise ConfigError("the console is off: add a console: block with users to the configuration "
                           "(docs/console.md; `connex console passwd` makes a password hash)")
-    setup_logging(config.log_level, config.log_format, config.secrets)
+    setup_logging(config.log_level, config.log_format, set().union(*(c.secrets for c in configs)))
     settings = ConsoleSettings.from_config(config, args.listen)
-    server = ConsoleServer(config, plugins, LocalRunner(config, plugins), settings)
+    if len(configs) == 1:
+        server = ConsoleServer(config, plugins, LocalRunner(config, plugins), settings)
+    else:
+        server = ConsoleServer(configs, plugins, {c.name: LocalRunner(c, plugins) for c in configs}, settings)
     print(f"connex console on {settings.scheme}://{settings.host}:{settings.port} (Ctrl-C stops it)", flush=True)
     try:
         server.serve_forever()

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 
 def start_console(daemon):
-    """The daemon's console, started; None when the configuration has none. The web stack is imported only then."""
-    if not daemon.config.console:
+    """The daemon's console over every connection it serves, started; None when the configuration has none. The
+    web stack is imported only then."""
+    configs = [worker.config for worker in daemon.workers.values()]
+    if not any(config.console for config in configs):
         return None
     from connex.console.runner import DaemonRunner
     from connex.console.server import ConsoleServer
 
-    server = ConsoleServer(daemon.config, daemon.plugins, DaemonRunner(daemon)).start()
+    if len(configs) == 1:
+        server = ConsoleServer(configs[0], daemon.plugins, DaemonRunner(daemon)).start()
+    else:
+        runners = {name: DaemonRunner(daemon, name) for name in daemon.workers}
+        server = ConsoleServer(configs, daemon.plugins, runners).start()
     print(f"connex console on {server.url}", flush=True)
     return server

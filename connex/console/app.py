@@ -58,36 +58,28 @@ GROUP_SHOWN = 50
 RETRY_MOST = 10_000
 
 
-class Console:
-    """What the pages need: the configuration, the state (for actions), the ledger (for reads) and a runner."""
+class ConnectionConsole:
+    """One connection as the pages see it: its configuration, state (for actions), ledger (for reads), runner and
+    where its pages live (``base``: "" for the only connection of a deployment, ``/c/NAME`` otherwise)."""
 
-    def __init__(self, config, plugins, runner, settings: ConsoleSettings):
+    def __init__(self, config, plugins, runner, base: str):
         self.config = config
-        self.plugins = plugins
         self.runner = runner
-        self.settings = settings
+        self.base = base
         self.state = open_state(config.state_path, connection=config.name)  # creates the schema if need be
         self.ledger = Ledger(self.state)
-        self.limiter = LoginLimiter()
-        self.secrets = Secrets(values=config.secrets)
-        for user in settings.users.values():
-            self.secrets.add(user.password_hash)
         self._rules = None
         target = plugins.targets().get(config.target_plugin)
         self._document_url = getattr(target, "document_url", None)
 
     @property
-    def connection(self) -> str:
-        return self.config.sync.connection or "default"
+    def name(self) -> str:
+        return self.config.name
 
-    def session_key(self) -> str:
-        if self.settings.secret_key:
-            return self.settings.secret_key
-        key = self.state.get(SESSION_KEY)
-        if not key:
-            key = secrets.token_urlsafe(48)
-            self.state.put(SESSION_KEY, key)
-        return key
+    @property
+    def connection(self) -> str:
+        """The name its schedule is paused under and its history is kept under (``ConnectionWorker.pause_key``)."""
+        return self.config.sync.connection or self.config.name
 
     def document_url(self, kind: str, target_id: str | None) -> str | None:
         if self._document_url is None or not target_id:
@@ -108,6 +100,64 @@ class Console:
     def close(self) -> None:
         self.ledger.close()
         self.state.close()
+
+
+class Console:
+    """What every page needs: the deployment's connections (one ``ConnectionConsole`` each), the console's
+    settings, the sign-in limiter and the secrets no page may show."""
+
+    def __init__(self, configs, plugins, runners: dict, settings: ConsoleSettings):
+        self.settings = settings
+        self.many = len(configs) > 1
+        self.connections: dict[str, ConnectionConsole] = {}
+        try:
+            for config in configs:
+                base = f"/c/{quote(config.name, safe='')}" if self.many else ""
+                self.connections[config.name] = ConnectionConsole(config, plugins, runners[config.name], base)
+        except BaseException:
+            self.close()
+            raise
+        self.limiter = LoginLimiter()
+        self.secrets = Secrets(values=set().union(*(c.secrets for c in configs)))
+        for user in settings.users.values():
+            self.secrets.add(user.password_hash)
+
+    @property
+    def first(self) -> ConnectionConsole:
+        return next(iter(self.connections.values()))
+
+    def scoped(self, request: Request) -> ConnectionConsole:
+        """The connection a request is about: named in the URL (``/c/NAME/...``), or the only one there is."""
+        name = request.path_params.get("connection")
+        if name is None:
+            if self.many:  # an unscoped page of a deployment of many: which connection is not known
+                raise _Elsewhere(RedirectResponse("/", status_code=303))
+            return self.first
+        found = self.connections.get(name)
+        if found is None:
+            raise _Elsewhere(_refuse(request, 404, "no such connection"))
+        return found
+
+    def session_key(self) -> str:
+        if self.settings.secret_key:
+            return self.settings.secret_key
+        state = self.first.state  # the first connection by name keeps it (one key for the whole console)
+        key = state.get(SESSION_KEY)
+        if not key:
+            key = secrets.token_urlsafe(48)
+            state.put(SESSION_KEY, key)
+        return key
+
+    def close(self) -> None:
+        for connection in self.connections.values():
+            connection.close()
+
+
+class _Elsewhere(Exception):  # noqa: N818 - not an error: the answer is another page
+    """Raised by ``Console.scoped`` when the request has to be answered with another page."""
+
+    def __init__(self, response: Response):
+        self.response = response
 
 
 # --- templates -------------------------------------------------------------------------------------------------
@@ -132,14 +182,23 @@ def _when(value) -> str:
     return text
 
 
-def _page(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
+def _base(request: Request) -> str | None:
+    """Where the pages of the request's connection live; None on the overview of a deployment of many."""
     console: Console = request.app.state.console
+    name = request.path_params.get("connection")
+    if name is not None and name in console.connections:
+        return console.connections[name].base
+    return None if console.many else ""
+
+
+def _page(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
     user = current_user(request)
     session = request.scope.get("session", {})
     flash = session.pop("flash", None) if user else None
+    context.setdefault("base", _base(request))
+    context.setdefault("scope_name", request.path_params.get("connection"))
     body = request.app.state.templates.get_template(name).render(
-        user=user, csrf=csrf_token(request), flash=flash, connection=console.connection, request_path=request.url.path,
-        **context)
+        user=user, csrf=csrf_token(request), flash=flash, request_path=request.url.path, **context)
     return HTMLResponse(body, status_code=status_code)
 
 
@@ -177,7 +236,10 @@ def _signed_in(handler):
             if request.headers.get("hx-request"):
                 return Response(status_code=401, headers={"HX-Redirect": target})
             return RedirectResponse(target, status_code=303)
-        return await handler(request)
+        try:
+            return await handler(request)
+        except _Elsewhere as elsewhere:
+            return elsewhere.response
 
     return guarded
 
@@ -193,7 +255,10 @@ def _action(handler):
             return _refuse(request, 403, "the form's CSRF token is missing or wrong: reload the page and try again")
         if not user.can_act:
             return _refuse(request, 403, f"{user.name} is a viewer: only an operator can do this")
-        message = await handler(request, user)
+        try:
+            message = await handler(request, user)
+        except _Elsewhere as elsewhere:
+            return elsewhere.response
         request.scope["session"]["flash"] = message
         return RedirectResponse(_local(await _field(request, "next")) or "/", status_code=303)
 
@@ -254,7 +319,7 @@ async def logout(request: Request):
 
 
 # --- pages -------------------------------------------------------------------------------------------------------
-def connection_view(console: Console) -> dict:
+def connection_view(console: ConnectionConsole) -> dict:
     """One connection as the overview shows it (a list of them once Connex syncs several)."""
     ledger, runner = console.ledger, console.runner
     counts, runs = ledger.counts(), ledger.last_runs()
@@ -269,16 +334,34 @@ def connection_view(console: Console) -> dict:
                       "next": next_run.isoformat(sep=" ", timespec="seconds") if next_run else None,
                       "enabled": flow in runner.flows})
     healthy, health = runner.health()
-    return {"name": console.connection, "source": console.config.source_plugin,
+    return {"name": console.connection, "base": console.base, "source": console.config.source_plugin,
             "target": console.config.target_plugin, "healthy": healthy, "health": health, "paused": pause,
             "running": runner.running(), "flows": flows, "chart": chart.bars(ledger.per_day(30)),
             "schedule": console.config.sync.schedule.text if console.config.sync.schedule else None}
 
 
+def connection_line(console: ConnectionConsole) -> dict:
+    """One connection as the overview of many lists it: health, last pass, failures, paused, running."""
+    counts, runs = console.ledger.counts(), console.ledger.last_runs()
+    healthy, health = console.runner.health()
+    last = max(runs.values(), key=lambda r: r.get("started_at") or "", default=None)
+    return {"name": console.name, "base": console.base, "source": console.config.source_plugin,
+            "target": console.config.target_plugin, "healthy": healthy, "health": health,
+            "paused": paused(console.state, console.connection), "running": console.runner.running(),
+            "last": last, "failed": sum(c.get("failed", 0) for c in counts.values()),
+            "posted": sum(c.get("posted", 0) + c.get("exists", 0) for c in counts.values()),
+            "flows": list(console.runner.flows)}
+
+
 @_signed_in
 async def overview(request: Request):
+    """Every connection (a deployment of many, at /), or one connection's page (its only one, or /c/NAME/)."""
     console: Console = request.app.state.console
-    return _page(request, "overview.html", connections=[connection_view(console)])
+    if console.many and "connection" not in request.path_params:
+        lines = [connection_line(c) for c in console.connections.values()]
+        return _page(request, "overview.html", many=True, lines=lines,
+                     failing=sum(1 for line in lines if line["healthy"] is False))
+    return _page(request, "overview.html", many=False, connections=[connection_view(console.scoped(request))])
 
 
 def _failure_filters(request: Request) -> dict:
@@ -299,7 +382,7 @@ def _until(filters: dict) -> str | None:
     return (dt.date.fromisoformat(filters["until"]) + dt.timedelta(days=1)).isoformat() if filters["until"] else None
 
 
-def _groups(console: Console, filters: dict):
+def _groups(console: ConnectionConsole, filters: dict):
     groups = grouped(console.ledger.failure_reasons(filters["flow"] or None, filters["since"] or None,
                                                     _until(filters)))
     if filters["reason"]:
@@ -307,7 +390,7 @@ def _groups(console: Console, filters: dict):
     return groups, groups
 
 
-def _documents_of(console: Console, groups, filters: dict, limit: int):
+def _documents_of(console: ConnectionConsole, groups, filters: dict, limit: int):
     reasons = sorted({r for g in groups for r in g.reasons})
     return console.ledger.failures_for(reasons, filters["flow"] or None, filters["since"] or None, _until(filters),
                                        limit)
@@ -315,7 +398,7 @@ def _documents_of(console: Console, groups, filters: dict, limit: int):
 
 @_signed_in
 async def failures(request: Request):
-    console: Console = request.app.state.console
+    console = request.app.state.console.scoped(request)
     filters = _failure_filters(request)
     groups, every = _groups(console, filters)
     return _page(request, "failures.html", groups=groups, filters=filters, flows=console.ledger.flows(),
@@ -325,7 +408,7 @@ async def failures(request: Request):
 
 @_signed_in
 async def failure_group(request: Request):
-    console: Console = request.app.state.console
+    console = request.app.state.console.scoped(request)
     filters = _failure_filters(request)
     filters["reason"] = request.query_params.get("group", "")
     groups, _ = _groups(console, filters)
@@ -334,13 +417,14 @@ async def failure_group(request: Request):
     documents = _documents_of(console, groups, filters, GROUP_SHOWN)
     body = request.app.state.templates.get_template("_group_documents.html").render(
         group=groups[0], documents=documents, more=max(groups[0].count - len(documents), 0),
-        user=current_user(request), csrf=csrf_token(request), request_path="/failures")
+        user=current_user(request), csrf=csrf_token(request), request_path=console.base + "/failures",
+        base=console.base)
     return HTMLResponse(body)
 
 
 @_signed_in
 async def document_page(request: Request):
-    console: Console = request.app.state.console
+    console = request.app.state.console.scoped(request)
     key = request.path_params["key"]
     document = console.ledger.document(key)
     events = console.ledger.history(key)
@@ -355,7 +439,7 @@ async def document_page(request: Request):
                  repost=actions.repost_available())
 
 
-def _explain(console: Console, flow: str, records: list[dict]) -> list[dict]:
+def _explain(console: ConnectionConsole, flow: str, records: list[dict]) -> list[dict]:
     from connex.commands.explain import explanation, tax_reasons
 
     out = []
@@ -374,7 +458,7 @@ async def document_explain(request: Request):
     from connex.commands.explain import _fetch
     from connex.errors import ConnexError
 
-    console: Console = request.app.state.console
+    console = request.app.state.console.scoped(request)
     document = console.ledger.document(request.path_params["key"])
     if document is None:
         return HTMLResponse("<p class=note>not in the ledger</p>", status_code=404)
@@ -383,14 +467,14 @@ async def document_explain(request: Request):
         records = await run_in_threadpool(_fetch, console.config, document.flow, number)
         explained = _explain(console, document.flow, records)
     except ConnexError as exc:
-        return HTMLResponse(f"<p class=error>{escape(console.secrets.scrub(str(exc)))}</p>")
+        return HTMLResponse(f"<p class=error>{escape(request.app.state.console.secrets.scrub(str(exc)))}</p>")
     body = request.app.state.templates.get_template("_explain.html").render(explained=explained, live=True)
     return HTMLResponse(body)
 
 
 @_signed_in
 async def search(request: Request):
-    console: Console = request.app.state.console
+    console = request.app.state.console.scoped(request)
     text = request.query_params.get("q", "")[:200]
     results = console.ledger.search(text, SEARCH_LIMIT) if text.strip() else []
     return _page(request, "search.html", q=text, results=results, limit=SEARCH_LIMIT)
@@ -399,7 +483,7 @@ async def search(request: Request):
 # --- actions -----------------------------------------------------------------------------------------------------
 @_action
 async def retry_action(request: Request, user: User) -> str:
-    console: Console = request.app.state.console
+    console = request.app.state.console.scoped(request)
     form = await request.form()
     keys = [str(k) for k in form.getlist("key")]
     group = str(form.get("group") or "")
@@ -415,7 +499,7 @@ async def retry_action(request: Request, user: User) -> str:
 
 @_action
 async def run_action(request: Request, user: User) -> str:
-    console: Console = request.app.state.console
+    console = request.app.state.console.scoped(request)
     form = await request.form()
     flows = [str(f) for f in form.getlist("flow")] or list(console.runner.flows)
     return actions.run_now(console.state, console.runner, console.connection, flows, user.name)
@@ -423,14 +507,14 @@ async def run_action(request: Request, user: User) -> str:
 
 @_action
 async def pause_action(request: Request, user: User) -> str:
-    console: Console = request.app.state.console
+    console = request.app.state.console.scoped(request)
     on = await _field(request, "paused") == "1"
     return actions.pause(console.state, console.connection, on, user.name)
 
 
 @_action
 async def forget_action(request: Request, user: User) -> str:
-    console: Console = request.app.state.console
+    console = request.app.state.console.scoped(request)
     document = console.ledger.document(await _field(request, "key"))
     if document is None:
         return "not forgotten: the document is not in the ledger"
@@ -458,14 +542,15 @@ class _SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def create_app(config, plugins, runner, settings: ConsoleSettings | None = None) -> Starlette:
-    settings = settings or ConsoleSettings.from_config(config)
-    console = Console(config, plugins, runner, settings)
-    routes = [
-        Route("/", overview),
-        Route("/login", login_form, methods=["GET"]),
-        Route("/login", login, methods=["POST"]),
-        Route("/logout", logout, methods=["POST"]),
+def create_app(configs, plugins, runners, settings: ConsoleSettings | None = None) -> Starlette:
+    """The console of ``configs`` (a deployment's connections, or one ``Config``), each passed its runner
+    (``runners``: by connection name, or the one runner of a single config)."""
+    if not isinstance(configs, (list, tuple)):
+        configs, runners = [configs], {configs.name: runners}
+    configs = sorted(configs, key=lambda c: c.name.lower())
+    settings = settings or ConsoleSettings.from_config(configs[0])
+    console = Console(configs, plugins, runners, settings)
+    pages = [
         Route("/failures", failures),
         Route("/failures/group", failure_group),
         Route("/documents/{key:path}/explain", document_explain),
@@ -475,6 +560,19 @@ def create_app(config, plugins, runner, settings: ConsoleSettings | None = None)
         Route("/actions/run", run_action, methods=["POST"]),
         Route("/actions/pause", pause_action, methods=["POST"]),
         Route("/actions/forget", forget_action, methods=["POST"]),
+    ]
+    # every page of one connection also under /c/NAME: the only URLs of a deployment of many; a deployment of
+    # one keeps its short URLs (both work)
+    scoped = [Route("/c/{connection}" + r.path, r.endpoint, methods=r.methods) for r in pages]
+    routes = [
+        Route("/", overview),
+        Route("/c/{connection}/", overview),
+        Route("/c/{connection}", lambda request: RedirectResponse(request.url.path + "/", status_code=308)),
+        Route("/login", login_form, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        *pages,
+        *scoped,
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [

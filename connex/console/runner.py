@@ -16,24 +16,38 @@ log = logging.getLogger(__name__)
 
 
 class DaemonRunner:
-    def __init__(self, daemon):
+    """One connection of the daemon (``name``; the only one when None), as the console's pages see it."""
+
+    def __init__(self, daemon, name: str | None = None):
         self.daemon = daemon
+        self.name = name
+
+    @property
+    def worker(self):
+        return self.daemon.workers[self.name] if self.name is not None else self.daemon._only()
 
     @property
     def flows(self) -> list[str]:
-        return list(self.daemon.flows)
+        return list(self.worker.flows)
 
     def request(self, flows: list[str], options: RunOptions) -> str | None:
-        return self.daemon.request_run(flows, options)
+        return self.daemon.request_run(flows, options, self.name)
 
     def running(self) -> bool:
-        return self.daemon._only().busy
+        return self.worker.busy
 
     def next_run(self):
-        return self.daemon._only().next_run
+        return self.worker.next_run
 
     def health(self) -> tuple[bool | None, dict]:
-        return self.daemon.healthz()
+        if len(self.daemon.workers) == 1:
+            return self.daemon.healthz()
+        # one connection of many: the daemon's /healthz covers all; this is the connection's own last pass
+        worker = self.worker
+        brief = worker.last_pass_brief()
+        if brief is None:  # no pass of this daemon yet (the last pass column shows the ledger's last run)
+            return None, {"status": "no pass since the daemon started"}
+        return worker.pass_ok, {"status": "ok" if worker.pass_ok else "failing", "last_pass": brief}
 
 
 class LocalRunner:

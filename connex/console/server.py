@@ -17,9 +17,11 @@ log = logging.getLogger(__name__)
 
 
 class ConsoleServer:
-    def __init__(self, config, plugins, runner, settings: ConsoleSettings | None = None):
-        self.settings = settings or ConsoleSettings.from_config(config)
-        self.app = create_app(config, plugins, runner, self.settings)
+    def __init__(self, configs, plugins, runners, settings: ConsoleSettings | None = None):
+        """``configs``: one ``Config`` with its runner, or a deployment's list with ``{name: runner}``."""
+        first = configs[0] if isinstance(configs, (list, tuple)) else configs
+        self.settings = settings or ConsoleSettings.from_config(first)
+        self.app = create_app(configs, plugins, runners, self.settings)
         s = self.settings
         if s.tls_cert:  # a bad pair is a config error now, not a thread that dies later
             try:

@@ -41,22 +41,23 @@ class ConsoleSettings:
     @classmethod
     def from_config(cls, config: Config, listen: str | None = None) -> ConsoleSettings:
         block = config.console or {}
+        file = config.console_file or config.file  # a deployment's console is in its main file
         where = ("console", "listen")
         try:
             host, port = parse_listen(listen or block.get("listen") or DEFAULT_LISTEN)
         except ValueError as exc:
             if listen:
                 raise ConfigError(f"--listen: {exc}") from None
-            raise config.file.error(where, str(exc)) from None
+            raise file.error(where, str(exc)) from None
         users = {}
         for name, entry in (block.get("users") or {}).items():
             if not isinstance(entry, dict) or entry.get("role") not in ROLES:  # the schema reported it
                 continue
             users[str(name)] = User(str(name), str(entry.get("password_hash") or ""), entry["role"])
-        base = Path(config.path).resolve().parent
+        base = Path(file.path).resolve().parent
         cert, key = block.get("tls_cert"), block.get("tls_key")
         if bool(cert) != bool(key):
-            raise config.file.error(("console", "tls_cert" if cert else "tls_key"),
+            raise file.error(("console", "tls_cert" if cert else "tls_key"),
                                     "tls_cert and tls_key go together (https needs both)")
         paths = []
         for name in ("tls_cert", "tls_key"):
@@ -64,12 +65,12 @@ class ConsoleSettings:
             if value:
                 path = (base / str(value)).resolve()
                 if not path.is_file():
-                    raise config.file.error(("console", name), f"cannot read {path}: no such file")
+                    raise file.error(("console", name), f"cannot read {path}: no such file")
                 value = str(path)
             paths.append(value)
         secret_key = block.get("secret_key")
         if secret_key is not None and len(str(secret_key)) < 32:
-            raise config.file.error(("console", "secret_key"), "must be 32 characters or more (it signs the "
+            raise file.error(("console", "secret_key"), "must be 32 characters or more (it signs the "
                                     "session cookies); or leave it out for a random key kept in the state file")
         return cls(host=host, port=port, users=users, tls_cert=paths[0], tls_key=paths[1],
                    session_seconds=int(float(block.get("session_hours", 8)) * 3600),

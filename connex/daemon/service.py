@@ -212,11 +212,7 @@ class Daemon:
                 service.start()
                 started_services.append(service)
             self._announce(health)
-            if len(self.workers) == 1:
-                self.console = start_console(self)  # None unless the configuration has a console: block
-            elif any(w.config.console for w in self.workers.values()):
-                log.warning("the web console serves one connection; with a connections folder run `connex console "
-                            "--connection NAME` beside the daemon")
+            self.console = start_console(self)  # every connection's; None unless the configuration has a console:
             for name, worker in self.workers.items():
                 self.jobs[name] = GuardedJob(self.scheduler, worker.config.sync.schedule,
                                              lambda name=name: self.trigger(name))

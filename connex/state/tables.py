@@ -34,7 +34,9 @@ ledger = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("document", Text),  # the mapped document (JSON) while in flight, to resolve it after a crash
     Column("record", Text),  # the source record (JSON) of a failed document, for --retry-failed
-    Column("run_id", Integer),
+    # the run that last wrote the row; info["refers_to"] (the schema has no foreign key here) lets a copy to another
+    # database renumber it with the run (connex/state/copy.py)
+    Column("run_id", Integer, info={"refers_to": "runs.id"}),
     Column("first_seen", Text, nullable=False),
     Column("updated_at", Text, nullable=False),
     Index("ledger_flow_status", "connection", "flow", "status"),

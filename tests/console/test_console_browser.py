@@ -100,6 +100,13 @@ def _json(url):
         return None
 
 
+def _reachable(url) -> bool:
+    try:
+        return requests.get(url, timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 class Shots:
     def __init__(self, driver, folder: Path):
         self.driver, self.folder = driver, folder
@@ -210,3 +217,87 @@ def test_the_console_in_a_browser_against_the_daemon(daemon, browser, tmp_path):
     width = browser.execute_script("return document.documentElement.scrollWidth")
     assert width <= 400, width  # no sideways scrolling of the page itself (wide tables scroll in their box)
     shots.take("overview-phone")
+
+
+@pytest.fixture
+def daemon_of_two(tmp_path):
+    """`connex daemon` serving a deployment of two connections (c01 with one failed order) and its console."""
+    from tests.console.test_console_many import two_connections
+
+    console_port = free_port()
+    fleet = two_connections(tmp_path, listen=f":{console_port}", schedule="every 6 hours")
+    env = {**os.environ, **fleet.env}
+    process = subprocess.Popen([sys.executable, "-m", "connex", "daemon"], cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        fleet.status_url = f"http://{fleet.health}/status"
+        # synced just before: the daemon's first passes are not due; it serves the console at once
+        wait_for(lambda: (s := _json(fleet.status_url)) and len(s["connections"]) == 2, 60)
+        fleet.url = f"http://127.0.0.1:{console_port}"
+        wait_for(lambda: _reachable(fleet.url + "/login"), 30)
+        fleet.cli = lambda *args: subprocess.run([sys.executable, "-m", "connex", *args], cwd=tmp_path, env=env,
+                                                 capture_output=True, text=True, timeout=120)
+        yield fleet
+    finally:
+        process.terminate()
+        try:
+            process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+        fleet.stop()
+
+
+def test_the_console_of_two_connections_in_a_browser(daemon_of_two, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    url = daemon_of_two.url
+    shots = Shots(browser, Path(os.environ.get("CONNEX_SCREENSHOTS") or tmp_path / "shots"))
+    browser.get(url + "/login")
+    browser.find_element(By.NAME, "username").send_keys("olive")
+    browser.find_element(By.NAME, "password").send_keys(PASSWORDS["olive"])
+    browser.find_element(By.CSS_SELECTOR, "form[action='/login'] button").click()
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "tr[data-connection]"), 15)
+
+    # one line per connection, its counts `connex status`'s
+    status = json.loads(daemon_of_two.cli("status", "--json").stdout)
+    assert sorted(status["connections"]) == ["c01", "c02"]
+    for name, data in status["connections"].items():
+        row = browser.find_element(By.CSS_SELECTOR, f"tr[data-connection='{name}']")
+        shown = {cell.get_attribute("data-count"): int(cell.text)
+                 for cell in row.find_elements(By.CSS_SELECTOR, "td[data-count]")}
+        counts = data["counts"]["orders"]
+        assert shown["posted"] == counts.get("posted", 0) + counts.get("exists", 0)
+        assert shown["failed"] == counts.get("failed", 0)
+    assert status["connections"]["c01"]["counts"]["orders"]["failed"] == 1
+    shots.take("overview-connections")
+
+    # c01's own pages: its failures, the group opened in place, the document, the retry after the fix
+    browser.find_element(By.CSS_SELECTOR, "tr[data-connection='c01'] th a").click()
+    assert browser.current_url.endswith("/c/c01/")
+    browser.find_element(By.LINK_TEXT, "Failures").click()
+    assert browser.current_url.endswith("/c/c01/failures")
+    group = browser.find_element(By.CSS_SELECTOR, "section.group")
+    group.find_element(By.CSS_SELECTOR, "[data-expand]").click()
+    link = wait_for(lambda: group.find_elements(By.CSS_SELECTOR, ".group-documents a"), 15)[0]
+    link.click()
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "[data-status]"), 15)
+    assert "/c/c01/documents/" in browser.current_url
+    daemon_of_two.broken["TotalsInfo"]["Currency"] = "USD"
+    browser.find_element(By.CSS_SELECTOR, "[data-retry]").click()
+    assert "retrying 1 document" in browser.find_element(By.CSS_SELECTOR, ".flash").text
+
+    def posted():
+        browser.refresh()
+        return browser.find_element(By.CSS_SELECTOR, "[data-status]").text == "posted"
+
+    wait_for(posted, 60, step=1)
+
+    # pause c02 from the overview: the daemon skips c02's schedule, c01's goes on
+    browser.get(url + "/")
+    browser.find_element(By.CSS_SELECTOR, "form[action='/c/c02/actions/pause'] button").click()
+    assert "paused by olive" in browser.find_element(By.CSS_SELECTOR, "tr[data-connection='c02']").text
+    connections = _json(daemon_of_two.status_url)["connections"]
+    assert connections["c02"]["daemon"]["paused"] is True and connections["c01"]["daemon"]["paused"] is False
+    assert connections["c01"]["counts"]["orders"].get("failed", 0) == 0
+    assert post_from_page(browser, "/c/c01/actions/pause", "paused=1", with_token=False) == 403
