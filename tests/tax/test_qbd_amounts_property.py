@@ -21,6 +21,7 @@ from lxml import etree
 
 from connex.documents import Party, SalesDocument
 from connex.rules.build import balance
+from tests.conftest import examples
 
 from .tax_support import SKUS, discount_cents, shipping_cents, source_amounts, source_lines
 
@@ -45,7 +46,7 @@ def file(request):
     return request.param, company, builder
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=source_lines, inclusive=st.booleans(), shipping=shipping_cents, discount=discount_cents,
        kind=st.sampled_from(["sales_receipt", "invoice"]))
 def test_total_and_tax_are_the_sources(file, lines, inclusive, shipping, discount, kind):

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from connex.documents import Party, SalesDocument
 from connex.transport import RetryPolicy
+from tests.conftest import examples
 
 from .tax_support import RATES, discount_cents, shipping_cents, source_amounts, source_lines
 
@@ -36,7 +37,7 @@ def company(request):
     sim.stop()
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=source_lines, inclusive=st.booleans(), shipping=shipping_cents, discount=discount_cents,
        kind=st.sampled_from(["sales_receipt", "invoice"]),
        abroad=st.sampled_from([False, False, True]))
