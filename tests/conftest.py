@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parents[1]
 #: The vendors' reference documents beside a development checkout. Connex ships what their licences allow (the
@@ -22,6 +23,15 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
+def examples(ci: int, user: int | None = None) -> int:
+    """How many examples a costly property draws: ``ci`` under CI=true, where the whole campaign runs, and
+    ``user`` (a third of ``ci`` by default, at least 5) in a user's run of the suite, which must stay well under
+    15 minutes on two cores. The properties are the same; only the number of draws differs."""
+    if in_ci():
+        return ci
+    return max(5, ci // 3) if user is None else user
+
+
 def reference(*relative: str) -> Path:
     """``REFERENCE / relative[0]`` once every named file exists there. Otherwise the calling test (or fixture) is
     skipped with a reason naming the first missing file; in CI it fails instead, so CI proves these tests ran."""
@@ -34,6 +44,12 @@ def reference(*relative: str) -> Path:
                 pytest.fail(f"CI=true but {reason}", pytrace=False)
             pytest.skip(reason)
     return REFERENCE / relative[0]
+
+
+# Properties without their own count draw hypothesis' 100 under CI=true and 30 in a user's run (see examples()).
+settings.register_profile("ci", max_examples=100)
+settings.register_profile("user", max_examples=30)
+settings.load_profile("ci" if in_ci() else "user")
 
 
 def run_connex(*args: str, cwd: Path | str | None = None, env: dict | None = None, timeout: float = 120,

@@ -404,8 +404,10 @@ class PayloadBuilder:
                                unit_price=gross / (line.quantity or 1))
             out.append(line)
         taxed = [c for c in choices if c is not None and c.code.percent(side) != 0]
+        outside = any(c is not None and c.explicit and c.code.percent(side) == 0 for c in choices)
         left = doc.total_tax - wrapped - sum((ln.tax_amount for ln in out if ln.kind != "discount"), Decimal(0))
-        if wrapped and not taxed and left and abs(left) <= CENT * len(out):
+        # (also when no line's own tax was wrapped: every line's tax rounded to nothing, the order's is a penny)
+        if outside and not taxed and left and abs(left) <= CENT * len(out):
             # the order's tax is rounded apart from its lines' tax: the penny joins the largest wrapped line
             index = max(range(len(out)), key=lambda i: abs(out[i].amount) if choices[i].explicit else -1)
             line = out[index]
@@ -431,7 +433,7 @@ class PayloadBuilder:
             return self.tax.for_rate(Decimal(0), side, at)
         if doc.tax_code and not self.tax.us:
             return self.tax.named(doc.tax_code, side, at, "set by a map_tax_code rule")
-        rate = self._line_rate(line)
+        rate = Decimal(line.tax_rate) if index == self._penny_line(doc, line) else self._line_rate(line)
         if self.tax.us:
             # the source's tax decides; an order taxed only in its header taxes its priced lines
             header_only = doc.total_tax != 0 and not any(ln.tax_amount for ln in doc.lines)
@@ -441,6 +443,20 @@ class PayloadBuilder:
         abroad = self.tax.abroad(doc.tax_country)
         choice = self.tax.for_rate(rate, side, at, abroad)
         return replace(choice, reason=f"{choice.reason}, the line's rate")
+
+    @staticmethod
+    def _penny_line(doc: Document, line: Line) -> int | None:
+        """The line that keeps the rate the source listed though its own tax rounded to nothing, when no line
+        carries tax and the order's tax is a few cents (two lines of 0.4p are a penny): the largest line with a
+        rate, as on Desktop (``DesktopTax.line_taxes``), so the penny has a taxed code to go on. Only asked for a
+        line it could be (cheap for the rest)."""
+        if line.kind in ("discount", "rounding") or line.tax_amount != 0 or not line.tax_rate or not doc.total_tax:
+            return None
+        charged = [ln for ln in doc.lines if ln.kind != "discount"]
+        if any(ln.tax_amount for ln in charged) or abs(doc.total_tax) > CENT * len(charged):
+            return None
+        rated = [i for i, ln in enumerate(doc.lines) if ln.kind not in ("discount", "rounding") and ln.tax_rate]
+        return max(rated, key=lambda i: abs(doc.lines[i].amount), default=None)
 
     @staticmethod
     def _line_rate(line: Line) -> Decimal:
@@ -551,7 +567,8 @@ class PayloadBuilder:
                 code = self.tax.by_name_or_none(doc.tax_code)
                 why = f"{doc.tax_code!r} (set by a map_tax_code rule)"
             else:
-                rate = max(self._line_rate(ln) for ln in taxed)
+                # an order taxed only in its header (its lines' tax rounded to nothing) has the rates it listed
+                rate = max(self._line_rate(ln) or Decimal(ln.tax_rate or 0) for ln in taxed)
                 code = self.tax.us_transaction_code(rate)
                 why = f"at {rate:f}%"
             if code is None:

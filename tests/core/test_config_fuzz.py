@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from connex.cli import EXIT_CONFIG, EXIT_OK, main
-from tests.conftest import REPO
+from tests.conftest import REPO, examples
 
 VALID = textwrap.dedent("""\
     source: {plugin: linnworks, application_id: app-1, application_secret: lw-secret-1, token: lw-token-1}
@@ -99,7 +99,7 @@ def _memory_bounded():
 
 # CONNEX_FUZZ_EXAMPLES=2000 for a long hunt; shrinking is off because one validate costs tens of milliseconds
 # and a shrink takes thousands (the failing example is printed as generated)
-FUZZ = settings(max_examples=int(os.environ.get("CONNEX_FUZZ_EXAMPLES", "40")), deadline=None,
+FUZZ = settings(max_examples=int(os.environ.get("CONNEX_FUZZ_EXAMPLES", examples(40))), deadline=None,
                 phases=[Phase.explicit, Phase.reuse, Phase.generate],
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 

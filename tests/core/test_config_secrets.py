@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connex.cli import EXIT_CONFIG, EXIT_OK, main
-from tests.conftest import run_connex
+from tests.conftest import examples, run_connex
 
 LINNWORKS = "source: {plugin: linnworks, application_id: app-id-1, application_secret: LwSecret99, token: lwtok77}\n"
 QBO = textwrap.dedent("""\
@@ -137,7 +137,8 @@ PASTE_TARGETS = [("sync", "schedule"), ("sync", "customer_matching"), ("sync", "
                  ("daemon", "health"), ("sync", "purchases"), ("sync", "from_date"), ("state", None)]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(secret=st.text(alphabet="abcdefghijkXYZ0123456789-_.", min_size=4, max_size=24)
        .filter(lambda s: not s.strip("-_.").isdigit() and s[0] not in "-_." and not s.startswith("every")),
        owner=st.sampled_from(SECRET_FIELDS), pasted=st.lists(st.sampled_from(PASTE_TARGETS), min_size=1,

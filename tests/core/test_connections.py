@@ -13,7 +13,7 @@ from connex.deployment import NAME_PATTERN, load_deployment
 from connex.errors import ConfigError, ConfigErrors
 from connex.plugin_manager import get_plugins
 from connex.state import open_state
-from tests.conftest import run_connex
+from tests.conftest import examples, run_connex
 
 LINNWORKS = {"plugin": "linnworks", "application_id": "00000000-0000-0000-0000-000000000001",
              "application_secret": "${LW_SECRET:-s3cr3t-app}", "token": "00000000-0000-0000-0000-000000000003",
@@ -168,7 +168,7 @@ def test_errors_of_the_main_file_reach_every_connection(tmp_path):
 NAMES = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,20}", fullmatch=True)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(st.lists(NAMES, min_size=1, max_size=6, unique_by=str.lower))
 def test_every_file_is_a_connection_found_by_its_name_in_any_case(tmp_path_factory, names):
     folder = tmp_path_factory.mktemp("deployment")

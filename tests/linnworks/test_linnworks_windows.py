@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connex.connectors import OrderQuery
+from tests.conftest import examples
 
 ORDERS = 90
 
@@ -20,7 +21,7 @@ def shared_sim():
         yield sim
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.integers(0, ORDERS - 1),
     st.integers(0, ORDERS - 1),

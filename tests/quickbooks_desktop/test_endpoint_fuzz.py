@@ -21,6 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from tests.conftest import examples
+
 from .conftest import PASSWORD, USERNAME
 from .test_endpoint_attacks import read_all
 
@@ -142,7 +144,7 @@ def exchange(port: int, raw: bytes) -> bytes:
 
 
 @given(raw=requests_())
-@settings(max_examples=int(os.environ.get("CONNEX_FUZZ_EXAMPLES", "150")), deadline=None,
+@settings(max_examples=int(os.environ.get("CONNEX_FUZZ_EXAMPLES", examples(150))), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 def test_generated_requests_never_break_the_endpoint(server, raw):

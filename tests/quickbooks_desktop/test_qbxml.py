@@ -13,6 +13,7 @@ from lxml import etree
 
 from connex.documents import Address, Line, Party, PurchaseDocument, RefundDocument, SalesDocument
 from connex.errors import DocumentError
+from tests.conftest import examples
 
 from .conftest import bill, customer, order, purchase_order, refund
 
@@ -143,7 +144,7 @@ def documents(draw):
     return SalesDocument(customer=party, source_reference=draw(_text), **common)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(documents())
 def test_any_document_builds_valid_latin1_qbxml(validator, document):
     requests = [BUILDER.document_add("1", document), BUILDER.txn_query("2", document)]

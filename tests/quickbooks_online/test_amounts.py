@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from connex.documents import Line
+from tests.conftest import examples
 
 from .qbo_factories import SKUS, refund, sale
 
@@ -29,7 +30,7 @@ def as_line(sku, qty, price, drift):
     return Line(kind="item", sku=sku, quantity=Decimal(qty), unit_price=price, amount=max(amount, CENT))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     lines=item_lines,
     shipping=st.sampled_from(["0", "2.99", "4.99", "12.50"]),
@@ -65,7 +66,7 @@ def test_sales_totals_are_exact(sim, target, lines, shipping, discount_share, ta
     assert has_rounding == (rounding != 0)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(15), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     lines=item_lines, sign=st.sampled_from([1, -1]), kind=st.sampled_from(["refund_receipt", "credit_memo"])
 )

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connex.simulation.server import SimClock
+from tests.conftest import examples
 
 
 class Raw:
@@ -230,7 +231,7 @@ def test_query_language(raw, sim):
     assert broken.status_code == 400 and fault_of(broken)[0] == "4000"
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     name=st.text(
         alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters=":"),

@@ -29,7 +29,7 @@ from connex.rules.engine import RulesEngine
 from connex.rules.loader import load_rules
 from connex.rules.mapping import VALUE_TYPES
 from connex.yamlfile import load_yaml, to_plain
-from tests.conftest import REPO
+from tests.conftest import REPO, examples
 from tests.rules.conftest import RULES, sample_order
 
 ADDRESS_SPACE = 1024 * 2**20
@@ -174,7 +174,7 @@ def write(folder: Path, name: str, data: dict) -> Path:
     return path
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=list(HealthCheck))
 @given(mapping=mappings, rules=rules_files)
 def fuzz_loader(mapping: dict, rules: dict) -> None:
     with tempfile.TemporaryDirectory() as folder:
@@ -182,7 +182,7 @@ def fuzz_loader(mapping: dict, rules: dict) -> None:
         load_and_map(files)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=list(HealthCheck))
 @given(mapping=valid_mappings, rules=valid_rules_files)
 def fuzz_well_formed(mapping: dict, rules: dict) -> None:
     with tempfile.TemporaryDirectory() as folder:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from connex.simulation.server import SimClock
 from connex.state import open_state
+from tests.conftest import examples
 from tests.quickbooks_online.qbo_factories import sale
 from tests.quickbooks_online.qbo_support import FAST_RETRY
 
@@ -117,7 +118,7 @@ def test_no_rate_anywhere_fails_the_document_never_one(sim, tmp_path):
     assert all(r.code == "exchange_rate_missing" or "exchange rate" in (r.error or "") for r in results[:2])
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(15), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(days=st.lists(st.integers(0, 200), min_size=1, max_size=12),
        special=st.dictionaries(st.integers(0, 200), st.decimals("0.5", "2", places=4), max_size=4))
 def test_every_document_gets_the_rate_quickbooks_holds_for_its_day(tmp_path_factory, days, special):

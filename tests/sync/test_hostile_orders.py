@@ -22,6 +22,7 @@ from connex.state import open_state
 from connex.sync.engine import SyncEngine
 from connex.sync.report import RunOptions
 from connex.transport import RetryPolicy
+from tests.conftest import examples
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # what no posted text may hold (tab/LF only in memos)
 
@@ -68,7 +69,7 @@ def world(tmp_path_factory):
 clock = itertools.count()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
 @given(orders=st.lists(changes, min_size=1, max_size=3))
 def test_hostile_orders_are_posted_clean_or_failed_with_a_reason(world, orders):

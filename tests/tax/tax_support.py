@@ -10,8 +10,10 @@ from pathlib import Path
 
 import requests
 from connex_linnworks.simulator.catalogue import PRODUCT_BY_SKU
+from hypothesis import strategies as st
 
 from connex.config import load_config
+from connex.documents import Line
 from connex.plugin_manager import get_plugins
 from connex.state import open_state
 from connex.sync.engine import SyncEngine
@@ -26,6 +28,43 @@ RATES = {"uk": ("20", "5", "0"), "ca": ("13", "5", "0"), "au": ("10", "0", "0"),
 #: each profile's own country, as Linnworks spells an address's country
 COUNTRY = {"uk": "United Kingdom", "ca": "Canada", "au": "Australia", "us": "United States",
            "us-manual": "United States"}
+
+
+SKUS = ["MUG-BLU-01", "TEA-EARL-250", "CANDLE-SOY-L", "BOOK-CHAI"]
+#: the lines an amounts property draws: (sku, quantity, unit price in cents, which of the company's rates, modulo
+#: how many it has)
+source_lines = st.lists(
+    st.tuples(st.sampled_from(SKUS), st.integers(1, 9), st.integers(1, 30_000), st.integers(0, 3)),
+    min_size=1, max_size=5,
+)
+shipping_cents = st.sampled_from([0, 299, 480, 1250])
+discount_cents = st.sampled_from([0, 0, 100, 555])
+
+
+def source_amounts(specs, *, inclusive: bool, discount: Decimal, discount_rate: Decimal):
+    """The lines, the tax and the total of a source order: ``specs`` are (sku, or None for shipping, quantity,
+    unit price, rate %), the price gross when ``inclusive``, net otherwise; each line's net and tax keep three
+    places at the source, as Linnworks' do, and are rounded to the cent on the line while the order's tax is
+    rounded from their exact sum. ``discount`` is net and lowers its rate's base. Returns (lines, tax, total)."""
+    lines, exact_tax = [], Decimal(0)
+    for sku, qty, price, rate in specs:
+        if inclusive:
+            gross = price * qty
+            net = (gross / (1 + rate / 100)).quantize(MILL, rounding=ROUND_HALF_UP)
+            tax = gross - net
+        else:
+            net = price * qty
+            tax = (net * rate / 100).quantize(MILL, rounding=ROUND_HALF_UP)
+        exact_tax += tax
+        lines.append(Line(kind="item" if sku else "shipping", sku=sku, item_name=None if sku else "Shipping",
+                          quantity=Decimal(qty), unit_price=cents(net) / qty, amount=cents(net),
+                          tax_amount=cents(tax), tax_rate=rate, description=sku or "Shipping"))
+    if discount:
+        exact_tax -= (discount * discount_rate / 100).quantize(MILL, rounding=ROUND_HALF_UP)
+        lines.append(Line(kind="discount", item_name="Discount", amount=-discount, unit_price=-discount,
+                          quantity=Decimal(1), tax_rate=discount_rate, description="Voucher"))
+    total_tax = cents(exact_tax)
+    return lines, total_tax, cents(sum((ln.amount for ln in lines), Decimal(0)) + total_tax)
 
 
 def ship_to(order: dict, country: str) -> dict:
