@@ -20,4 +20,9 @@ CORE_COMMANDS = {
     "demo": ("sync the built-in simulators end to end and print a summary", "connex.commands.demo"),
     "console": ("the web console on its own (the daemon serves it too); `console passwd` makes a password hash",
                 "connex.commands.console"),
+    # issue 18: passes as jobs in PostgreSQL (connex/workers)
+    "worker": ("run passes from the job queue in the PostgreSQL state (scale-out; --concurrency N)",
+               "connex.commands.worker"),
+    "scheduler": ("queue every connection's scheduled passes for the workers; --now queues one pass now",
+                  "connex.commands.scheduler"),
 }
