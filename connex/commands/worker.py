@@ -1,5 +1,8 @@
 """`connex worker`: run passes from the job queue in the PostgreSQL state database until SIGTERM or SIGINT."""
 
+import faulthandler
+import signal
+
 from connex.commands._setup import selected
 from connex.daemon.health import listen_argument
 from connex.logs import setup_logging
@@ -17,6 +20,8 @@ def add_arguments(parser):
 
 
 def run(args):
+    # `kill -USR1 PID` writes every thread's stack to stderr: what a stuck worker is waiting for, without stopping it
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     plugins = get_plugins()
     deployment, configs = selected(args, plugins)
     settings = deployment.workers

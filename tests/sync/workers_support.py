@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -67,6 +68,8 @@ class Worker:
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
+                self.process.send_signal(signal.SIGUSR1)  # its threads' stacks into the log, for the failure
+                time.sleep(1)
                 self.process.kill()
                 self.process.wait()
         return self.process.returncode
@@ -128,6 +131,27 @@ def job_rows(url: str) -> list[dict]:
     with psycopg.connect(conninfo(DatabaseURL(url))) as conn:
         cursor = conn.execute("SELECT id, args->>'connection', status::text, attempts FROM procrastinate_jobs")
         return [{"id": i, "connection": c, "status": s, "attempts": a} for i, c, s, a in cursor.fetchall()]
+
+
+def orphaned_passes(url: str) -> int:
+    """Jobs still marked running whose worker has stopped beating (a SIGKILLed worker's, until they are retried)."""
+    import psycopg
+
+    from connex.state.target import DatabaseURL
+    from connex.workers.jobs import conninfo
+
+    with psycopg.connect(conninfo(DatabaseURL(url))) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM procrastinate_jobs j LEFT JOIN procrastinate_workers w ON w.id = j.worker_id "
+            "WHERE j.status = 'doing' AND (w.id IS NULL OR w.last_heartbeat < now() - interval '3 seconds')"
+        ).fetchone()[0]
+
+
+def wait_no_orphans(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while orphaned_passes(url):
+        assert time.monotonic() < deadline, "a lost worker's pass was never taken up again"
+        time.sleep(0.3)
 
 
 def status_of(worker: Worker, wait: float = 60) -> dict:
