@@ -194,3 +194,47 @@ def test_fifty_connections_three_workers_thirty_sigkills(tmp_path, postgres):
 
 
 CI_ORDERS = 100
+
+
+def test_a_slot_becomes_one_job_however_many_processes_defer_it(tmp_path, postgres):
+    """Three deferrers (as three workers would run) over the same connections and the same moment: one job per
+    connection; the next slot, while that job still waits, is refused by the queueing lock (skipped, not piled)."""
+    import asyncio
+
+    from connex.deployment import load_deployment
+    from connex.plugin_manager import get_plugins
+    from connex.state.database import release
+    from connex.workers.deferrer import SlotDeferrer
+    from connex.workers.jobs import build_app
+    from connex.workers.service import open_queue_database
+
+    fleet = build_fleet(tmp_path, 3, 1, schedule="every 10 minutes")
+    url = postgres.new_database()
+    use_postgres(fleet, url)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            for key, value in fleet.env.items():
+                patch.setenv(key, value)
+            configs = load_deployment(tmp_path / "connex.yaml", get_plugins()).select()
+        db = open_queue_database(configs, "worker")
+        now = 1_800_000_123.0
+
+        async def main():
+            app = build_app(configs[0].state_path)
+            async with app.open_async():
+                deferrers = [SlotDeferrer(app, configs) for _ in range(3)]
+                await asyncio.gather(*(d.defer_due(now) for d in deferrers))
+                first = sum(d.deferred for d in deferrers)
+                await asyncio.gather(*(d.defer_due(now + 600) for d in deferrers))
+                return first, sum(d.deferred for d in deferrers) - first, sum(d.skipped for d in deferrers)
+
+        try:
+            first, later, skipped = asyncio.run(main())
+        finally:
+            release(db)
+        assert first == 3  # one job per connection for the slot, not three
+        assert later == 0 and skipped >= 3  # the passes still queued: the next slot is not piled on them
+        assert sorted((j["connection"], j["status"]) for j in job_rows(url)) == [
+            (name, "todo") for name in fleet.names]
+    finally:
+        fleet.stop()
