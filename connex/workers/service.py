@@ -95,6 +95,9 @@ class WorkerService:
 
     # --- the process ---------------------------------------------------------------------------------------
     def run(self) -> int:
+        # a SIGTERM while the worker still starts (migrating, connecting) stops it as soon as its loop runs
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: self.runner.stop.set())
         self.db = open_queue_database(self.configs, "worker")
         try:
             return asyncio.run(self._main())
@@ -123,6 +126,8 @@ class WorkerService:
                 name=self.name, queues=[QUEUE], concurrency=self.concurrency, install_signal_handlers=False,
                 additional_context={"runner": self.runner}, update_heartbeat_interval=self.heartbeat_seconds,
                 stalled_worker_timeout=self.stalled_after, shutdown_graceful_timeout=STOP_GRACE))
+            if self.runner.stop.is_set():
+                self.request_stop()
             where = f"; health on {health.url}" if health else ""
             text = (f"{len(self.configs)} connection{'s' if len(self.configs) != 1 else ''}, {self.concurrency} "
                     f"at a time{', deferring their schedules' if self.schedule else ''}{where}")
