@@ -61,8 +61,10 @@ class Runner:
         config = self.configs.get(name)
         if config is None:
             # a job for a connection this worker's configuration lacks (a file removed, or machines configured
-            # differently): said plainly, the job fails, nothing is posted
-            raise UnknownConnection(f"connection {name!r} is not in this worker's configuration")
+            # differently): said plainly, nothing is posted, no traceback
+            log.error("connection %r is not in this worker's configuration (%d connections); its pass is not run "
+                      "here: give every worker the same connections folder", name, len(self.configs))
+            return {"ok": False, "error": "unknown connection"}
         worker = ConnectionWorker(config, self.plugins, rules=self.rules_for(config), preflight=False)
         try:
             if scheduled and paused(worker.state, worker.pause_key):
@@ -81,10 +83,6 @@ class Runner:
             return {"ok": worker.pass_ok, "pass": worker.last_pass_brief()}
         finally:
             worker.close()
-
-
-class UnknownConnection(Exception):
-    pass
 
 
 def build_app(target: DatabaseURL) -> procrastinate.App:

@@ -24,7 +24,7 @@ from connex.workers import stalled
 from connex.workers.deferrer import SlotDeferrer
 from connex.workers.jobs import QUEUE, Runner, build_app
 from connex.workers.schema import apply_schema
-from connex.workers.status import queue_of
+from connex.workers.status import queue_of, workers
 
 log = logging.getLogger(__name__)
 STOP_GRACE = 25.0
@@ -80,8 +80,8 @@ class WorkerService:
         age = time.monotonic() - self.heartbeat
         body = {"heartbeat_age_seconds": round(age, 2), "worker": self._here(), "connections": len(self.configs)}
         try:
-            found = queue_of(self.db, [])
-            body["workers_alive"] = len(found[1]) if found else 0
+            with self.db.read() as conn:
+                body["workers_alive"] = len(workers(conn))
             reachable = True
         except Exception as exc:  # the database is what the worker lives on: unreachable is unhealthy
             body["error"] = str(exc)[:300]

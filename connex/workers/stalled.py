@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import procrastinate
 from procrastinate import exceptions, jobs
@@ -24,6 +25,7 @@ from procrastinate import exceptions, jobs
 from connex.workers.jobs import TASK_NAME
 
 log = logging.getLogger(__name__)
+KEEP_HOURS = 72  # ended jobs older than this are deleted
 
 
 async def retry_stalled(app: procrastinate.App, stalled_after: float) -> int:
@@ -50,9 +52,17 @@ async def retry_stalled(app: procrastinate.App, stalled_after: float) -> int:
 
 
 async def watch(app: procrastinate.App, stalled_after: float, every: float) -> None:
+    """Retry stalled passes every ``every`` seconds, and once an hour delete the jobs that ended more than
+    ``KEEP_HOURS`` ago (a pass every 15 minutes is ~100 rows a day per connection; the runs table keeps the
+    history that matters)."""
+    pruned_at = 0.0
     while True:
         try:
             await retry_stalled(app, stalled_after)
+            if time.monotonic() - pruned_at > 3600:
+                pruned_at = time.monotonic()
+                await app.job_manager.delete_old_jobs(nb_hours=KEEP_HOURS, include_failed=True,
+                                                      include_cancelled=True, include_aborted=True)
         except exceptions.ConnectorException as exc:
             log.error("checking for lost workers failed (%s); retrying", exc)
         await asyncio.sleep(every)
