@@ -32,7 +32,7 @@ DEFAULT_MAX_PARALLEL = 4
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 NAME_RULE = "letters, digits, '-' and '_', starting with a letter or digit, at most 64 characters"
 CONNECTION_KEYS = ("source", "target", "sync", "rules", "default_rules", "alerts")
-SHARED_ONLY = ("state", "log", "daemon", "connections")
+SHARED_ONLY = ("state", "log", "daemon", "connections", "workers")
 FILE_SUFFIXES = (".yaml", ".yml")
 
 
@@ -51,6 +51,8 @@ class Deployment:
     log_format: str = "text"
     state_path: Path | None = None
     rule_paths: list[Path] = field(default_factory=list)  # every rules path any connection names, for validate
+    #: the ``workers:`` block (``connex worker``/``connex scheduler``), as validated by the schema
+    workers: dict = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -133,7 +135,7 @@ def load_deployment(path: str | os.PathLike | None, plugins: Plugins) -> Deploym
         log_format=shared.log_format, state_path=shared.state_path, health_listen=shared.health_listen,
         max_parallel=max_parallel if isinstance(max_parallel, int) and not isinstance(max_parallel, bool)
         else DEFAULT_MAX_PARALLEL,
-        rule_paths=list(shared.rule_paths),
+        rule_paths=list(shared.rule_paths), workers=_workers_block(yf.data),
     )
     folder_text = yf.data.get("connections")
     if not isinstance(folder_text, str) or not folder_text.strip():
@@ -214,5 +216,10 @@ def _single(yf, plugins: Plugins) -> Deployment:
         path=yf.path, connections={DEFAULT_CONNECTION: config}, health_listen=config.health_listen,
         log_level=config.log_level, log_format=config.log_format, state_path=config.state_path,
         max_parallel=max_parallel if isinstance(max_parallel, int) else DEFAULT_MAX_PARALLEL,
-        rule_paths=list(config.rule_paths),
+        rule_paths=list(config.rule_paths), workers=_workers_block(yf.data),
     )
+
+
+def _workers_block(data: dict) -> dict:
+    workers = data.get("workers")
+    return dict(workers) if isinstance(workers, dict) else {}

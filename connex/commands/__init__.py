@@ -22,4 +22,9 @@ CORE_COMMANDS = {
                 "connex.commands.console"),
     "state": ("copy connections' state between databases (SQLite file <-> PostgreSQL): `state copy --to URL`",
               "connex.commands.state"),
+    # issue 18: passes as jobs in PostgreSQL (connex/workers)
+    "worker": ("run passes from the job queue in the PostgreSQL state (scale-out; --concurrency N)",
+               "connex.commands.worker"),
+    "scheduler": ("queue every connection's scheduled passes for the workers; --now queues one pass now",
+                  "connex.commands.scheduler"),
 }

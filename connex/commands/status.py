@@ -67,6 +67,7 @@ def run(args):
             found[config.name] = (config, status_data(state, args.runs, config.name))
         finally:
             state.close()
+    _attach_jobs(configs, found)
     if args.json:
         if len(found) == 1 and "default" in found:  # a single connex.yaml: the shape it always had
             print(json.dumps(found["default"][1], indent=2, default=str))
@@ -85,6 +86,36 @@ def run(args):
     return 0
 
 
+def _attach_jobs(configs, found: dict) -> None:
+    """With state on PostgreSQL and `connex worker`s: each connection's job (running, queued, the last ended)."""
+    from connex.state.target import DatabaseURL
+
+    if not configs or not isinstance(configs[0].state_path, DatabaseURL):
+        return
+    from connex.workers.status import queue_of
+
+    state = open_state(configs[0].state_path, connection=configs[0].name)
+    try:
+        queue = queue_of(state.db, list(found))
+    finally:
+        state.close()
+    if queue is not None:
+        for name, (_, data) in found.items():
+            data["jobs"] = queue[0].get(name)
+
+
+def jobs_line(jobs: dict) -> str:
+    parts = []
+    if jobs["running"]:
+        parts.append(f"running (job {jobs['job']} on worker {jobs['worker']})")
+    if jobs["queued"]:
+        parts.append("queued")
+    if jobs["last_job"]:
+        last = jobs["last_job"]
+        parts.append(f"last job {last['id']} {last['status']} {last['at'] or ''}".rstrip())
+    return "jobs: " + (", ".join(parts) or "none yet")
+
+
 def one_line(data: dict) -> str:
     """A connection's state in a line: documents by status, failures, and its last run."""
     totals: dict[str, int] = {}
@@ -95,6 +126,8 @@ def one_line(data: dict) -> str:
     if data["runs"]:
         last = data["runs"][0]
         text += f"; last run {last['started_at']} {last['status']}"
+    if data.get("jobs"):
+        text += "; " + jobs_line(data["jobs"])
     return text
 
 
@@ -104,6 +137,8 @@ def print_status(config, data: dict) -> None:
         print("nothing synced yet")
     for flow, counts in sorted(data["counts"].items()):
         print(f"{flow}: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    if data.get("jobs"):
+        print(jobs_line(data["jobs"]))
     if data["in_flight"] or data["queued"]:
         print(f"in flight: {data['in_flight']}, queued for QuickBooks Desktop: {data['queued']}")
     if data["runs"]:
