@@ -37,6 +37,7 @@ from connex.sync import classify
 from connex.sync.checks import CheckFailure, check_document
 from connex.sync.document_flow import DocumentFlow
 from connex.sync.summarise import Period, SummarySettings, build_summary, period_of
+from connex.sync.summary_journal import JOURNAL, as_journal, summary_kind
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ class SummaryFlow(DocumentFlow):
         store = getattr(doc, "store_name", None) or ""
         period = period_of(moment, self.summary.period, self.tz)
         while True:  # the first period from the order's own whose summary still takes orders
-            group = SummaryGroup(self.flow, doc.kind, store, doc.currency, period.label)
+            group = SummaryGroup(self.flow, summary_kind(doc, self.summary), store, doc.currency, period.label)
             if group not in placed:
                 placed[group] = self.summaries.find(group)
             summary = placed[group]
@@ -220,6 +221,13 @@ class SummaryFlow(DocumentFlow):
         except CheckFailure as exc:
             self._failed(doc, f"field {exc.field}: {exc.message}", {}, {})
             return None
+        if summary.kind == JOURNAL:
+            doc.kind = JOURNAL  # its ledger key is the summary's (journal_entry:summary-N)
+            try:
+                doc = as_journal(doc, self.summary)
+            except ValueError as exc:
+                self._failed(doc, f"journal entry: {exc}", {}, {})
+                return None
         return doc
 
     # --- dry run -------------------------------------------------------------------------------------------
