@@ -472,6 +472,12 @@ class QbxmlBuilder:
             return self.purchase_order_add(request_id, document)  # type: ignore[arg-type]
         if document.kind == "bill":
             return self.bill_add(request_id, document, po_links)  # type: ignore[arg-type]
+        if document.kind == "journal_entry":
+            # JournalEntryAdd needs each item's income account, which this connector does not read yet
+            raise DocumentError(
+                "journal-entry summaries are not available for QuickBooks Desktop yet: set sync.summary.document "
+                "to document (or drop the map_summary_document rule) to post this summary as a sales receipt",
+                where=_where(document, "sync.summary.document"))
         raise DocumentError(
             f"QuickBooks Desktop cannot post a {document.kind!r}", where=_where(document, "kind")
         )
