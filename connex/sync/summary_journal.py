@@ -20,10 +20,10 @@ checks what is target-neutral: that there is something to post and that it balan
 
 from __future__ import annotations
 
-from dataclasses import fields
-from decimal import Decimal
+from dataclasses import fields, replace
+from decimal import ROUND_HALF_UP, Decimal
 
-from connex.documents import Document, JournalDocument, RefundDocument, SalesDocument
+from connex.documents import Document, JournalDocument, Line, RefundDocument, SalesDocument
 
 JOURNAL = "journal_entry"
 CHOICES = ("document", JOURNAL)
@@ -34,6 +34,28 @@ def summary_kind(doc: Document, settings) -> str:
     settings say so (a rule's ``document`` overrides a ``journal_entry`` setting for its orders)."""
     chosen = getattr(doc, "summary_as", None) or settings.document
     return JOURNAL if chosen == JOURNAL else doc.kind
+
+
+def split_included(line: Line) -> Line:
+    """A refund line whose amount includes its tax (``tax_included``) as net and tax at its rate (a journal line
+    books the net to income and the tax apart); any other line as it is."""
+    if not line.tax_included:
+        return line
+    rate = Decimal(line.tax_rate or 0)
+    net = (line.amount / (1 + rate / 100)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if rate else line.amount
+    return replace(line, amount=net, tax_amount=line.amount - net, tax_included=False)
+
+
+def net_and_tax(line: Line) -> tuple[Decimal, Decimal]:
+    """A (split) line's signed net and tax as a journal books them: a discount takes both away."""
+    if line.kind == "discount":
+        return -abs(line.amount), -abs(line.tax_amount)
+    return line.amount, line.tax_amount
+
+
+def included_tax(doc: Document) -> Decimal:
+    """The tax inside the amounts of the lines that carry it included (not in ``total_tax``)."""
+    return sum((split_included(ln).tax_amount for ln in doc.lines if ln.tax_included), Decimal(0))
 
 
 def signed_lines_total(doc: Document) -> Decimal:

@@ -16,31 +16,15 @@ does this connector post a CA company's (``TaxRateRef``), so there the tax is on
 
 from __future__ import annotations
 
-from dataclasses import replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from connex.documents import JournalDocument, Line
 from connex.errors import DocumentError
-from connex_quickbooks_online.payloads import CENT, PayloadBuilder, fit, money, private_note, ref, where
+from connex.sync.summary_journal import net_and_tax, split_included
+from connex_quickbooks_online.payloads import PayloadBuilder, fit, money, private_note, ref, where
 from connex_quickbooks_online.tax import SALES
 
 DETAIL = "JournalEntryLineDetail"
-
-
-def split(line: Line) -> Line:
-    """A refund line whose amount includes its tax (``tax_included``) as net and tax at its rate."""
-    if not line.tax_included:
-        return line
-    rate = Decimal(line.tax_rate or 0)
-    net = (line.amount / (1 + rate / 100)).quantize(CENT, rounding=ROUND_HALF_UP) if rate else line.amount
-    return replace(line, amount=net, tax_amount=line.amount - net, tax_included=False)
-
-
-def net_and_tax(line: Line) -> tuple[Decimal, Decimal]:
-    """A (split) line's signed net and tax as the journal books them: a discount takes both away."""
-    if line.kind == "discount":
-        return -abs(line.amount), -abs(line.tax_amount)
-    return line.amount, line.tax_amount
 
 
 def journal_entry(builder: PayloadBuilder, doc: JournalDocument) -> dict:
@@ -55,7 +39,7 @@ def journal_entry(builder: PayloadBuilder, doc: JournalDocument) -> dict:
     groups: dict[tuple, list] = {}
     included_tax = Decimal(0)
     for index, original in enumerate(doc.lines):
-        line = split(original)
+        line = split_included(original)
         included_tax += line.tax_amount if original.tax_included else 0
         net, line_tax = net_and_tax(line)
         at = where(doc, f"Line[{index}].AccountRef")

@@ -42,7 +42,8 @@ def test_a_balanced_entry_is_stored_with_its_total():
     (lambda b, a, r: b["Line"][0].update(Amount=12.01), "6000", "JournalEntry.Line"),
     (lambda b, a, r: b["Line"][1]["JournalEntryLineDetail"].pop("TaxApplicableOn"), "2270", "TaxApplicableOn"),
     (lambda b, a, r: b["Line"][1]["JournalEntryLineDetail"].pop("TaxAmount"), "2280", "TaxAmount"),
-    (lambda b, a, r: b["Line"][0]["JournalEntryLineDetail"].update(AccountRef={"value": a["Accounts Receivable (A/R)"]}),
+    (lambda b, a, r: b["Line"][0]["JournalEntryLineDetail"].update(
+        AccountRef={"value": a["Accounts Receivable (A/R)"]}),
      "6000", "Entity"),
     (lambda b, a, r: b["Line"][0].update(Amount=-12.0), "6000", "Amount"),
     (lambda b, a, r: b["Line"][1]["JournalEntryLineDetail"].update(PostingType="Both"), "2020", "PostingType"),
