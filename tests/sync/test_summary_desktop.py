@@ -133,3 +133,24 @@ def test_desktop_refund_summaries_are_credit_memos_totalling_the_refunds(tmp_pat
         assert all("Summary of" in t.memo and "refunds" in t.memo for t in memos)
         held = links(tmp_path)  # orders and refunds, each in one summary
         assert len(held) == len(orders) + len(refunded)
+
+
+def test_desktop_summary_invoices_are_paid_in_one_payment_each(tmp_path, monkeypatch):
+    with LinnworksSimulator(processed_orders=0, open_orders=0, purchase_orders=0, refunds=False) as lw:
+        orders = desktop_seed(lw, 5, 4, "20") + desktop_seed(lw, 6, 3, "20")
+        company, wc, target = desktop_rig(tmp_path, lw, "default", document="invoice")
+        try:
+            first = run(tmp_path, at(7, 6), monkeypatch=monkeypatch)
+            assert not first["orders"].failures, first["orders"].failures
+            session(tmp_path, wc, target)
+            second = run(tmp_path, at(7, 7), monkeypatch=monkeypatch)
+            assert not second["orders"].failures, second["orders"].failures
+        finally:
+            wc.stop()
+        held = links(tmp_path)
+        invoices = {t.ref_number: t for t in company.transactions if t.txn_type == "Invoice"}
+        assert set(invoices) == set(held.values())
+        for number, members in by_summary(orders, held).items():
+            assert invoices[number].total == sum((cents(o["TotalsInfo"]["TotalCharge"]) for o in members), Decimal(0))
+            assert invoices[number].balance == 0, number  # paid by the summary's one payment
+        assert len([t for t in company.transactions if t.txn_type == "ReceivePayment"]) == len(invoices)

@@ -230,3 +230,33 @@ def test_weekly_and_monthly_summaries_over_a_month_with_late_orders(tmp_path, mo
             # into a later week, whose memo says so
             holder = posted[held[str(late_orders[0]["NumOrderId"])]]
             assert holder["TxnDate"] > "2026-01-04" and "from earlier periods" in holder["PrivateNote"]
+
+
+@pytest.mark.parametrize("profile", ["uk", "us"])
+def test_summary_invoices_total_to_the_cent(tmp_path, monkeypatch, profile):
+    """With sync.document: invoice the summaries are invoices: one per store, currency and day, each its orders'
+    total and tax to the cent."""
+    with LinnworksSimulator(processed_orders=0, open_orders=0, purchase_orders=0, refunds=False) as lw, \
+            QuickBooksOnlineSimulator(company=profile, enforce_limits=False) as qbo:
+        for day in (5, 6):
+            seed(lw, profile, day, 6)
+        write_config(tmp_path, lw, qbo)
+        config = json.loads((tmp_path / "connex.yaml").read_text())
+        config["sync"]["document"] = "invoice"
+        (tmp_path / "connex.yaml").write_text(json.dumps(config))
+        reports = run(tmp_path, at(7, 6), monkeypatch=monkeypatch)
+        assert not reports["orders"].failures, reports["orders"].failures
+        held = links(tmp_path)
+        assert len(held) == 12
+        posted = check_totals(qbo, lw, held, entity="Invoice")
+        assert set(posted) == set(held.values()) and qbo.entities("SalesReceipt") == []
+        # the orders were all paid: each summary invoice has one payment of its total and nothing stays open
+        orders = orders_by_number(lw)
+        assert all(o["GeneralInfo"].get("PaidDate") or o["TotalsInfo"].get("PaymentMethod") for o in orders.values())
+        paid = {p["Line"][0]["LinkedTxn"][0]["TxnId"]: p for p in qbo.entities("Payment")}
+        assert len(paid) == len(qbo.entities("Payment")) == len(posted)
+        for invoice in posted.values():
+            assert Decimal(str(invoice["Balance"])) == 0, invoice["DocNumber"]
+            assert Decimal(str(paid[invoice["Id"]]["TotalAmt"])) == Decimal(str(invoice["TotalAmt"]))
+        run(tmp_path, at(8, 6), monkeypatch=monkeypatch)  # nothing twice
+        assert len(qbo.entities("Payment")) == len(posted)
