@@ -123,7 +123,7 @@ def journal_entry(rules, body: dict, number_check) -> dict:
                                     f"{line_tax} of tax", f"JournalEntry.{where}.TaxAmount")
             signed = line_tax if posting == "Credit" else -line_tax
             signed_tax += signed
-            _split(tax_by_rate, rates, company, amount, signed, percent)
+            _split(tax_by_rate, rates, company, amount if posting == "Credit" else -amount, signed, percent)
         elif detail.get("TaxAmount") not in (None, 0):
             raise fault("6000", f"Business Validation Error: {where}.TaxAmount without a TaxCodeRef",
                         f"JournalEntry.{where}.TaxAmount")
@@ -158,16 +158,15 @@ def journal_entry(rules, body: dict, number_check) -> dict:
     return company.store("JournalEntry", body)
 
 
-def _split(tax_by_rate: dict, rates: list, company, amount: Decimal, signed: Decimal, percent: Decimal) -> None:
+def _split(tax_by_rate: dict, rates: list, company, net: Decimal, signed: Decimal, percent: Decimal) -> None:
     """One TaxLine per rate (Finance.xsd TaxLineDetail.TaxRateRef: "Any given rate may only be listed once"),
     a multi-rate code's tax shared by its rates' percentages, the last taking the remainder."""
     left = signed
-    sign = 1 if signed >= 0 else -1
     for position, detail in enumerate(rates):
         rate_id = str(detail["TaxRateRef"]["value"])
         pct = Decimal(str(company.get("TaxRate", rate_id)["RateValue"]))
         share = left if position == len(rates) - 1 else cents(signed * pct / percent) if percent else Decimal(0)
         left -= share
         entry = tax_by_rate.setdefault(rate_id, [pct, Decimal(0), Decimal(0)])
-        entry[1] += amount * sign
+        entry[1] += net  # signed as the tax is: a credit (a sale) adds, a debit (a discount, a refund) takes away
         entry[2] += share
