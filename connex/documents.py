@@ -15,7 +15,7 @@ from typing import Literal
 
 SalesKind = Literal["sales_receipt", "invoice"]
 DocumentKind = Literal["sales_receipt", "invoice", "purchase_order", "bill", "refund_receipt", "credit_memo",
-                       "payment", "credit_application"]
+                       "payment", "credit_application", "journal_entry"]
 LineKind = Literal["item", "shipping", "discount", "rounding"]
 
 
@@ -122,6 +122,9 @@ class SalesDocument(Document):
     #: gets a payment applied to it (``PaymentDocument``); never hashed, so an order marked paid after its invoice
     #: was posted is not "changed"
     paid_date: dt.date | None = None
+    #: with ``sync.posting: summary``: "journal_entry" puts the order into a journal-entry summary (a
+    #: ``map_summary_document`` rule); None or "document": a summary of its own kind
+    summary_as: str | None = None
 
 
 @dataclass
@@ -148,6 +151,7 @@ class RefundDocument(Document):
     #: (ARRefundCreditCardAdd) or "check" (CheckAdd), each applied to the credit memo so no credit stays open;
     #: "none" or None: the credit memo only (the connector's ``refund_payout`` decides)
     payout: str | None = None
+    summary_as: str | None = None  # as SalesDocument.summary_as
 
 
 @dataclass
@@ -179,6 +183,19 @@ class CreditApplicationDocument(Document):
     payment_method: str | None = None
 
 
+class JournalDocument(SalesDocument):
+    """A summary posted as a journal entry (``connex.sync.summary_journal``): the summed sales lines of its orders
+    (or refunds, ``refund``: every side reversed), which a target turns into debits and credits. The gross total
+    is debited to ``debit_account`` (the members' shared ``deposit_account``, else ``sync.summary.journal_account``);
+    each line is credited to its item's income account (shipping to the shipping item's, rounding to the rounding
+    item's), discounts are debited to the discount account, and tax goes where the target's tax model puts it on a
+    journal line, or to ``tax_account`` (``sync.summary.tax_account``) where journal lines cannot carry tax."""
+
+    debit_account: str | None = None
+    tax_account: str | None = None
+    refund: bool = False
+
+
 @dataclass
 class StockLevel:
     """An absolute stock quantity for a SKU at a named source location."""
@@ -204,7 +221,7 @@ class PostResult:
 
 
 _CLASSES = {cls.__name__: cls for cls in (Document, SalesDocument, PurchaseDocument, RefundDocument, PaymentDocument,
-                                          CreditApplicationDocument, StockLevel)}
+                                          CreditApplicationDocument, JournalDocument, StockLevel)}
 _NESTED = {"customer": Party, "vendor": Party, "billing_address": Address, "shipping_address": Address}
 
 
@@ -219,7 +236,7 @@ def to_record(document) -> dict:
 _UNHASHED_LINE_FIELDS = ("tax_rate", "tax_included")
 _UNHASHED_FIELDS = ("prices_include_tax", "tax_country", "paid_date")
 #: Fields added later still; hashed only when set, so documents that never use them keep their old hashes
-_ADDED_WHEN_SET = ("department", "terms")
+_ADDED_WHEN_SET = ("department", "terms", "summary_as")
 
 
 def hash_record(document) -> dict:

@@ -43,6 +43,9 @@ BUILTIN_ACTIONS: dict[str, Action] = {a.type: a for a in (
     Action("map_refund_payout", "QuickBooks Desktop: how a refund's money leaves (credit_card: a credit card "
            "refund, check: a cheque, none: the credit memo only)", writes="payout", flows=("refunds",),
            value_schema={"enum": ["none", "credit_card", "check"]}),
+    Action("map_summary_document", "with sync.posting: summary, the document the order's summary is posted as: "
+           "journal_entry, or document (the order's own kind)", writes="summary_as",
+           value_schema={"enum": ["journal_entry", "document"]}),
     Action("map_deposit_account", "the account the payment is deposited to", writes="deposit_account",
            value_schema=_TEXT),
     Action("map_payment_method", "the QuickBooks payment method", writes="payment_method", value_schema=_TEXT),

@@ -47,6 +47,14 @@ class SummarySettings:
     number_prefix: str = "SUM-"
     refund_number_prefix: str = "SUMR-"
     refunds: bool = True
+    #: "document" (default): a summary of the members' own kind; "journal_entry": every summary a journal entry
+    #: (a ``map_summary_document`` rule chooses per order). See ``connex.sync.summary_journal``
+    document: str = "document"
+    #: the account a journal-entry summary debits (credits, for refunds) when its orders share no deposit account
+    journal_account: str = "Undeposited Funds"
+    #: the liability account a journal-entry summary credits the tax to where the target's journal lines cannot
+    #: carry tax (QuickBooks Online US and CA, QuickBooks Desktop); unset: such a summary with tax fails, naming it
+    tax_account: str | None = None
 
     @classmethod
     def from_sync(cls, sync) -> SummarySettings:

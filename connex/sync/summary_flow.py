@@ -37,6 +37,8 @@ from connex.sync import classify
 from connex.sync.checks import CheckFailure, check_document
 from connex.sync.document_flow import DocumentFlow
 from connex.sync.summarise import Period, SummarySettings, build_summary, period_of
+from connex.sync.summary_journal import JOURNAL, as_journal, summary_kind
+from connex.sync.summary_payments import SETTLED, is_summary_payment, summary_payment
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +175,7 @@ class SummaryFlow(DocumentFlow):
         store = getattr(doc, "store_name", None) or ""
         period = period_of(moment, self.summary.period, self.tz)
         while True:  # the first period from the order's own whose summary still takes orders
-            group = SummaryGroup(self.flow, doc.kind, store, doc.currency, period.label)
+            group = SummaryGroup(self.flow, summary_kind(doc, self.summary), store, doc.currency, period.label)
             if group not in placed:
                 placed[group] = self.summaries.find(group)
             summary = placed[group]
@@ -185,27 +187,58 @@ class SummaryFlow(DocumentFlow):
         return NewMember(doc.key, group, closes.isoformat(timespec="seconds"), doc.source_id, doc.doc_number,
                          stamp, digest, to_data(doc))
 
+    def _with_payments(self, documents):
+        """No payment per order: a paid order's invoice is a summary's member, and the summary invoice gets one
+        payment for all of them (``summary_payments``) when it is posted."""
+        return documents, []
+
     # --- posting closed summaries --------------------------------------------------------------------------
     def post_summaries(self) -> None:
         pending = {s.id: s for s in self.summaries.unposted(self.flow, failed=self.options.retry_failed)}
         for summary_id in self._retry - set(pending):
             pending[summary_id] = self.summaries.get(summary_id)
-        documents, digests = [], {}
+        documents, digests, paying = [], {}, []
         for summary in pending.values():
             doc = self.summary_document(summary)
             if doc is None:
                 continue
             documents.append(doc)
             digests[doc.key] = classify.content_hash(doc)
-        if not documents:
+            paying.append(summary)
+        if self.options.retry_failed:  # payments that failed after their summary invoice was posted
+            for row in self.state.rows(self.flow, "failed"):
+                found = self.summaries.by_doc_key(f"invoice:{row.source_id}") if is_summary_payment(row) else None
+                if found is not None and found.id not in pending:
+                    paying.append(found)
+        payments = self._summary_payments(paying)
+        if not documents and not payments:
             return
+        digests.update({p.key: classify.content_hash(p) for p in payments})
         ready = self.parties.resolve(documents, lambda doc, reason: self._failed(doc, reason, {}, digests))
         size = self.target.post_batch_size or len(ready) or 1
         for start in range(0, len(ready), size):
             self._post_batch(ready[start:start + size], {}, digests)
         self.report.counts["summaries_posted"] += len(ready)
+        for start in range(0, len(payments), size):  # after their invoices: the target applies them
+            self._post_batch(payments[start:start + size], {}, digests)
 
-    def summary_document(self, summary: Summary) -> Document | None:
+    def _summary_payments(self, summaries: list[Summary]) -> list:
+        """The payments of these summaries that are paid invoices, unless the ledger has them settled already."""
+        out = []
+        for summary in summaries:
+            if summary.kind != "invoice":
+                continue
+            members = [from_record(m.document) for m in self.summaries.members(summary.id)]
+            doc = self.summary_document(summary, check=False)
+            payment = summary_payment(doc, members) if doc is not None else None
+            if payment is None:
+                continue
+            row = self.state.lookup([payment.key]).get(payment.key)
+            if row is None or row.status not in SETTLED:
+                out.append(payment)
+        return out
+
+    def summary_document(self, summary: Summary, *, check: bool = True) -> Document | None:
         members = self.summaries.members(summary.id)
         if not members:
             return None
@@ -218,8 +251,16 @@ class SummaryFlow(DocumentFlow):
         try:
             check_document(doc)
         except CheckFailure as exc:
-            self._failed(doc, f"field {exc.field}: {exc.message}", {}, {})
+            if check:
+                self._failed(doc, f"field {exc.field}: {exc.message}", {}, {})
             return None
+        if summary.kind == JOURNAL:
+            doc.kind = JOURNAL  # its ledger key is the summary's (journal_entry:summary-N)
+            try:
+                doc = as_journal(doc, self.summary)
+            except ValueError as exc:
+                self._failed(doc, f"journal entry: {exc}", {}, {})
+                return None
         return doc
 
     # --- dry run -------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 from connex.documents import (
     Address,
     Document,
+    JournalDocument,
     Line,
     Party,
     PaymentDocument,
@@ -27,7 +28,7 @@ from connex.documents import (
 )
 
 _CLASSES = {cls.__name__: cls for cls in (Document, SalesDocument, PurchaseDocument, RefundDocument,
-                                          PaymentDocument, Party)}
+                                          PaymentDocument, JournalDocument, Party)}
 _NESTED = {"Address": Address, "Party": Party, "Line": Line}
 
 

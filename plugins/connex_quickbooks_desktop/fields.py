@@ -40,6 +40,10 @@ FIELD_SUPPORT: dict[str, str | Used | Ignored] = {
     "SalesDocument.ship_via": "ShipMethodRef (an entry of the Ship Via list)",
     "SalesDocument.terms": "TermsRef (invoices)",
     "SalesDocument.paid_date": Used("an invoice of a paid order gets a ReceivePaymentAdd applied to it, dated then"),
+    "SalesDocument.summary_as": Used("with sync.posting: summary, journal_entry puts the order into a JournalEntryAdd "
+                                     "summary"),
+    "RefundDocument.summary_as": Used("with sync.posting: summary, journal_entry puts the refund into a "
+                                      "JournalEntryAdd summary, reversed"),
     "SalesDocument.source_reference": "Other, and PONumber on invoices",
     "PurchaseDocument.vendor": "VendorRef",
     "PurchaseDocument.status": Used("a pending purchase order gets no bill"),

@@ -42,6 +42,7 @@ TXN_TYPES = {
     "purchase_order": ("PurchaseOrder", limits.REF_NUMBER),
     "bill": ("Bill", limits.BILL_REF_NUMBER),
     "payment": ("ReceivePayment", limits.PAYMENT_REF_NUMBER),
+    "journal_entry": ("JournalEntry", limits.REF_NUMBER),
 }
 
 
@@ -460,7 +461,7 @@ class QbxmlBuilder:
     # --- transactions ----------------------------------------------------------------------------------
     def document_add(
         self, request_id: str, document: Document, po_links: Sequence[PoLineLink] = (),
-        invoice: InvoiceLink | None = None,
+        invoice: InvoiceLink | None = None, income_accounts: dict[str, str] | None = None,
     ) -> etree._Element:
         if document.kind == "payment":
             return self.receive_payment_add(request_id, document, invoice)  # type: ignore[arg-type]
@@ -472,6 +473,10 @@ class QbxmlBuilder:
             return self.purchase_order_add(request_id, document)  # type: ignore[arg-type]
         if document.kind == "bill":
             return self.bill_add(request_id, document, po_links)  # type: ignore[arg-type]
+        if document.kind == "journal_entry":
+            from connex_quickbooks_desktop.journal import journal_add  # journal.py builds on this module
+
+            return journal_add(self, request_id, document, income_accounts)  # type: ignore[arg-type]
         raise DocumentError(
             f"QuickBooks Desktop cannot post a {document.kind!r}", where=_where(document, "kind")
         )

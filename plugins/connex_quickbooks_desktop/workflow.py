@@ -179,6 +179,12 @@ def _links(job: Job) -> bool:
     return bool(job.context.get("po_number") or job.context.get("invoice_number"))
 
 
+def _after_deps(job: Job) -> str:
+    """The stage after a document's dependencies: the transaction it links to, a journal entry's item accounts,
+    or the add."""
+    return "link" if _links(job) else "accounts" if job.doc_kind == "journal_entry" else "add"
+
+
 def _text(node: etree._Element, path: str) -> str | None:
     found = node.find(path)
     return found.text if found is not None and found.text is not None else None
@@ -365,8 +371,11 @@ class Workflow:
         if job.stage == "deps":
             if not self._deps_ready(conn, job):
                 return []
-            job.stage = "link" if _links(job) else "add"
+            job.stage = _after_deps(job)
             self.queue.save(conn, job)
+        if job.stage == "accounts":
+            # a journal entry credits each item's income account: read them, just before the add
+            return [("accounts", self.builder.item_query("", self._builder_for(conn, job).item_names(document)))]
         if job.stage == "link" and job.context.get("invoice_number"):
             return [("invoice", self.builder.invoice_query("", job.context["invoice_number"]))]
         if job.stage == "link":
@@ -378,7 +387,8 @@ class Workflow:
         self.builder.company_tax = company_tax
         invoice = job.context.get("invoice")
         invoice = qbxml.InvoiceLink(invoice[0], Decimal(invoice[1])) if invoice else None
-        return [("add", self._builder_for(conn, job).document_add("", document, links, invoice))]
+        return [("add", self._builder_for(conn, job).document_add("", document, links, invoice,
+                                                                  job.context.get("income_accounts")))]
 
     def _builder_for(self, conn, job: Job) -> qbxml.QbxmlBuilder:
         """The builder, told which items the document's SKUs were found as by part number."""
@@ -528,6 +538,8 @@ class Workflow:
             self._apply_invoice(conn, job, parts["invoice"])
         elif job.stage == "link":
             self._apply_link(conn, job, parts["po"])
+        elif job.stage == "accounts":
+            self._apply_accounts(conn, job, parts["accounts"])
         else:
             reply = parts["add"]
             txn = qbxml.TXN_TYPES[job.doc_kind][0]
@@ -535,6 +547,24 @@ class Workflow:
                 self._document_in(conn, job, _text(reply.rets()[0], "TxnID") if reply.rets() else None, "posted")
             else:
                 self._retry_or_fail(conn, job, reply, f"{txn}Add", back_to="check")
+
+    def _apply_accounts(self, conn, job: Job, reply: Reply) -> None:
+        """The items' income accounts for a journal entry (ItemQuery): an inventory item's IncomeAccountRef, a
+        non-inventory, service or other-charge item's SalesOrPurchase AccountRef or SalesAndPurchase
+        IncomeAccountRef (qbxml130.xsd ItemInventoryRet, ItemNonInventoryRet...)."""
+        if reply.status != 0:
+            self._retry_or_fail(conn, job, reply, "ItemQuery")
+            return
+        accounts = {}
+        for ret in reply.rets():
+            name = _text(ret, "FullName")
+            account = (_text(ret, "IncomeAccountRef/FullName") or _text(ret, "SalesOrPurchase/AccountRef/FullName")
+                       or _text(ret, "SalesAndPurchase/IncomeAccountRef/FullName"))
+            if name and account:
+                accounts[name.casefold()] = account
+        job.context["income_accounts"] = accounts
+        job.stage = "add"
+        self.queue.save(conn, job)
 
     def _apply_tax_lists(self, conn, job: Job, parts: dict[str, Reply]) -> None:
         """Keep the session's read of the company's codes and tax items; "no match" (status 1) is an empty
@@ -819,7 +849,7 @@ class Workflow:
             for job in self.queue.pending_in(conn, kind="document", stage="deps", claim=True):
                 try:
                     if self._deps_ready(conn, job):
-                        job.stage = "link" if _links(job) else "add"
+                        job.stage = _after_deps(job)
                         self.queue.save(conn, job)
                 except DocumentError as exc:
                     self._fail(conn, job, str(exc), exc.code)

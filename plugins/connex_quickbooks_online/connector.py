@@ -120,7 +120,8 @@ class QuickBooksOnlineTarget(TargetConnector):
     #: hosts only (quickbooks-online-api.md §2): these are the app's own addresses (app.qbo.intuit.com, and
     #: app.sandbox.qbo.intuit.com for a sandbox company), each page taking the transaction's id as ``txnId``.
     APP_PAGES = {"sales_receipt": "salesreceipt", "invoice": "invoice", "refund_receipt": "refundreceipt",
-                 "credit_memo": "creditmemo", "purchase_order": "purchaseorder", "bill": "bill"}
+                 "credit_memo": "creditmemo", "purchase_order": "purchaseorder", "bill": "bill",
+                 "journal_entry": "journal"}
 
     @classmethod
     def document_url(cls, config: dict, kind: str, target_id: str | None) -> str | None:
@@ -319,6 +320,9 @@ class QuickBooksOnlineTarget(TargetConnector):
                 deposit = deposit or builder.options.refund_deposit_account
             if deposit and doc.kind in ("sales_receipt", "refund_receipt", "payment"):
                 accounts.add(deposit)
+            for account in (getattr(doc, "debit_account", None), getattr(doc, "tax_account", None)):
+                if account and doc.kind == "journal_entry":  # a journal-entry summary's own accounts
+                    accounts.add(account)
         methods = {d.payment_method for d in docs if isinstance(d, PaymentDocument) and d.payment_method}
         if methods:
             self.lookups.prefetch("PaymentMethod", methods)

@@ -39,6 +39,10 @@ FIELD_SUPPORT: dict[str, str | Used | Ignored] = {
     "SalesDocument.ship_via": "ShipMethodRef (text: QuickBooks Online keeps no list of them)",
     "SalesDocument.terms": "SalesTermRef (looked up by name)",
     "SalesDocument.paid_date": Used("an invoice of a paid order gets a Payment linked to it, dated then"),
+    "SalesDocument.summary_as": Used("with sync.posting: summary, journal_entry puts the order into a JournalEntry "
+                                     "summary"),
+    "RefundDocument.summary_as": Used("with sync.posting: summary, journal_entry puts the refund into a JournalEntry "
+                                      "summary, reversed"),
     "SalesDocument.source_reference": "PrivateNote (channel ref)",
     "PurchaseDocument.vendor": "VendorRef",
     "PurchaseDocument.status": "PrivateNote (status); a pending purchase order gets no bill",

@@ -16,6 +16,7 @@ from typing import Protocol
 from connex.documents import (
     Address,
     Document,
+    JournalDocument,
     Line,
     Party,
     PaymentDocument,
@@ -69,6 +70,7 @@ ENTITY_BY_KIND = {
     "refund_receipt": "RefundReceipt",
     "credit_memo": "CreditMemo",
     "payment": "Payment",
+    "journal_entry": "JournalEntry",
 }
 
 
@@ -618,6 +620,10 @@ class PayloadBuilder:
             return entity, self.purchase(doc, entity)
         if isinstance(doc, RefundDocument) and entity in ("RefundReceipt", "CreditMemo"):
             return entity, self.refund(doc, entity)
+        if isinstance(doc, JournalDocument) and entity == "JournalEntry":
+            from connex_quickbooks_online.journal import journal_entry  # journal.py builds on this module
+
+            return entity, journal_entry(self, doc)
         raise DocumentError(f"cannot post a {type(doc).__name__} as {doc.kind}", where=where(doc))
 
     def sales(self, doc: SalesDocument, entity: str) -> dict:

@@ -24,14 +24,14 @@ from decimal import Decimal
 from lxml import etree
 
 from connex_quickbooks_desktop.safexml import parse_text
-from connex_quickbooks_desktop.simulator import taxes
+from connex_quickbooks_desktop.simulator import journal, taxes
 from connex_quickbooks_desktop.validation import QbxmlValidator
 
 PARSE_ERROR = "0x80040400"
 PARSE_MESSAGE = "QuickBooks found an error when parsing the provided XML text stream."
 
 TXN_TYPES = ("SalesReceipt", "Invoice", "CreditMemo", "PurchaseOrder", "Bill", "ReceivePayment",
-             "ARRefundCreditCard", "Check")
+             "ARRefundCreditCard", "Check", "JournalEntry")
 _SALES_LINE = {
     "ARRefundCreditCard": "RefundAppliedToTxn",
     "Check": "ExpenseLine",
@@ -53,6 +53,7 @@ _HUMAN = {
     "ReceivePayment": "Payment",
     "ARRefundCreditCard": "Credit Card Refund",
     "Check": "Check",
+    "JournalEntry": "Journal Entry",
 }
 
 
@@ -196,9 +197,11 @@ class SimulatedCompany:
         company.ship_methods |= {"DHL", "FedEx", "UPS", "USPS", "Federal Express"}
         company.terms |= {"Due on receipt", "Net 15", "Net 30", "Net 60", "1% 10 Net 30", "2% 10 Net 30"}
         for name in ("Shipping", "Rounding", "Discount") if service_items else ():
-            company.add_list_record(name, "ItemOtherCharge")
+            income = "Shipping Income" if name == "Shipping" else "Sales"
+            company.add_list_record(name, "ItemOtherCharge").fields["IncomeAccount"] = income
         for name, quantity in (("SKU-ABC-001", 120), ("SKU-ABC-002", 40), ("SKU-XYZ-010", 7)):
-            company.add_list_record(name, "ItemInventory", quantity=Decimal(quantity))
+            company.add_list_record(name, "ItemInventory", quantity=Decimal(quantity)).fields["IncomeAccount"] = \
+                "Merchandise Sales"
         return company
 
     def add_list_record(
@@ -411,6 +414,9 @@ class SimulatedCompany:
                     "does not exist in the list.",
                 )
         record = self.add_list_record(name, kind, part_number=add.findtext("ManufacturerPartNumber"))
+        income = next((r.findtext("FullName") for r in add.iter("IncomeAccountRef", "AccountRef")), None)
+        if income:
+            record.fields["IncomeAccount"] = income
         rs = _rs(rq, 0, "Info", "Status OK")
         rs.append(self._list_ret(record, rq))
         return rs
@@ -581,6 +587,12 @@ class SimulatedCompany:
             values.append(("QuantityOnHand", _quantity(record.quantity)))
         for tag, text in values:
             etree.SubElement(ret, tag).text = text
+        income = record.fields.get("IncomeAccount")
+        if income and record.kind == "ItemInventory":  # ItemInventoryRet: IncomeAccountRef
+            etree.SubElement(etree.SubElement(ret, "IncomeAccountRef"), "FullName").text = income
+        elif income and record.kind.startswith("Item"):  # the others: SalesOrPurchase AccountRef
+            etree.SubElement(etree.SubElement(etree.SubElement(ret, "SalesOrPurchase"), "AccountRef"),
+                             "FullName").text = income
         if record.kind in ("Customer", "Vendor") and record.currency:
             etree.SubElement(etree.SubElement(ret, "CurrencyRef"), "FullName").text = record.currency
         return _only(ret, rq)
@@ -695,6 +707,9 @@ class SimulatedCompany:
         rs = _rs(rq, 0, "Info", "Status OK")
         rs.append(self._txn_ret(transaction, include_lines=True, rq=None))
         return rs
+
+    def _rq_JournalEntryAdd(self, rq):  # noqa: N802 - named after the qbXML request
+        return journal.journal_entry_add(self, rq, _rs, _invalid_ref, Transaction, TxnLine)
 
     def _rq_ReceivePaymentAdd(self, rq):  # noqa: N802 - named after the qbXML request
         """A customer payment applied to invoices (qbxml130.xsd ReceivePaymentAdd: CustomerRef, ..., TotalAmount,
@@ -945,10 +960,11 @@ class SimulatedCompany:
             ("TxnNumber", str(t.number)),
         ):
             etree.SubElement(ret, tag).text = text
-        entity_tag = "VendorRef" if t.txn_type in ("PurchaseOrder", "Bill") else "CustomerRef"
-        ref = etree.SubElement(ret, entity_tag)
-        etree.SubElement(ref, "ListID").text = self.lists[t.entity.lower()].list_id
-        etree.SubElement(ref, "FullName").text = t.entity
+        if t.txn_type != "JournalEntry":  # a journal entry names its parties per line (JournalEntryRet)
+            entity_tag = "VendorRef" if t.txn_type in ("PurchaseOrder", "Bill") else "CustomerRef"
+            ref = etree.SubElement(ret, entity_tag)
+            etree.SubElement(ref, "ListID").text = self.lists[t.entity.lower()].list_id
+            etree.SubElement(ref, "FullName").text = t.entity
         etree.SubElement(ret, "TxnDate").text = t.txn_date
         if t.ref_number:
             etree.SubElement(ret, "RefNumber").text = t.ref_number

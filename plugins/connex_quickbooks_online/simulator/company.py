@@ -22,6 +22,7 @@ ENTITIES = (
     "Bill",
     "RefundReceipt",
     "CreditMemo",
+    "JournalEntry",
     "Payment",
     "Purchase",
     "PaymentMethod",

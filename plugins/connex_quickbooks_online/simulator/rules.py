@@ -14,6 +14,7 @@ from connex_quickbooks_online.faults import FAULT_MESSAGES
 from connex_quickbooks_online.schema import entity_violations, field_tree
 from connex_quickbooks_online.simulator import settlement
 from connex_quickbooks_online.simulator.company import Company
+from connex_quickbooks_online.simulator.journal import journal_entry
 from connex_quickbooks_online.simulator.taxes import TaxEngine, cents, number
 
 DOC_NUMBER_MAX = 21
@@ -35,6 +36,7 @@ TXN_LABEL = {
     "CreditMemo": "Credit Memo",
     "PurchaseOrder": "Purchase Order",
     "Bill": "Bill",
+    "JournalEntry": "Journal Entry",
 }
 ITEM_TYPES = ("Inventory", "NonInventory", "Service", "Group", "Category")
 CURRENCY = re.compile(r"^[A-Z]{3}\Z")
@@ -157,6 +159,8 @@ class Rules:
                 return self._item(body)
             if entity in SALES or entity in PURCHASES:
                 return self._transaction(entity, body)
+            if entity == "JournalEntry":
+                return journal_entry(self, body, self._check_number)
             if entity == "Payment":
                 return self._payment(body)
             if entity == "Purchase":
@@ -166,6 +170,27 @@ class Rules:
             if entity in ("Class", "Department", "PaymentMethod"):
                 return self._list_entry(entity, body)
         raise SimFault("2010", f"Create is not supported for {entity}")
+
+    # --- what the journal-entry rules (simulator/journal.py) share with the other transactions ---------------
+    fault_class = SimFault
+    decimal = staticmethod(decimal)
+
+    def resolve(self, entity: str, reference, element: str) -> dict:
+        return self._resolve(entity, reference, element)
+
+    def _check_number(self, entity: str, body: dict, existing: dict | None = None) -> None:
+        """DocNumber: at most 21 characters (2050), unique among the entity's transactions (6140)."""
+        number = body.get("DocNumber")
+        if number is None:
+            return
+        if len(str(number)) > DOC_NUMBER_MAX:
+            raise SimFault("2050", "String length is either shorter or longer than supported by specification. "
+                                   f"DocNumber:Max:{DOC_NUMBER_MAX}", f"{entity}.DocNumber")
+        holder = self.company.by_name(entity, "DocNumber", str(number))
+        if holder is not None and holder is not existing:
+            raise SimFault("6140", "Duplicate Document Number Error : You must specify a different number. "
+                                   f"This number has already been used. DocNumber={number} is assigned to "
+                                   f"TxnType={TXN_LABEL[entity]} with TxnId={holder['Id']}")
 
     # --- references ----------------------------------------------------------------------------------------
     def _resolve(self, entity: str, reference, element: str) -> dict:
