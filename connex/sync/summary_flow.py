@@ -31,12 +31,14 @@ import datetime as dt
 import logging
 
 from connex.documents import Document, from_record, to_record
+from connex.state import history
 from connex.state.store import LedgerEntry
 from connex.state.summaries import CLOSED, OPEN, NewMember, Summary, SummaryGroup, SummaryStore
 from connex.sync import classify
 from connex.sync.checks import CheckFailure, check_document
 from connex.sync.document_flow import DocumentFlow
 from connex.sync.summarise import Period, SummarySettings, build_summary, period_of
+from connex.sync.summary_corrections import SummaryCorrections
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,7 @@ def moment_of(flow: str, record: dict, doc: Document) -> dt.datetime | dt.date |
     return doc.txn_date
 
 
-class SummaryFlow(DocumentFlow):
+class SummaryFlow(SummaryCorrections, DocumentFlow):
     #: the current instant (UTC); tests replace it to run a period's close without waiting for the day to end
     clock = staticmethod(lambda: dt.datetime.now(dt.UTC))
 
@@ -95,6 +97,7 @@ class SummaryFlow(DocumentFlow):
                 self.summaries.close(s.id for s in due)
                 self.report.counts["summaries_closed"] += len(due)
         self.post_summaries()
+        self.correct_summaries()  # posted summaries a changed, cancelled or deleted order marked
 
     def _complete_pass(self) -> bool:
         o = self.options
@@ -146,7 +149,7 @@ class SummaryFlow(DocumentFlow):
                 ledger.append(self._mirror(doc, digest))
             return
         summary = self.summaries.get(member.summary_id)
-        never_posted = False
+        never_posted, summary_row = False, None
         if summary.status == CLOSED:
             summary_row = self.state.lookup([summary.doc_key]).get(summary.doc_key)
             never_posted = summary_row is not None and summary_row.status == "failed"
@@ -156,6 +159,8 @@ class SummaryFlow(DocumentFlow):
             if never_posted:
                 self._retry.add(summary.id)
             ledger.append(self._mirror(doc, digest))
+            return
+        if self.correction and self.correct_member(doc, digest, member, summary, summary_row, ledger):
             return
         self.report.counts["changed"] += 1
         note = (f"source changed after its summary {summary.doc_number} was closed; the summary is not changed "
@@ -266,4 +271,5 @@ def where_summarised(state, member_key: str) -> dict | None:
             "currency": summary.currency, "period": Period.parse(summary.period).describe(),
             "summary_status": summary.status, "posting": row.status if row else None,
             "target_id": row.target_id if row else None, "error": row.error if row else None,
-            "closes_at": summary.closes_at, "members": len(summaries.members(summary.id))}
+            "closes_at": summary.closes_at, "members": len(summaries.members(summary.id)),
+            "number": row.number if row else None, "events": history.events(state, summary.doc_key)}
