@@ -126,9 +126,9 @@ class SummaryCorrections:
             if not self.summaries.members(summary.id):
                 self._void_summary(row, "every order it held was cancelled or deleted")
                 continue
-            doc = self.summary_document(summary)
+            doc = self.summary_document(summary, on_failure=self._correction_refused)
             if doc is None:
-                continue  # failed its checks: recorded as failed by summary_document
+                continue  # stays marked: corrected once its members make a valid document again
             digest = classify.content_hash(doc)  # of the version under its first number, as when first posted
             if digest == row.content_hash:  # marked, but nothing of it differs (a crash between steps 1 and 2)
                 self.state.record([LedgerEntry(row.key, self.flow, row.kind, row.source_id, row.number, digest,
@@ -139,6 +139,11 @@ class SummaryCorrections:
                 doc = dataclasses.replace(doc, doc_number=row.number)  # rewritten under the number it has now
             # a repost numbers the new version from the first number: SUM-3-1, then SUM-3-2
             self._correct(doc, row, digest, None)
+
+    def _correction_refused(self, doc: Document, reason: str) -> None:
+        """The rebuilt summary fails its checks: reported, and the posted one left as it is (still marked)."""
+        self.report.fail(f"{doc.kind.replace('_', ' ')} {doc.doc_number}",
+                         f"not corrected: the rebuilt summary {reason}", doc.key)
 
     def _void_summary(self, row, why: str) -> None:
         doc = Document(kind=row.kind, source_id=row.source_id, doc_number=row.number or "", txn_date=None,

@@ -210,7 +210,8 @@ class SummaryFlow(SummaryCorrections, DocumentFlow):
             self._post_batch(ready[start:start + size], {}, digests)
         self.report.counts["summaries_posted"] += len(ready)
 
-    def summary_document(self, summary: Summary) -> Document | None:
+    def summary_document(self, summary: Summary, on_failure=None) -> Document | None:
+        """``on_failure(doc, reason)``: what a document failing its checks does (default: recorded failed)."""
         members = self.summaries.members(summary.id)
         if not members:
             return None
@@ -223,7 +224,11 @@ class SummaryFlow(SummaryCorrections, DocumentFlow):
         try:
             check_document(doc)
         except CheckFailure as exc:
-            self._failed(doc, f"field {exc.field}: {exc.message}", {}, {})
+            reason = f"field {exc.field}: {exc.message}"
+            if on_failure is not None:
+                on_failure(doc, reason)
+            else:
+                self._failed(doc, reason, {}, {})
             return None
         return doc
 
