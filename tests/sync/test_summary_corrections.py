@@ -234,3 +234,31 @@ def test_desktop_corrects_a_posted_summary(desk, mode):
     events, row = trail(folder, f"sales_receipt:{summary.replace('SUM-', 'summary-')}")
     assert [e["mode"] for e in events if e["event"] == "corrected"] == [mode]
     assert row.status == "posted"
+
+
+def test_a_stale_summary_is_read_again_and_updated_once(shop):
+    """A bookkeeper saves SUM-1 in QuickBooks between Connex's read and its update: QuickBooks answers 5010 (stale
+    SyncToken), Connex reads it again and sends the update once more."""
+    folder, lw, qbo, orders, sync = shop
+    set_on_change(folder, "update")
+    sync(at(7, 6))
+    summary = links(folder)[str(orders[0]["NumOrderId"])]
+    stored = receipt(qbo, summary)
+    raise_first_line(orders[0], Decimal("3.00"))
+    updates = []
+    original = qbo.dispatch
+
+    def someone_saves_it_first(request):
+        if request.method == "POST" and request.arg("operation") == "update" and "salesreceipt" in request.path:
+            updates.append((request.json() or {}).get("SyncToken"))
+            if len(updates) == 1:
+                live = next(r for r in qbo.company.all("SalesReceipt") if r["DocNumber"] == summary)
+                with qbo.company.lock:
+                    qbo.company.touch(live)  # the bookkeeper's save: QuickBooks bumps the SyncToken
+        return original(request)
+
+    qbo.dispatch = someone_saves_it_first
+    report = sync(at(7, 7), order_ids=(orders[0]["OrderId"],))
+    assert not report.failures and report.counts["corrected"] == 1, (report.counts, report.failures)
+    assert len(updates) == 2 and updates[0] != updates[1]
+    assert Decimal(str(receipt(qbo, summary)["TotalAmt"])) == Decimal(str(stored["TotalAmt"])) + 3
