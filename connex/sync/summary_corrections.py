@@ -135,8 +135,9 @@ class SummaryCorrections:
                                                "posted", target_id=row.target_id, document=row.document)],
                                   self.report.run_id)
                 continue
-            if self.correction == corrections.UPDATE and row.number:
-                doc = dataclasses.replace(doc, doc_number=row.number)  # rewritten under the number it has now
+            number = row.number or _last_number(history.events(self.state, row.key))
+            if self.correction == corrections.UPDATE and number:
+                doc = dataclasses.replace(doc, doc_number=number)  # rewritten under the number it has now
             # a repost numbers the new version from the first number: SUM-3-1, then SUM-3-2
             self._correct(doc, row, digest, None)
 
@@ -166,3 +167,9 @@ class SummaryCorrections:
             return PostResult(new.key, "failed", error="its customer could not be found or created")
         return self.target.repost_document(new, old_target)
 
+
+
+def _last_number(events: list[dict]) -> str | None:
+    """The number the last correction gave the summary (a failed correction's ledger row does not keep it)."""
+    numbers = [e["number"] for e in events if e.get("event") == "corrected" and e.get("number")]
+    return numbers[-1] if numbers else None
