@@ -122,13 +122,19 @@ def ledger_lines(entries: list[dict], synced: bool) -> list[str]:
         else:
             text = f"{status} at {e['updated_at']}" + (f": {e['error']}" if e.get("error") else "")
         lines.append(f"  {e['key']}: {text}")
+        for ev in (e.get("summary") or {}).get("events") or []:  # the summary's own corrections
+            lines.append(f"    summary {e['summary']['summary']}: {_event_text(ev)}")
         for change in e.get("differences") or []:
             lines.append(f"    posted -> new: {change}")
         for ev in e["events"]:
-            extra = "".join(f", {k} {'; '.join(map(str, v)) if isinstance(v, list) else v}"
-                            for k, v in ev.items() if k not in ("at", "event"))
-            lines.append(f"    {ev['at']}: {ev['event']}{extra}")
+            lines.append(f"    {_event_text(ev)}")
     return lines
+
+
+def _event_text(ev: dict) -> str:
+    extra = "".join(f", {k} {'; '.join(map(str, v)) if isinstance(v, list) else v}"
+                    for k, v in ev.items() if k not in ("at", "event"))
+    return f"{ev['at']}: {ev['event']}{extra}"
 
 
 def summary_text(held: dict) -> str:
@@ -136,8 +142,14 @@ def summary_text(held: dict) -> str:
     text = (f"in summary {held['summary']} ({held['store'] or 'no store'} {held['currency']}, {held['period']}, "
             f"{held['members']} document{'' if held['members'] == 1 else 's'})")
     posting = held.get("posting")
+    number = held.get("number")
+    renumbered = f" (now {number})" if number and number != held["summary"] else ""
     if posting in ("posted", "exists"):
-        return text + f", posted as QuickBooks id {held['target_id']}"
+        return text + f", posted as QuickBooks id {held['target_id']}{renumbered}"
+    if posting in ("changed", "correcting"):
+        return text + f", posted as QuickBooks id {held['target_id']}{renumbered}, being corrected: {held['error']}"
+    if posting == "voided":
+        return text + f", VOIDED in QuickBooks: {held['error']}"
     if posting == "queued":
         return text + ", queued for the QuickBooks Web Connector"
     if posting == "failed":

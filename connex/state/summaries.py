@@ -242,6 +242,13 @@ class SummaryStore:
         with self.db.write() as conn:
             return bool(conn.execute(stmt).rowcount)
 
+    def remove(self, member_key: str) -> bool:
+        """Unlink a member whose order was cancelled or deleted at the source (corrections on): the caller marks
+        a posted summary for correction first. Returns whether it was linked."""
+        t = tables.summary_members
+        with self.db.write() as conn:
+            return bool(conn.execute(t.delete().where(self._mine(t), t.c.member_key == member_key)).rowcount)
+
     def close(self, summary_ids: Iterable[int]) -> None:
         """Freeze these summaries' members: from here on an order of their period goes into a later one."""
         ids = list(summary_ids)

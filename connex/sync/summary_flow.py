@@ -31,12 +31,14 @@ import datetime as dt
 import logging
 
 from connex.documents import Document, from_record, to_record
+from connex.state import history
 from connex.state.store import LedgerEntry
 from connex.state.summaries import CLOSED, OPEN, NewMember, Summary, SummaryGroup, SummaryStore
 from connex.sync import classify
 from connex.sync.checks import CheckFailure, check_document
 from connex.sync.document_flow import DocumentFlow
 from connex.sync.summarise import Period, SummarySettings, build_summary, period_of
+from connex.sync.summary_corrections import SummaryCorrections
 from connex.sync.summary_journal import JOURNAL, as_journal, summary_kind
 from connex.sync.summary_payments import SETTLED, is_summary_payment, summary_payment
 
@@ -74,7 +76,7 @@ def moment_of(flow: str, record: dict, doc: Document) -> dt.datetime | dt.date |
     return doc.txn_date
 
 
-class SummaryFlow(DocumentFlow):
+class SummaryFlow(SummaryCorrections, DocumentFlow):
     #: the current instant (UTC); tests replace it to run a period's close without waiting for the day to end
     clock = staticmethod(lambda: dt.datetime.now(dt.UTC))
 
@@ -97,6 +99,7 @@ class SummaryFlow(DocumentFlow):
                 self.summaries.close(s.id for s in due)
                 self.report.counts["summaries_closed"] += len(due)
         self.post_summaries()
+        self.correct_summaries()  # posted summaries a changed, cancelled or deleted order marked
 
     def _complete_pass(self) -> bool:
         o = self.options
@@ -148,7 +151,7 @@ class SummaryFlow(DocumentFlow):
                 ledger.append(self._mirror(doc, digest))
             return
         summary = self.summaries.get(member.summary_id)
-        never_posted = False
+        never_posted, summary_row = False, None
         if summary.status == CLOSED:
             summary_row = self.state.lookup([summary.doc_key]).get(summary.doc_key)
             never_posted = summary_row is not None and summary_row.status == "failed"
@@ -158,6 +161,8 @@ class SummaryFlow(DocumentFlow):
             if never_posted:
                 self._retry.add(summary.id)
             ledger.append(self._mirror(doc, digest))
+            return
+        if self.correction and self.correct_member(doc, digest, member, summary, summary_row, ledger):
             return
         self.report.counts["changed"] += 1
         note = (f"source changed after its summary {summary.doc_number} was closed; the summary is not changed "
@@ -238,7 +243,9 @@ class SummaryFlow(DocumentFlow):
                 out.append(payment)
         return out
 
-    def summary_document(self, summary: Summary, *, check: bool = True) -> Document | None:
+    def summary_document(self, summary: Summary, *, check: bool = True, on_failure=None) -> Document | None:
+        """``on_failure(doc, reason)``: what a document failing its checks does (default: recorded failed);
+        ``check=False`` records nothing (a look at the document, as for its payment)."""
         members = self.summaries.members(summary.id)
         if not members:
             return None
@@ -251,17 +258,22 @@ class SummaryFlow(DocumentFlow):
         try:
             check_document(doc)
         except CheckFailure as exc:
-            if check:
-                self._failed(doc, f"field {exc.field}: {exc.message}", {}, {})
+            self._refused(doc, f"field {exc.field}: {exc.message}", check, on_failure)
             return None
         if summary.kind == JOURNAL:
             doc.kind = JOURNAL  # its ledger key is the summary's (journal_entry:summary-N)
             try:
                 doc = as_journal(doc, self.summary)
             except ValueError as exc:
-                self._failed(doc, f"journal entry: {exc}", {}, {})
+                self._refused(doc, f"journal entry: {exc}", check, on_failure)
                 return None
         return doc
+
+    def _refused(self, doc: Document, reason: str, check: bool, on_failure) -> None:
+        if on_failure is not None:
+            on_failure(doc, reason)
+        elif check:
+            self._failed(doc, reason, {}, {})
 
     # --- dry run -------------------------------------------------------------------------------------------
     def _plan(self, documents: list[tuple[Document, dict]]) -> None:
@@ -307,4 +319,5 @@ def where_summarised(state, member_key: str) -> dict | None:
             "currency": summary.currency, "period": Period.parse(summary.period).describe(),
             "summary_status": summary.status, "posting": row.status if row else None,
             "target_id": row.target_id if row else None, "error": row.error if row else None,
-            "closes_at": summary.closes_at, "members": len(summaries.members(summary.id))}
+            "closes_at": summary.closes_at, "members": len(summaries.members(summary.id)),
+            "number": row.number if row else None, "events": history.events(state, summary.doc_key)}

@@ -137,32 +137,58 @@ def add_work(lw, flow, cycle):
             lw.account._seed_po(100 + cycle * 2 + n)
 
 
-def kill_cycles(rig, flow, rng):
-    folder, lw, qbo, killer = rig
+def random_plan(rng: random.Random, split: float, target: str = "quickbooks_online"):
+    """A kill point drawn at random: a moment of the run three times in ten, else right before or after one of
+    the first requests the target (up to ``split``) or Linnworks (the rest) sees; a run makes only a few requests
+    of each simulator, so a later n would let it finish unkilled."""
+    choice = rng.random()
+    if choice < 0.3:
+        return MOMENT
+    simulator = target if choice < split else "linnworks"
+    return (simulator, rng.choice(["before", "after"]), rng.randint(1, 3))
+
+
+MOMENT = "moment"
+
+
+def kill_loop(killer: Killer, rng: random.Random, cycles: int, *, launch, duration: float, split: float = 0.8,
+              plan=None, between=None, timeout: float = 120) -> Counter:
+    """The SIGKILL campaigns' loop: ``cycles`` runs, each started by ``launch(cycle)`` (which adds the cycle's work
+    first) and killed at the point ``plan(cycle, rng)`` names (default ``random_plan`` with ``split``): ``MOMENT``,
+    a random moment within ``duration`` seconds, or a ``Killer`` plan. ``between(cycle)`` runs after each cycle.
+    Returns how many runs were killed, by kind of kill point."""
     kinds = Counter()
-    add_work(lw, flow, 0)
-    duration = run_seconds(folder, flow)
-    for cycle in range(KILL_POINTS):
-        if cycle:
-            add_work(lw, flow, cycle)
-        process = start_sync(folder, flow)
-        choice = rng.random()
-        if choice < 0.3:
+    for cycle in range(cycles):
+        process = launch(cycle)
+        chosen = plan(cycle, rng) if plan else random_plan(rng, split)
+        if chosen == MOMENT:
             killer.arm(process, None)
             time.sleep(rng.uniform(0.05, 0.95) * duration)
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
-                kinds["moment"] += 1
+                kinds[MOMENT] += 1
         else:
-            simulator = "quickbooks_online" if choice < 0.8 else "linnworks"
-            # a run makes only a few requests of each simulator: a later n would let it finish unkilled
-            plan = (simulator, rng.choice(["before", "after"]), rng.randint(1, 3))
-            killer.arm(process, plan)
-        process.communicate(timeout=120)
+            killer.arm(process, chosen)
+        process.communicate(timeout=timeout)
         if killer.fired:
             kinds[f"{killer.plan[0]}:{killer.plan[1]}"] += 1
         killer.disarm()
+        if between:
+            between(cycle)
     return kinds
+
+
+def kill_cycles(rig, flow, rng, cycles: int = KILL_POINTS):
+    folder, lw, qbo, killer = rig
+    add_work(lw, flow, 0)
+    duration = run_seconds(folder, flow)
+
+    def launch(cycle):
+        if cycle:
+            add_work(lw, flow, cycle)
+        return start_sync(folder, flow)
+
+    return kill_loop(killer, rng, cycles, launch=launch, duration=duration, split=0.8)
 
 
 def finish(folder):

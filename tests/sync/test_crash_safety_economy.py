@@ -8,8 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-import signal
-import time
 from collections import Counter
 
 import pytest
@@ -18,7 +16,7 @@ from connex_quickbooks_online.simulator import QuickBooksOnlineSimulator
 
 from connex.simulation import SimClock
 from connex.state import open_state
-from tests.sync.test_crash_safety import Killer, run_seconds, start_sync
+from tests.sync.test_crash_safety import Killer, kill_loop, run_seconds, start_sync
 
 KILL_POINTS = 25
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -57,27 +55,15 @@ def rigs(tmp_path):
 
 
 def campaign(folder, flow, killer, add_work, rng) -> Counter:
-    kinds = Counter()
     add_work(0)
     duration = run_seconds(folder, flow)
-    for cycle in range(KILL_POINTS):
+
+    def launch(cycle):
         if cycle:
             add_work(cycle)
-        process = start_sync(folder, flow)
-        choice = rng.random()
-        if choice < 0.3:
-            killer.arm(process, None)
-            time.sleep(rng.uniform(0.05, 0.95) * duration)
-            if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
-                kinds["moment"] += 1
-        else:
-            simulator = "quickbooks_online" if choice < 0.75 else "linnworks"
-            killer.arm(process, (simulator, rng.choice(["before", "after"]), rng.randint(1, 3)))
-        process.communicate(timeout=120)
-        if killer.fired:
-            kinds[f"{killer.plan[0]}:{killer.plan[1]}"] += 1
-        killer.disarm()
+        return start_sync(folder, flow)
+
+    kinds = kill_loop(killer, rng, KILL_POINTS, launch=launch, duration=duration, split=0.75)
     process = start_sync(folder, flow)
     out, err = process.communicate(timeout=180)
     assert process.returncode in (0, 1), out + err

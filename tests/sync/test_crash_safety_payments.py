@@ -34,14 +34,7 @@ def test_invoices_and_payments_exactly_once_over_kill_points(rig):  # noqa: F811
         return order
 
     lw.account.add_processed_order = add_some_unpaid
-    import tests.sync.test_crash_safety as campaign
-
-    saved = campaign.KILL_POINTS
-    campaign.KILL_POINTS = KILL_POINTS
-    try:
-        kinds = kill_cycles(rig, "orders", random.Random(1717))
-    finally:
-        campaign.KILL_POINTS = saved
+    kinds = kill_cycles(rig, "orders", random.Random(1717), KILL_POINTS)
     assert sum(kinds.values()) >= KILL_POINTS * 0.6, kinds
     for order in unpaid:  # everything is paid by now
         if order["GeneralInfo"]["Status"] == 0:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-import signal
-import time
 from collections import Counter, defaultdict
 from decimal import Decimal
 
@@ -26,7 +24,7 @@ from connex.state.summaries import SummaryStore
 from connex.sync.summarise import SummarySettings
 from connex.sync.summary_flow import numbering
 from tests.conftest import in_ci
-from tests.sync.test_crash_safety import Killer, run_seconds, start_sync
+from tests.sync.test_crash_safety import MOMENT, Killer, kill_loop, run_seconds, start_sync
 from tests.tax.tax_support import cents
 
 DAYS = 40 if in_ci() else 12
@@ -90,11 +88,12 @@ def test_summaries_exactly_once_over_kill_points(rig, document):
     (folder / "connex.yaml").write_text(json.dumps(config))
     entity = "JournalEntry" if document == "journal_entry" else "SalesReceipt"
     rng = random.Random(2026)
-    kinds: Counter = Counter()
     late_days: list[int] = []
+    rereads: set[int] = set()  # cycles that re-read a late day (a re-read closes nothing, so posts nothing)
     add_day(lw, 0, rng)
     duration = run_seconds(folder, "orders")
-    for cycle in range(DAYS):
+
+    def launch(cycle):
         extra: list[str] = []
         if cycle:
             add_day(lw, cycle, rng)
@@ -104,31 +103,30 @@ def test_summaries_exactly_once_over_kill_points(rig, document):
             lw.account.add_processed_order(processed_at=day(late) + dt.timedelta(hours=11), template=1)
             late_days.append(late)
             extra = window(late)
-        process = start_sync(folder, "orders", *extra)
+            rereads.add(cycle)
+        return start_sync(folder, "orders", *extra)
+
+    def plan(cycle, rng):
         # the kinds of kill point take turns, so even the short campaign hits every dangerous window
         how = KINDS[cycle % len(KINDS)]
-        if extra and how.startswith("quickbooks"):
+        if cycle in rereads and how.startswith("quickbooks"):
             how = "linnworks"  # a re-read only reads (it closes nothing), so it is killed in Linnworks
         if how == "moment":
-            killer.arm(process, None)
-            time.sleep(rng.uniform(0.05, 0.95) * duration)
-            if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
-                kinds["moment"] += 1
-        elif how == "linnworks":
+            return MOMENT
+        if how == "linnworks":
             # a pass reads Linnworks twice (the search, then the orders' details)
-            killer.arm(process, ("linnworks", rng.choice(["before", "after"]), rng.randint(1, 2)))
-        else:
-            # a pass posts the summaries of the days it closes: a dozen QuickBooks requests to land in
-            killer.arm(process, ("quickbooks_online", how.split(":")[1], rng.randint(1, 6)))
-        process.communicate(timeout=180)
-        if killer.fired:
-            kinds[f"{killer.plan[0]}:{killer.plan[1]}"] += 1
-        killer.disarm()
+            return ("linnworks", rng.choice(["before", "after"]), rng.randint(1, 2))
+        # a pass posts the summaries of the days it closes: a dozen QuickBooks requests to land in
+        return ("quickbooks_online", how.split(":")[1], rng.randint(1, 6))
+
+    def between(cycle):
         if cycle % 4 == 3:  # now and then a pass that is not killed, so days close while later ones arrive
             process = start_sync(folder, "orders")
             out, err = process.communicate(timeout=180)
             assert process.returncode in (0, 1), out + err
+
+    kinds = kill_loop(killer, rng, DAYS, launch=launch, duration=duration, plan=plan, between=between,
+                      timeout=180)
 
     # the end: re-read the late days (a killed re-read may have missed its order), then a pass that closes
     for late in sorted(set(late_days)):
