@@ -150,7 +150,7 @@ def test_the_path_that_builds_connectors_installs_it_for_postgresql_only(postgre
 
 
 # --- real processes --------------------------------------------------------------------------------------------
-SCALE = 12.0  # a simulated minute lasts five seconds
+SCALE = 20.0  # a simulated minute lasts three seconds
 MARGIN = 0.4
 LIMIT = 10  # per (simulated) minute, on both vendors
 ENDPOINT = "Inventory/GetStockLocations"
