@@ -44,7 +44,7 @@ def main(options: dict) -> None:
         time.sleep(600)
         return
 
-    started = time.monotonic()
+    started, wall_start = time.monotonic(), time.time()
     errors: list[str] = []
     threads = [threading.Thread(target=_guard(errors, _linnworks, options)),
                threading.Thread(target=_guard(errors, _quickbooks, options))]
@@ -53,7 +53,7 @@ def main(options: dict) -> None:
     for thread in threads:
         thread.join()
     print(json.dumps({"seconds": time.monotonic() - started, "round_trips": budget.round_trips,
-                      "errors": errors}), flush=True)
+                      "start": wall_start, "end": time.time(), "errors": errors}), flush=True)
 
 
 def _guard(errors: list[str], fn, options: dict):
