@@ -55,9 +55,12 @@ WITH clock AS (
     WHERE w.scope = %(scope)s AND w.place = pick.place
     RETURNING w.place
 )
-SELECT (SELECT count(*) FROM claimed),
-       (SELECT min(at_us) FROM call_windows WHERE scope = %(scope)s AND place < %(limit)s)
-           + %(period)s - (SELECT t FROM clock)
+SELECT g.n,
+       CASE WHEN g.n = 0 THEN  -- the oldest place is read only for a refusal: a grant needs no wait
+           (SELECT min(at_us) FROM call_windows WHERE scope = %(scope)s AND place < %(limit)s)
+               + %(period)s - (SELECT t FROM clock)
+       END
+FROM (SELECT count(*) AS n FROM claimed) AS g
 """
 
 _PLACES = """
