@@ -6,8 +6,9 @@ on their own: they take a ``ScopedBudget`` view, scoped by realm or account, of 
 
 ``CallBudget`` is the interface a budget shared by many processes must offer: a sliding-window count per key and
 a bound on calls at once per key. ``LocalBudget`` keeps both in this process's memory, which holds for the
-embedded daemon and for `connex sync`. Workers on several machines need one that keeps its windows in the
-database they share (``set_process_budget`` installs it); see docs/scale.md.
+embedded daemon and for `connex sync` on SQLite. Workers on several machines share ``PostgresBudget``
+(connex/state/budget.py), kept in the PostgreSQL database the state lives in and installed with
+``set_process_budget`` whenever the state is there; see docs/scale.md.
 """
 
 from __future__ import annotations
@@ -70,16 +71,29 @@ class ScopedBudget:
 
 
 _process_budget: CallBudget | None = None
+_default_budget: CallBudget | None = None
 _process_lock = threading.Lock()
+
+
+def default_budget() -> CallBudget:
+    """The in-process budget a process starts with (``process_budget`` until another is installed)."""
+    global _default_budget
+    with _process_lock:
+        if _default_budget is None:
+            _default_budget = LocalBudget()
+        return _default_budget
 
 
 def process_budget() -> CallBudget:
     """The budget every connection of this process shares."""
     global _process_budget
-    with _process_lock:
-        if _process_budget is None:
-            _process_budget = LocalBudget()
-        return _process_budget
+    budget = _process_budget
+    if budget is None:
+        budget = default_budget()
+        with _process_lock:
+            _process_budget = _process_budget or budget
+            budget = _process_budget
+    return budget
 
 
 def set_process_budget(budget: CallBudget) -> None:

@@ -8,7 +8,18 @@ PostgreSQL. A change here needs a migration in ``connex/state/migrations/version
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, Table, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 
 metadata = MetaData()
 
@@ -242,4 +253,16 @@ queue_sessions = Table(
     Column("closed_at", Text),
     _connection(key=False),
     Index("queue_sessions_connection", "connection", "status"),
+)
+
+# --- call budgets shared by every process (connex/state/budget.py) ------------------------------------------
+# Not keyed by connection on purpose: a QuickBooks company's or a Linnworks account's limits are the vendor's,
+# shared by every connection that calls it. One row per (scope, place): the last ``limit`` calls under a scope,
+# a ring of call times in microseconds on the database's clock. A call may go when the oldest of them is a
+# whole period old, which is exactly the vendors' sliding window (at most ``limit`` calls in any period).
+call_windows = Table(
+    "call_windows", metadata,
+    Column("scope", Text, primary_key=True),  # scope|key, e.g. qbo:https://...:<realm>|batch
+    Column("place", Integer, primary_key=True),  # 0 .. limit-1
+    Column("at_us", BigInteger, nullable=False),  # when the call holding this place was granted
 )

@@ -42,9 +42,7 @@ class QuickBooksOnlineRealms(TenantServer):
             form = request.form()
             for company in self.tenants.values():
                 tokens = company.tokens
-                if form.get("grant_type") == "refresh_token" and (
-                        form.get("refresh_token") == tokens.refresh_token
-                        or form.get("refresh_token") in tokens.retired_refresh_tokens):
+                if form.get("grant_type") == "refresh_token" and tokens.issued(form.get("refresh_token")):
                     return company
                 if form.get("grant_type") == "authorization_code" and form.get("code") in tokens._codes:
                     return company

@@ -4,6 +4,16 @@ client auth, strict refresh-token rotation, expiring access tokens.
 Stricter than Intuit on purpose: every refresh rotates the refresh token (Intuit does so about daily), so a
 connector that fails to persist the newest token is caught by the first test that restarts it.
 
+Each authorization is a grant with its own chain of refresh tokens. quickbooks-online-api.md §1 ("Refresh token":
+rolling, a new one on refresh, "always store the latest one"; "Reusing an old refresh token after a rotation
+fails with invalid_grant") describes one chain and says nothing of several authorizations of one company by one
+app; OAuth 2.0 ties a refresh token to the grant it was issued for (RFC 6749 §1.5, §6), so a second connection
+that authorizes the app for the same company gets a chain of its own and neither breaks the other
+[UNVERIFIED against Intuit]. Where the reference is silent the stricter choice is made: a retired refresh token
+presented again revokes its whole grant, the newest refresh token and the access tokens with it (refresh-token
+reuse detection, RFC 6819 §5.2.2.3), so two connections sharing one chain fail at once and loudly instead of one
+of them a day later.
+
 The authorize step (quickbooks-online-api.md §1: authorization URL with client_id, response_type=code, scope,
 redirect_uri, state; the callback carries code, state and realmId) stands in for the browser pages where the
 user signs in and picks a company: it consents at once and redirects. Where the reference is silent the stricter
@@ -37,10 +47,13 @@ class TokenAuthority:
         self.clock = clock
         self.client_id, self.client_secret = client_id, client_secret
         self.access_token_seconds = access_token_seconds
-        self.refresh_token = refresh_token or "sim-refresh-" + secrets.token_hex(8)
-        self.retired_refresh_tokens: list[str] = []
-        self._access: dict[str, float] = {}  # token -> expiry on the simulator's clock
         self._lock = threading.Lock()
+        self._current: dict[int, str] = {}  # grant -> its newest refresh token (absent once revoked)
+        self._grant_of: dict[str, int] = {}  # every refresh token ever issued -> its grant
+        self._access: dict[str, tuple[float, int]] = {}  # token -> (expiry on the simulator's clock, grant)
+        self._grants = 0
+        self.revoked_grants = 0
+        self._start_grant(refresh_token or "sim-refresh-" + secrets.token_hex(8), grant=0)
         self.realm_id = realm_id
         self.redirect_uris = list(redirect_uris)  # as registered on the app's Keys & credentials page
         self._codes: dict[str, tuple[str, float]] = {}  # code -> (redirect_uri, expiry)
@@ -81,13 +94,17 @@ class TokenAuthority:
         if form.get("grant_type") != "refresh_token":
             return Response(400, {"error": "unsupported_grant_type"}), False
         with self._lock:
-            if form.get("refresh_token") != self.refresh_token:
+            token = form.get("refresh_token") or ""
+            grant = self._grant_of.get(token)
+            if grant is None or self._current.get(grant) != token:
+                if grant is not None and grant in self._current:
+                    self._revoke(grant)  # a retired token came back: whoever holds the chain, it is not safe
                 refused = {
                     "error": "invalid_grant",
                     "error_description": "Incorrect or invalid refresh token",
                 }
                 return Response(400, refused), True
-            return Response(200, self._issue()), False
+            return Response(200, self._issue(grant)), False
 
     def _exchange_code(self, form: dict[str, str]) -> Response:
         with self._lock:
@@ -96,19 +113,57 @@ class TokenAuthority:
                 return Response(400, {"error": "invalid_grant", "error_description": "Invalid authorization code"})
             if form.get("redirect_uri") != issued[0]:
                 return Response(400, {"error": "invalid_grant", "error_description": "redirect_uri mismatch"})
-            return Response(200, self._issue())
+            self._grants += 1
+            return Response(200, self._issue(self._grants))
 
-    def _issue(self) -> dict:
-        """A new refresh token (the old one retired) and access token; the caller holds the lock."""
-        self.retired_refresh_tokens.append(self.refresh_token)
-        self.refresh_token = "sim-refresh-" + secrets.token_hex(8)
+    # --- grants ---------------------------------------------------------------------------------------------
+    @property
+    def refresh_token(self) -> str | None:
+        """The newest refresh token of the latest authorization still standing (the first one: the token
+        ``connector_config`` hands out)."""
+        with self._lock:
+            return self._current[max(self._current)] if self._current else None
+
+    @refresh_token.setter
+    def refresh_token(self, token: str) -> None:
+        """The user reconnected the app: the latest authorization is replaced by one whose token is ``token``."""
+        with self._lock:
+            if self._current:
+                self._revoke(max(self._current))
+            self._grants += 1
+            self._start_grant(token, grant=self._grants)
+
+    @property
+    def retired_refresh_tokens(self) -> list[str]:
+        with self._lock:
+            return [t for t, g in self._grant_of.items() if self._current.get(g) != t]
+
+    def issued(self, token: str | None) -> bool:
+        """Whether this company ever issued ``token`` (the multi-company front routes by it)."""
+        with self._lock:
+            return token in self._grant_of
+
+    def _start_grant(self, token: str, *, grant: int) -> None:
+        self._current[grant] = token
+        self._grant_of[token] = grant
+
+    def _revoke(self, grant: int) -> None:
+        """The caller holds the lock."""
+        self._current.pop(grant, None)
+        self._access = {t: v for t, v in self._access.items() if v[1] != grant}
+        self.revoked_grants += 1
+
+    def _issue(self, grant: int) -> dict:
+        """A new refresh token of ``grant`` (its old one retired) and access token; the caller holds the lock."""
+        refresh = "sim-refresh-" + secrets.token_hex(8)
+        self._start_grant(refresh, grant=grant)
         access = "sim-access-" + secrets.token_hex(12)
-        self._access[access] = self.clock.now() + self.access_token_seconds
+        self._access[access] = (self.clock.now() + self.access_token_seconds, grant)
         return {
             "token_type": "bearer",
             "access_token": access,
             "expires_in": int(self.access_token_seconds),
-            "refresh_token": self.refresh_token,
+            "refresh_token": refresh,
             "x_refresh_token_expires_in": 8726400,
         }
 
@@ -116,7 +171,7 @@ class TokenAuthority:
         """Why a Bearer header is not accepted, or None when it is."""
         token = authorization[7:] if authorization and authorization.startswith("Bearer ") else ""
         with self._lock:
-            expiry = self._access.get(token)
+            expiry, _grant = self._access.get(token, (None, None))
         if expiry is None:
             return "Token invalid"
         if self.clock.now() >= expiry:
@@ -126,7 +181,7 @@ class TokenAuthority:
     def expire_all(self) -> None:
         with self._lock:
             now = self.clock.now()
-            self._access = {token: min(expiry, now) for token, expiry in self._access.items()}
+            self._access = {token: (min(expiry, now), grant) for token, (expiry, grant) in self._access.items()}
 
 
 def _page(status: int, message: str) -> Response:

@@ -8,7 +8,7 @@ era served one connection) and the old tables are dropped, in the same transacti
 twice. A queue kept in a separate ``queue_db`` file is imported by the plugin when it first opens the store.
 
 Revision ID: 0006
-Revises: 0004 (the lead chains it after 0005 at the merge)
+Revises: 0005
 """
 
 import datetime as dt
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
