@@ -45,6 +45,7 @@ class Runner:
     running: dict[str, int] = field(default_factory=dict)  # connection -> job id, passes running in this process
     passes: int = 0
     _rules: dict[tuple, object] = field(default_factory=dict)
+    _workers: dict[str, ConnectionWorker] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def rules_for(self, config: Config) -> RulesEngine:
@@ -57,7 +58,7 @@ class Runner:
 
     def run_pass(self, name: str, job_id: int | None, scheduled: bool) -> dict:
         """One pass of connection ``name``: the daemon's ``ConnectionWorker`` pass (state, engine, alerts and
-        the pass's record), built for this job and closed after it so every pass starts from the database."""
+        the pass's record), kept for the connection's next jobs in this process (``_worker_for``)."""
         config = self.configs.get(name)
         if config is None:
             # a job for a connection this worker's configuration lacks (a file removed, or machines configured
@@ -65,24 +66,49 @@ class Runner:
             log.error("connection %r is not in this worker's configuration (%d connections); its pass is not run "
                       "here: give every worker the same connections folder", name, len(self.configs))
             return {"ok": False, "error": "unknown connection"}
-        worker = ConnectionWorker(config, self.plugins, rules=self.rules_for(config), preflight=False)
+        worker = self._worker_for(config)
+        if scheduled and paused(worker.state, worker.pause_key):
+            log.info("%s: the schedule is paused (from the console); this scheduled pass is skipped", name,
+                     extra={"connection": name})
+            return {"skipped": "paused"}
+        if not worker.claim(count=False):
+            # only a job retried as stalled while its first run still goes on in this process gets here; the
+            # run lock would stop it anyway, this says so without waiting for it
+            log.warning("%s: a pass is already running in this worker; this job is not run", name,
+                        extra={"connection": name})
+            return {"skipped": "running"}
+        with self._lock:
+            self.running[name] = job_id or 0
         try:
-            if scheduled and paused(worker.state, worker.pause_key):
-                log.info("%s: the schedule is paused (from the console); this scheduled pass is skipped", name,
-                         extra={"connection": name})
-                return {"skipped": "paused"}
-            worker.claim(count=False)  # a fresh worker: always free; procrastinate's lock keeps passes apart
-            with self._lock:
-                self.running[name] = job_id or 0
-            try:
-                worker.run_pass(self.stop)
-            finally:
-                with self._lock:
-                    self.running.pop(name, None)
-                    self.passes += 1
-            return {"ok": worker.pass_ok, "pass": worker.last_pass_brief()}
+            worker.run_pass(self.stop)
         finally:
-            worker.close()
+            with self._lock:
+                self.running.pop(name, None)
+                self.passes += 1
+        return {"ok": worker.pass_ok, "pass": worker.last_pass_brief()}
+
+    def _worker_for(self, config: Config) -> ConnectionWorker:
+        """The connection's ``ConnectionWorker``, built at its first job in this process and kept, as the daemon
+        keeps it: building connectors and the rules engine for every pass cost more CPU than the pass itself.
+        Keeping it is safe because nothing a pass needs lives only in memory: cursors, the ledger and the
+        rotated OAuth token are read from the database at every run (``begin_run``, ``TokenManager._refresh``),
+        and procrastinate's lock runs one pass of a connection at a time in the whole cluster."""
+        with self._lock:
+            worker = self._workers.get(config.name)
+        if worker is None:
+            worker = ConnectionWorker(config, self.plugins, rules=self.rules_for(config), preflight=False)
+            with self._lock:
+                self._workers[config.name] = worker
+        return worker
+
+    def close(self) -> None:
+        with self._lock:
+            workers, self._workers = list(self._workers.values()), {}
+        for worker in workers:
+            try:
+                worker.close()
+            except Exception:  # closing the rest matters more than one connection's error at exit
+                log.exception("closing connection %s failed", worker.name)
 
 
 def build_app(target: DatabaseURL) -> procrastinate.App:

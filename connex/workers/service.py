@@ -102,6 +102,7 @@ class WorkerService:
         try:
             return asyncio.run(self._main())
         finally:
+            self.runner.close()
             release(self.db)
 
     def request_stop(self) -> None:
