@@ -73,6 +73,10 @@ class PostgresServer:
         return subprocess.run(command, env=env, capture_output=True, text=True, check=False, **kwargs)
 
     def start(self) -> PostgresServer:
+        stop_orphans(self)
+        # who started this server: a later start stops it if that process died without stopping it (SIGKILL,
+        # a timeout), since pg_ctl detaches the server and nothing else would
+        (self.root / OWNER_FILE).write_text(str(os.getpid()))
         done = self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
                          "--no-instructions", timeout=STARTUP_SECONDS)
         if done.returncode != 0:
@@ -111,6 +115,36 @@ class PostgresServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+OWNER_FILE = "owner.pid"
+
+
+def stop_orphans(runner: PostgresServer) -> list[Path]:
+    """Stop the throwaway servers whose starting process is gone, and remove their folders; their folders."""
+    stopped = []
+    for root in Path(tempfile.gettempdir()).glob("connex-pg-*"):
+        try:
+            owner = int((root / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # being set up right now, or not one of ours
+        if _alive(owner):
+            continue
+        if (root / "data" / "postmaster.pid").exists():
+            runner._run("pg_ctl", "-D", str(root / "data"), "-m", "immediate", "-w", "stop", timeout=60)
+        shutil.rmtree(root, ignore_errors=True)
+        stopped.append(root)
+    return stopped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _unprivileged_user() -> pwd.struct_passwd:
