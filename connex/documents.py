@@ -183,6 +183,7 @@ class CreditApplicationDocument(Document):
     payment_method: str | None = None
 
 
+@dataclass
 class JournalDocument(SalesDocument):
     """A summary posted as a journal entry (``connex.sync.summary_journal``): the summed sales lines of its orders
     (or refunds, ``refund``: every side reversed), which a target turns into debits and credits. The gross total

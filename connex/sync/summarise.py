@@ -194,8 +194,14 @@ def _line_key(line: Line, settings: SummarySettings, tax_code: str | None) -> tu
 
 
 def summed_lines(members: Sequence[Document], settings: SummarySettings, *, push_tax_codes: bool) -> list[Line]:
-    """The members' lines summed per key, in the order keys first appear, then one rounding line."""
+    """The members' lines summed per key, in the order keys first appear, then one rounding line.
+
+    A summed line's tax is what its orders were charged, and QuickBooks computes a line's tax from its net: over
+    many orders the per-order roundings add up, and a line whose tax strays more than a cent from its net's is
+    refused (a month of 20% lines can be 7p apart). So a line that would stray is continued on a second line of
+    the same item: the tax stays exactly what was charged, and every line's tax is its net's to the cent."""
     groups: dict[tuple, Line] = {}
+    ordered: list[Line] = []
     rounding = Decimal(0)
     for doc in members:
         rounding += own_rounding(doc)
@@ -203,6 +209,8 @@ def summed_lines(members: Sequence[Document], settings: SummarySettings, *, push
             code = line.tax_code or (doc.tax_code if push_tax_codes else None)
             key = _line_key(line, settings, code)
             group = groups.get(key)
+            if group is not None and _strays(group, line, key[3]):
+                group = None
             if group is None:
                 kind, name = key[0], key[1]
                 if kind == "item" and settings.lines == "income_account":
@@ -216,11 +224,12 @@ def summed_lines(members: Sequence[Document], settings: SummarySettings, *, push
                     amount=Decimal(0), tax_amount=Decimal(0), tax_code=code, tax_rate=key[3],
                     tax_included=line.tax_included, class_name=line.class_name, inventory_site=line.inventory_site,
                     manufacturer=line.manufacturer)
+                ordered.append(group)
             group.quantity += line.quantity if kind_counts_quantity(line, settings) else 0
             group.amount += line.amount
             group.tax_amount += line.tax_amount
     lines = []
-    for group in groups.values():
+    for group in ordered:
         if group.kind == "rounding":
             rounding += group.amount  # the members' own rounding lines join the one summary line
             continue
@@ -232,6 +241,16 @@ def summed_lines(members: Sequence[Document], settings: SummarySettings, *, push
         lines.append(Line(kind="rounding", description="Rounding (the orders' own rounding, summed)",
                           quantity=Decimal(1), unit_price=rounding, amount=rounding))
     return lines
+
+
+def _strays(group: Line, line: Line, rate: Decimal) -> bool:
+    """Whether adding ``line`` would leave ``group``'s tax more than a cent from the tax of its net at ``rate``
+    (lines with gross amounts are left alone: QuickBooks derives their net from the gross)."""
+    if not rate or line.tax_included or group.kind == "rounding":
+        return False
+    amount, tax = group.amount + line.amount, group.tax_amount + line.tax_amount
+    computed = (amount * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+    return abs(tax - computed) > CENT
 
 
 def kind_counts_quantity(line: Line, settings: SummarySettings) -> bool:
