@@ -119,7 +119,7 @@ def _campaign(tmp_path, postgres, *, connections: int, orders: int, workers: int
         # rotating a refresh token and the store saving it locks a connection out, OAuth's own hazard that the
         # crash campaigns also leave alone; the kills start once every connection has its token and first pass
         wait_settled(fleet, url, pool, timeout)
-        fired = 0
+        fired = landed = 0
         for cycle in range(kills):
             # new orders in a few accounts, so the next passes post while workers are killed
             for name in rng.sample(fleet.names, k=min(len(fleet.names), 4)):
@@ -138,6 +138,7 @@ def _campaign(tmp_path, postgres, *, connections: int, orders: int, workers: int
             waited = time.monotonic() + 5
             while not killer.fired and victim.alive() and time.monotonic() < waited:
                 time.sleep(0.02)
+            landed += bool(killer.fired)  # the simulator saw the victim's request: killed in the middle of a pass
             killer.disarm()
             if not killer.fired:
                 victim.process.kill()  # the passes made fewer requests than drawn: a random moment instead
@@ -160,7 +161,8 @@ def _campaign(tmp_path, postgres, *, connections: int, orders: int, workers: int
         as_json = json.loads(run_connex("status", "--json", cwd=tmp_path, env=env).stdout)
         assert all(as_json["connections"][n]["jobs"]["last_job"] for n in fleet.names)
         assert all(secret not in w.output() for w in pool for secret in fleet.env.values())
-        return {"kills": fired, "documents": checked, "jobs": jobs, "status": status, "checked_status": checked_status,
+        return {"kills": fired, "landed": landed, "documents": checked, "jobs": jobs, "status": status,
+                "checked_status": checked_status,
                 "seconds": time.monotonic() - started, "settled_in": took}
     finally:
         for worker in pool:
@@ -176,8 +178,10 @@ def test_two_workers_sigkilled_and_restarted_post_every_document_once(tmp_path, 
     assert found["checked_status"] and found["status"]["workers"]["connections"] == 4
     assert found["documents"] >= 4 * 20
     assert not any(j["status"] == "doing" for j in found["jobs"])  # no pass left to a dead worker
-    # a pass cut by SIGKILL was taken up again (a second attempt) or replaced by the connection's queued pass
-    assert any(j["attempts"] >= 2 or j["status"] == "failed" for j in found["jobs"]), found["jobs"]
+    # a pass cut by SIGKILL was taken up again (a second attempt) or replaced by the connection's queued pass;
+    # a kill at a random moment may find the victim between passes (under load its pass can end before the kill)
+    if found["landed"]:
+        assert any(j["attempts"] >= 2 or j["status"] == "failed" for j in found["jobs"]), found["jobs"]
 
 
 @pytest.mark.skipif(not in_ci(), reason="a long campaign (50 connections, 3 workers, 30 SIGKILLs): runs under "
