@@ -187,6 +187,7 @@ def main(argv=None) -> int:
     parser.add_argument("--cpu-connections", type=int, default=6)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--cpu-only", action="store_true", help="only the CPU comparison")
+    parser.add_argument("--scaling-only", action="store_true", help="only the connections per minute")
     args = parser.parse_args(argv)
     if args.quick:
         args.runs, args.connections, args.orders, args.cpu_orders, args.cpu_connections = 1, 4, 60, 120, 3
@@ -214,6 +215,8 @@ def main(argv=None) -> int:
                       f"{spread([r['round_trips_per_document'] for r in results])} | "
                       f"{sum(r['rate_limited'] for r in results)} |")
 
+        if args.scaling_only:
+            return 0
         print(f"\n## CPU per 1,000 orders: {args.cpu_orders} orders; `connex sync` on one connection vs 2 workers "
               f"over {args.cpu_connections} connections", flush=True)
         modes = {"single": [], "workers": []}
