@@ -28,7 +28,8 @@ from connex.simulation import SimClock
 from connex.state import open_state
 from tests.conftest import REPO, in_ci
 
-KILL_POINTS = 50
+# fifty kill points per flow under CI=true; twenty-five in a user's run keeps the whole suite within its budget
+KILL_POINTS = 50 if in_ci() else 25
 
 
 class Killer:
@@ -200,7 +201,7 @@ def finish(folder):
     assert process.returncode in (0, 1), out + err
 
 
-def test_orders_exactly_once_over_fifty_kill_points(rig):
+def test_orders_exactly_once_over_kill_points(rig):
     folder, lw, qbo, _ = rig
     kinds = kill_cycles(rig, "orders", random.Random(1729))
     assert sum(kinds.values()) >= KILL_POINTS * 0.8, kinds  # most cycles were really killed mid-run
@@ -216,7 +217,7 @@ def test_orders_exactly_once_over_fifty_kill_points(rig):
     assert state.counts()["orders"].get("posted", 0) + state.counts()["orders"].get("exists", 0) == len(expected)
 
 
-def test_purchases_exactly_once_over_fifty_kill_points(rig):
+def test_purchases_exactly_once_over_kill_points(rig):
     folder, lw, qbo, _ = rig
     kinds = kill_cycles(rig, "purchases", random.Random(4242))
     assert sum(kinds.values()) >= KILL_POINTS * 0.8, kinds
