@@ -50,6 +50,21 @@ def session(tmp_path, wc, target) -> None:
         endpoint.stop()
 
 
+def sync_around_a_session(tmp_path, wc, target, monkeypatch, *, flow: str = "orders", flows=None):
+    """A pass that queues the summaries, a Web Connector session that posts them and a pass that records them, the
+    Web Connector client stopped after; both passes' reports, with no failure in ``flow``."""
+    options = {"monkeypatch": monkeypatch} | ({"flows": flows} if flows else {})
+    try:
+        first = run(tmp_path, at(7, 6), **options)
+        assert not first[flow].failures, first[flow].failures
+        session(tmp_path, wc, target)
+        second = run(tmp_path, at(7, 7), **options)
+        assert not second[flow].failures, second[flow].failures
+    finally:
+        wc.stop()
+    return first, second
+
+
 def by_summary(orders, held) -> dict[str, list[dict]]:
     out = defaultdict(list)
     for order in orders:
@@ -63,14 +78,7 @@ def test_desktop_journal_entry_summaries_balance_to_the_cent(tmp_path, monkeypat
         orders = desktop_seed(lw, 5, 5, STANDARD[edition]) + desktop_seed(lw, 6, 4, STANDARD[edition])
         company, wc, target = desktop_rig(tmp_path, lw, edition, summary={
             "document": "journal_entry", "tax_account": "Sales Tax Payable", "journal_account": "Amazon Clearing"})
-        try:
-            first = run(tmp_path, at(7, 6), monkeypatch=monkeypatch)
-            assert not first["orders"].failures, first["orders"].failures
-            session(tmp_path, wc, target)
-            second = run(tmp_path, at(7, 7), monkeypatch=monkeypatch)
-            assert not second["orders"].failures, second["orders"].failures
-        finally:
-            wc.stop()
+        sync_around_a_session(tmp_path, wc, target, monkeypatch)
         held = links(tmp_path)
         assert len(held) == len(orders)
         entries = {t.ref_number: t for t in company.transactions if t.txn_type == "JournalEntry"}
@@ -115,15 +123,9 @@ def test_desktop_refund_summaries_are_credit_memos_totalling_the_refunds(tmp_pat
             lw.account.action_refund(header["RefundHeaderId"], at=at(4 + n % 2, 10, n))
             refunded.append(header)
         company, wc, target = desktop_rig(tmp_path, lw, edition)
-        try:
-            first = run(tmp_path, at(7, 6), flows=("orders", "refunds"), monkeypatch=monkeypatch)
-            assert not first["refunds"].failures, first["refunds"].failures
-            assert first["refunds"].counts["summarised"] == 5
-            session(tmp_path, wc, target)
-            second = run(tmp_path, at(7, 7), flows=("orders", "refunds"), monkeypatch=monkeypatch)
-            assert not second["refunds"].failures, second["refunds"].failures
-        finally:
-            wc.stop()
+        first, _ = sync_around_a_session(tmp_path, wc, target, monkeypatch, flow="refunds",
+                                         flows=("orders", "refunds"))
+        assert first["refunds"].counts["summarised"] == 5
         memos = [t for t in company.transactions if t.txn_type == "CreditMemo"]
         assert memos and {t.ref_number[:5] for t in memos} == {"SUMR-"}
         assert {t.txn_date for t in memos} == {"2026-01-04", "2026-01-05"}
@@ -139,14 +141,7 @@ def test_desktop_summary_invoices_are_paid_in_one_payment_each(tmp_path, monkeyp
     with LinnworksSimulator(processed_orders=0, open_orders=0, purchase_orders=0, refunds=False) as lw:
         orders = desktop_seed(lw, 5, 4, "20") + desktop_seed(lw, 6, 3, "20")
         company, wc, target = desktop_rig(tmp_path, lw, "default", document="invoice")
-        try:
-            first = run(tmp_path, at(7, 6), monkeypatch=monkeypatch)
-            assert not first["orders"].failures, first["orders"].failures
-            session(tmp_path, wc, target)
-            second = run(tmp_path, at(7, 7), monkeypatch=monkeypatch)
-            assert not second["orders"].failures, second["orders"].failures
-        finally:
-            wc.stop()
+        sync_around_a_session(tmp_path, wc, target, monkeypatch)
         held = links(tmp_path)
         invoices = {t.ref_number: t for t in company.transactions if t.txn_type == "Invoice"}
         assert set(invoices) == set(held.values())
