@@ -143,19 +143,30 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def fleet_parser(description: str, runs_of: str) -> argparse.ArgumentParser:
+    """The options of a many-connections benchmark (this one's and bench/workers.py's): the fleet, its limits
+    and the CPU comparison; ``quick_settings`` applies --quick."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--orders", type=int, default=120, help="orders per connection in the pool runs")
+    parser.add_argument("--orders", type=int, default=120, help=f"orders per connection in the {runs_of} runs")
     parser.add_argument("--scale", type=float, default=30.0, help="clock speed-up of simulators and budgets")
     parser.add_argument("--batches", type=int, default=4, help="QuickBooks batches a minute per company")
     parser.add_argument("--cpu-orders", type=int, default=600, help="orders in each CPU comparison")
     parser.add_argument("--cpu-connections", type=int, default=6)
     parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def quick_settings(args) -> None:
     if args.quick:
         args.runs, args.connections, args.orders, args.cpu_orders, args.cpu_connections = 1, 4, 60, 120, 3
+
+
+def main(argv=None) -> int:
+    args = fleet_parser(__doc__, "pool").parse_args(argv)
+    quick_settings(args)
+    if args.quick:
         args.scale = 60.0
     real_batches = 40
 

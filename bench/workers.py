@@ -23,7 +23,6 @@ limits bind, CPU per 1,000 orders against single-connection mode, and PostgreSQL
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import os
@@ -177,20 +176,11 @@ spread = many_connections.spread
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--orders", type=int, default=120, help="orders per connection in the worker runs")
-    parser.add_argument("--scale", type=float, default=30.0, help="clock speed-up of the simulators")
-    parser.add_argument("--batches", type=int, default=4, help="QuickBooks batches a minute per company")
-    parser.add_argument("--cpu-orders", type=int, default=600, help="orders in each CPU comparison")
-    parser.add_argument("--cpu-connections", type=int, default=6)
-    parser.add_argument("--quick", action="store_true")
+    parser = many_connections.fleet_parser(__doc__, "worker")
     parser.add_argument("--cpu-only", action="store_true", help="only the CPU comparison")
     parser.add_argument("--scaling-only", action="store_true", help="only the connections per minute")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.runs, args.connections, args.orders, args.cpu_orders, args.cpu_connections = 1, 4, 60, 120, 3
+    many_connections.quick_settings(args)
 
     with PostgresServer() as pg:
         print(f"## workers: {args.connections} connections x {args.orders} orders, {args.batches} batches/min per "
