@@ -221,6 +221,19 @@ class SimulatedCompany:
     def _txn_id(self) -> str:
         return f"{next(self._ids):X}-{self._epoch}"
 
+    def recorded(self, txn: str, entity: str, add, rq, *, include_lines: bool, lines=(), **fields):
+        """The transaction an ``...Add`` asked for (its date, number, memo and rate as sent) added to the file, and
+        the Status OK response that returns it."""
+        transaction = Transaction(
+            txn_id=self._txn_id(), txn_type=txn, entity=entity,
+            txn_date=add.findtext("TxnDate") or dt.date(2024, 1, 1).isoformat(),
+            ref_number=add.findtext("RefNumber"), memo=add.findtext("Memo"), lines=list(lines),
+            number=len(self.transactions) + 1, exchange_rate=add.findtext("ExchangeRate"), **fields)
+        self.transactions.append(transaction)
+        rs = _rs(rq, 0, "Info", "Status OK")
+        rs.append(self._txn_ret(transaction, include_lines=include_lines, rq=None))
+        return rs
+
     # --- inspection ----------------------------------------------------------------------------------------
     def records(self, kind_prefix: str) -> list[ListRecord]:
         return [r for r in self.lists.values() if r.kind.startswith(kind_prefix)]
@@ -688,28 +701,13 @@ class SimulatedCompany:
                 item.quantity += _STOCK_SIGN[txn] * line.quantity
             if line.link:
                 self._po_line(*line.link).received += line.quantity or Decimal(0)
-        transaction = Transaction(
-            txn_id=self._txn_id(),
-            txn_type=txn,
-            entity=record.name,
-            txn_date=add.findtext("TxnDate") or dt.date(2024, 1, 1).isoformat(),
-            ref_number=add.findtext("RefNumber"),
-            memo=add.findtext("Memo"),
-            lines=lines,
-            number=len(self.transactions) + 1,
-            exchange_rate=add.findtext("ExchangeRate"),
-            subtotal=subtotal,
-            tax=tax,
+        return self.recorded(
+            txn, record.name, add, rq, include_lines=True, lines=lines, subtotal=subtotal, tax=tax,
             tax_percentage=percentage,
-            tax_item=tax_item or (self.tax.default_item if percentage is not None else None),
-        )
-        self.transactions.append(transaction)
-        rs = _rs(rq, 0, "Info", "Status OK")
-        rs.append(self._txn_ret(transaction, include_lines=True, rq=None))
-        return rs
+            tax_item=tax_item or (self.tax.default_item if percentage is not None else None))
 
     def _rq_JournalEntryAdd(self, rq):  # noqa: N802 - named after the qbXML request
-        return journal.journal_entry_add(self, rq, _rs, _invalid_ref, Transaction, TxnLine)
+        return journal.journal_entry_add(self, rq, _rs, _invalid_ref, TxnLine)
 
     def _rq_ReceivePaymentAdd(self, rq):  # noqa: N802 - named after the qbXML request
         """A customer payment applied to invoices (qbxml130.xsd ReceivePaymentAdd: CustomerRef, ..., TotalAmount,
@@ -750,25 +748,10 @@ class SimulatedCompany:
         for invoice, amount in applied:
             invoice.paid += amount
             invoice.edit_sequence += 1  # a payment applied modifies the invoice
-        payment = Transaction(
-            txn_id=self._txn_id(),
-            txn_type=txn,
-            entity=record.name,
-            txn_date=add.findtext("TxnDate") or dt.date(2024, 1, 1).isoformat(),
-            ref_number=add.findtext("RefNumber"),
-            memo=add.findtext("Memo"),
-            lines=[],
-            number=len(self.transactions) + 1,
-            exchange_rate=add.findtext("ExchangeRate"),
-            total_amount=total,
+        return self.recorded(
+            txn, record.name, add, rq, include_lines=False, total_amount=total,
             applied_to=[(invoice.txn_id, amount) for invoice, amount in applied],
-            deposit_to=add.findtext("DepositToAccountRef/FullName") or "Undeposited Funds",
-            payment_method=method,
-        )
-        self.transactions.append(payment)
-        rs = _rs(rq, 0, "Info", "Status OK")
-        rs.append(self._txn_ret(payment, include_lines=False, rq=None))
-        return rs
+            deposit_to=add.findtext("DepositToAccountRef/FullName") or "Undeposited Funds", payment_method=method)
 
     # --- refunds paid out: credit card refund, cheque ----------------------------------------------------
     def _rq_ARRefundCreditCardAdd(self, rq):  # noqa: N802 - named after the qbXML request
@@ -810,18 +793,9 @@ class SimulatedCompany:
         for memo, amount in plan:
             memo.paid += amount
             memo.edit_sequence += 1
-        payout = Transaction(
-            txn_id=self._txn_id(), txn_type=txn, entity=record.name,
-            txn_date=add.findtext("TxnDate") or dt.date(2024, 1, 1).isoformat(),
-            ref_number=add.findtext("RefNumber"), memo=add.findtext("Memo"), lines=[],
-            number=len(self.transactions) + 1, exchange_rate=add.findtext("ExchangeRate"),
-            total_amount=sum((a for _, a in plan), Decimal(0)),
-            applied_to=[(memo.txn_id, amount) for memo, amount in plan], deposit_to=account,
-        )
-        self.transactions.append(payout)
-        rs = _rs(rq, 0, "Info", "Status OK")
-        rs.append(self._txn_ret(payout, include_lines=False, rq=None))
-        return rs
+        return self.recorded(
+            txn, record.name, add, rq, include_lines=False, total_amount=sum((a for _, a in plan), Decimal(0)),
+            applied_to=[(memo.txn_id, amount) for memo, amount in plan], deposit_to=account)
 
     # --- corrections: void, delete, modify ---------------------------------------------------------------
     def _by_id(self, txn_id: str | None, txn_type: str | None = None) -> Transaction | None:

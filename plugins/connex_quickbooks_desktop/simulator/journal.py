@@ -21,7 +21,7 @@ from lxml import etree
 ENTITY_ACCOUNTS = {"Accounts Receivable": "Customer", "Accounts Payable": "Vendor"}
 
 
-def journal_entry_add(company, rq: etree._Element, rs, invalid_ref, transaction_cls, line_cls) -> etree._Element:
+def journal_entry_add(company, rq: etree._Element, rs, invalid_ref, line_cls) -> etree._Element:
     add = rq.find("JournalEntryAdd")
     nodes = [n for n in add if n.tag in ("JournalDebitLine", "JournalCreditLine")]
     sides = {"JournalDebitLine": Decimal(0), "JournalCreditLine": Decimal(0)}
@@ -66,12 +66,5 @@ def journal_entry_add(company, rq: etree._Element, rs, invalid_ref, transaction_
         return rs(rq, 3180, "Error", "There was an error when saving a Journal Entry. QuickBooks error message: "
                   f"the debits ({sides['JournalDebitLine']}) and credits ({sides['JournalCreditLine']}) "
                   "must be equal.")
-    transaction = transaction_cls(
-        txn_id=company._txn_id(), txn_type="JournalEntry", entity=entity_name or "",
-        txn_date=add.findtext("TxnDate") or "2024-01-01", ref_number=add.findtext("RefNumber"),
-        memo=add.findtext("Memo"), lines=lines, number=len(company.transactions) + 1,
-        exchange_rate=add.findtext("ExchangeRate"), total_amount=sides["JournalDebitLine"])
-    company.transactions.append(transaction)
-    answer = rs(rq, 0, "Info", "Status OK")
-    answer.append(company._txn_ret(transaction, include_lines=False, rq=None))
-    return answer
+    return company.recorded("JournalEntry", entity_name or "", add, rq, include_lines=False, lines=lines,
+                            total_amount=sides["JournalDebitLine"])
