@@ -200,13 +200,19 @@ def main(argv=None) -> int:
             assert result["rate_limited"] == 0 and result["posted"] >= args.cpu_orders * 0.9, result
             modes[mode].append(result)
             print(json.dumps(result), flush=True)
+    cpu_table(modes)
+    return 0
+
+
+def cpu_table(modes: dict[str, list[dict]]) -> float:
+    """Print CPU per 1,000 orders per mode against the ``single`` mode; the single mode's median."""
     single = statistics.median(r["per_1000"] for r in modes["single"])
     print("| mode | CPU s per 1,000 orders (median, min-max) | vs single |")
     print("|---|---|---|")
     for mode, results in modes.items():
         values = [r["per_1000"] for r in results]
         print(f"| {mode} | {spread(values)} | {statistics.median(values) / single:.2f} |")
-    return 0
+    return single
 
 
 if __name__ == "__main__":

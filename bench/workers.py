@@ -217,12 +217,7 @@ def main(argv=None) -> int:
                 assert result["rate_limited"] == 0 and result["posted"] >= args.cpu_orders * 0.8, result
                 modes[result["mode"]].append(result)
                 print(json.dumps(result), flush=True)
-        single = statistics.median(r["per_1000"] for r in modes["single"])
-        print("| mode | CPU s per 1,000 orders (median, min-max) | vs single |")
-        print("|---|---|---|")
-        for mode, results in modes.items():
-            values = [r["per_1000"] for r in results]
-            print(f"| {mode} | {spread(values)} | {statistics.median(values) / single:.2f} |")
+        single = many_connections.cpu_table(modes)
         # what an always-on worker pays: its passes, with the process's start-up (imports, schema check, pools)
         # left out; the connections' first build in the process (connectors, rules) is still counted
         values = [r["passes_per_1000"] for r in modes["workers"]]
